@@ -1,0 +1,33 @@
+"""Oil supply diversification simulator.
+
+Public API::
+
+    from sim import load_scenario, run
+    scenario = load_scenario("scenarios/base.toml", overrides=["scenario.replications=5"])
+    output = run(scenario, out="results")
+    print(output.folder, output.summary[0]["unserved_t"])
+
+`simulate(scenario)` runs in memory without writing files.
+"""
+
+from sim.api import RunOutput, run
+from sim.errors import MassBalanceError, Problem, ResultsExistError, ScenarioError
+from sim.runner import ScenarioResult, simulate
+from sim.scenario.loading import load_scenario
+from sim.scenario.schema import Scenario
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MassBalanceError",
+    "Problem",
+    "ResultsExistError",
+    "RunOutput",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioResult",
+    "__version__",
+    "load_scenario",
+    "run",
+    "simulate",
+]

@@ -1,0 +1,190 @@
+"""The command line: parse, call the public API, print where results went. No logic here.
+
+Exit codes: 0 done; 1 the run failed (e.g. mass balance); 2 invalid input or usage;
+3 the result folder exists (pass --force).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from sim.api import run
+from sim.errors import MassBalanceError, ResultsExistError, ScenarioError
+from sim.network import refinery_reach
+from sim.runner import DAILY_CHOICES
+from sim.scenario.loading import load_scenario
+from sim.scenario.schema import Scenario
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_EXISTS = 0, 1, 2, 3
+
+
+def _scenario_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="scenario TOML file")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a value by its dotted key, e.g. links.unecha_mozyr.capacity_t_per_day=40000",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sim", description="Oil supply diversification simulator."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check scenario files and list every problem")
+    p.add_argument("files", nargs="+", help="scenario TOML files")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+
+    p = sub.add_parser("run", help="run a scenario and write a result folder")
+    _scenario_options(p)
+    p.add_argument("--replications", type=int, help="number of replications (overrides file)")
+    p.add_argument("--seed", type=int, help="root seed (overrides file)")
+    p.add_argument("--out", default="results", help="results directory (default: results/)")
+    p.add_argument("--force", action="store_true", help="replace an existing result folder")
+    p.add_argument(
+        "--daily",
+        choices=DAILY_CHOICES,
+        default="first",
+        help="per-day series for the first replication (default), all, or none",
+    )
+    p.add_argument("--quiet", action="store_true", help="print only the result folder")
+
+    p = sub.add_parser("describe", help="print the network and what each refinery can receive")
+    _scenario_options(p)
+    return parser
+
+
+def _report_invalid(exc: ScenarioError) -> int:
+    print(f"invalid input: {len(exc.problems)} problem(s)", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  {problem}", file=sys.stderr)
+    return EXIT_INVALID
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    status = EXIT_OK
+    for file in args.files:
+        try:
+            scenario = load_scenario(file, args.overrides)
+        except ScenarioError as exc:
+            status = _report_invalid(exc)
+            continue
+        s = scenario.scenario
+        print(
+            f"{file}: valid — {s.name}: {len(scenario.nodes)} nodes, {len(scenario.links)} links, "
+            f"{len(scenario.contracts)} contracts, {s.horizon_days} days from {s.start_date}"
+        )
+    return status
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if args.replications is not None and args.replications < 1:
+        print("--replications must be at least 1", file=sys.stderr)
+        return EXIT_INVALID
+    if args.seed is not None and args.seed < 0:
+        print("--seed must be zero or more", file=sys.stderr)
+        return EXIT_INVALID
+    output = run(
+        args.file,
+        overrides=args.overrides,
+        replications=args.replications,
+        seed=args.seed,
+        out=args.out,
+        force=args.force,
+        daily=args.daily,
+    )
+    if not args.quiet:
+        rows = output.summary
+        n = len(rows)
+
+        def mean(key: str) -> float:
+            return sum(r[key] for r in rows) / n
+
+        print(
+            f"{output.result.scenario.scenario.name}: {n} replication(s); mean per replication: "
+            f"refinery intake {mean('refinery_intake_t') / 1e6:.3f} Mt, "
+            f"unserved {mean('unserved_t') / 1e3:.1f} kt, "
+            f"run-cut days {mean('run_cut_days'):.1f}, "
+            f"landed cost {mean('landed_cost_usd_per_t'):.2f} USD/t"
+        )
+    print(f"results written to {output.folder}")
+    return EXIT_OK
+
+
+def describe(scenario: Scenario) -> str:
+    """The network as text: nodes, links, contracts, and each refinery's max-flow reach."""
+    lines = [f"{scenario.scenario.name}: {scenario.scenario.description}".rstrip(": "), ""]
+    lines.append("Nodes")
+    for name, node in scenario.nodes.items():
+        extra = ""
+        if node.kind == "refinery":
+            extra = (
+                f"capacity {node.capacity_t_per_day:,.0f} t/day, target "
+                f"{node.target_run_t_per_day:,.0f} t/day, tanks {node.tank_capacity_t:,.0f} t, "
+                f"stock {node.initial_stock_t:,.0f} t"
+            )
+        elif node.kind == "port":
+            extra = f"tanks {node.tank_capacity_t:,.0f} t, stock {node.initial_stock_t:,.0f} t"
+        elif node.kind == "field" and node.production_t_per_day:
+            extra = f"production {node.production_t_per_day:,.0f} t/day"
+        lines.append(f"  {name:<24} {node.kind:<9} {extra}")
+    lines += ["", "Links"]
+    header = (
+        f"  {'link':<22} {'kind':<9} {'from':<14} {'to':<14} {'t/day':>9} {'km':>6} "
+        f"{'linefill t':>11} {'days full':>9} {'USD/t':>6}"
+    )
+    lines.append(header)
+    for name, link in scenario.links.items():
+        linefill = link.length_km * link.linefill_t_per_km
+        days = linefill / link.capacity_t_per_day if link.capacity_t_per_day else float("inf")
+        lines.append(
+            f"  {name:<22} {link.kind:<9} {link.from_node:<14} {link.to_node:<14} "
+            f"{link.capacity_t_per_day:>9,.0f} {link.length_km:>6,.0f} {linefill:>11,.0f} "
+            f"{days:>9.1f} {link.tariff_usd_per_t:>6.2f}"
+        )
+    if scenario.contracts:
+        lines += ["", "Contracts"]
+        for name, c in scenario.contracts.items():
+            lines.append(
+                f"  {name:<22} {c.origin:<11} {c.source} -> {c.destination}: "
+                f"{c.volume_t_per_month:,.0f} t/month, priority {c.priority}"
+            )
+    lines += ["", "Most each refinery can receive (max-flow from every supply point, alone)"]
+    for reach in refinery_reach(scenario):
+        verdict = "enough" if reach.max_flow_t_per_day >= reach.target_run_t_per_day else "SHORT"
+        lines.append(
+            f"  {reach.refinery:<14} {reach.max_flow_t_per_day:>10,.0f} t/day against target "
+            f"{reach.target_run_t_per_day:,.0f} ({verdict}); binding links: "
+            f"{', '.join(reach.binding_links) or 'none'}"
+        )
+    return "\n".join(lines)
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    print(describe(load_scenario(args.file, args.overrides)))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"validate": cmd_validate, "run": cmd_run, "describe": cmd_describe}[args.command]
+    try:
+        return handler(args)
+    except ScenarioError as exc:
+        return _report_invalid(exc)
+    except ResultsExistError as exc:
+        print(f"not overwritten: {exc}", file=sys.stderr)
+        return EXIT_EXISTS
+    except MassBalanceError as exc:
+        print(f"run failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written for the unfinished run", file=sys.stderr)
+        return 130

@@ -1,0 +1,347 @@
+"""The allocator: every contract's daily rate on each of its routes, planned when the network's
+discrete state changes and reused for any state already seen.
+
+The sharing rule, stated once:
+1. Priority classes are served in order (1 first) on what the classes before them left.
+2. Within a class, every contract first gets the largest equal share of its nomination that the
+   network allows (pro rata, by a max-min linear programme).
+3. Then whatever capacity remains is filled to carry as much as possible, at least cost
+   (tariffs and transit fees): a multi-commodity min-cost max-flow, solved with HiGHS.
+
+Step 3 makes a plan at least as good as max-flow when a contract may use any route.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linprog
+from scipy.sparse import coo_matrix
+
+from sim.engine.topology import ContractSpec, Topology
+
+#: Cost added per link so that, among equal tariffs, the plan prefers fewer links and never
+#: carries crude round a cycle; USD/t.
+_LINK_TIEBREAK_USD_PER_T = 1e-3
+#: Weight of a tonne delivered against a dollar of cost, so that quantity always comes first.
+_DELIVERY_WEIGHT = 1e6
+#: Flows below this are solver noise, t/day.
+_FLOW_EPS_T_PER_DAY = 1e-6
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """The discrete network state a plan depends on; hashable, so plans can be reused."""
+
+    #: Nominated rate of each contract (by contract index), t/day; 0 when inactive.
+    contract_rates_t_per_day: tuple[float, ...]
+    #: Available capacity of each link (by link index), t/day.
+    link_capacities_t_per_day: tuple[float, ...]
+    #: Rate each transit quota still allows this month (by transit index), t/day; inf = none.
+    quota_rates_t_per_day: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Daily rate of each contract on each route: `routes[c]` is ((link indices), t/day) pairs."""
+
+    routes: tuple[tuple[tuple[tuple[int, ...], float], ...], ...]
+
+    def contract_rate_t_per_day(self, contract: int) -> float:
+        return sum(rate for _, rate in self.routes[contract])
+
+
+class _Residual:
+    def __init__(self, topology: Topology, request: PlanRequest):
+        self.link = list(request.link_capacities_t_per_day)
+        self.field = dict(topology.field_limits_t_per_day)
+        self.quota = list(request.quota_rates_t_per_day)
+
+
+class Allocator:
+    """Plans allocations with a cache keyed by the request."""
+
+    def __init__(self, topology: Topology):
+        self.topology = topology
+        self._cache: dict[PlanRequest, Plan] = {}
+        self.plans_computed = 0
+        self.plans_reused = 0
+        self.solve_seconds = 0.0
+
+    def plan(self, request: PlanRequest) -> Plan:
+        cached = self._cache.get(request)
+        if cached is not None:
+            self.plans_reused += 1
+            return cached
+        started = time.perf_counter()
+        plan = self._solve(request)
+        self.solve_seconds += time.perf_counter() - started
+        self.plans_computed += 1
+        self._cache[request] = plan
+        return plan
+
+    def _solve(self, request: PlanRequest) -> Plan:
+        topo = self.topology
+        residual = _Residual(topo, request)
+        routes: list[tuple[tuple[tuple[int, ...], float], ...]] = [()] * len(topo.contracts)
+        by_priority: dict[int, list[ContractSpec]] = defaultdict(list)
+        for c in topo.contracts:
+            if request.contract_rates_t_per_day[c.index] > _FLOW_EPS_T_PER_DAY:
+                by_priority[c.priority].append(c)
+        for priority in sorted(by_priority):
+            solved = _ClassProgramme(topo, by_priority[priority], request, residual).solve()
+            for index, paths in solved.items():
+                routes[index] = paths
+        return Plan(tuple(routes))
+
+
+class _ClassProgramme:
+    """The linear programmes for one priority class on the residual network."""
+
+    def __init__(
+        self,
+        topo: Topology,
+        contracts: list[ContractSpec],
+        request: PlanRequest,
+        residual: _Residual,
+    ):
+        self.topo = topo
+        self.contracts = contracts
+        self.rates = [request.contract_rates_t_per_day[c.index] for c in contracts]
+        self.residual = residual
+        self._build()
+
+    # -- building -------------------------------------------------------------------------
+    def _excluded_links(self, c: ContractSpec) -> frozenset[int]:
+        """Links this contract may not use now: halted for its origin, or without capacity."""
+        out = {i for i, cap in enumerate(self.residual.link) if cap <= _FLOW_EPS_T_PER_DAY}
+        for t in self.topo.transit:
+            if t.halted and t.applies_to(c.origin):
+                out |= t.links
+            elif t.quota_t_per_month is not None and t.applies_to(c.origin):
+                if self.residual.quota[t.index] <= _FLOW_EPS_T_PER_DAY:
+                    out |= t.entry_links
+        return frozenset(out)
+
+    def _unit_cost(self, c: ContractSpec, link: int) -> float:
+        cost = self.topo.links[link].tariff_usd_per_t + _LINK_TIEBREAK_USD_PER_T
+        for t in self.topo.transit:
+            if link in t.entry_links and t.applies_to(c.origin):
+                cost += t.tariff_usd_per_t
+        return cost
+
+    def _build(self) -> None:
+        # Columns: one per (contract, route) or (contract, link), then one y per contract.
+        self.columns: list[tuple[int, str, object]] = []  # (contract pos, "route"/"edge", item)
+        self.link_use: list[list[tuple[int, ...]]] = []  # links each column loads
+        eq_rows: list[tuple[int, int, float]] = []
+        eq_count = 0
+        for pos, c in enumerate(self.contracts):
+            excluded = self._excluded_links(c)
+            if c.routes is not None:
+                for route in c.routes:
+                    if not excluded.intersection(route):
+                        self.columns.append((pos, "route", route))
+                        self.link_use.append(route)
+            else:
+                for link in self.topo.allowed_edges(c, excluded):
+                    self.columns.append((pos, "edge", link))
+                    self.link_use.append((link,))
+        n_flow = len(self.columns)
+        self.n_flow = n_flow
+        self.y0 = n_flow  # first y column
+        n = n_flow + len(self.contracts)
+        # Equalities: routes sum to y; edge flows conserve with y at source and destination.
+        for pos, c in enumerate(self.contracts):
+            y = self.y0 + pos
+            cols = [j for j, col in enumerate(self.columns) if col[0] == pos]
+            if c.routes is not None:
+                for j in cols:
+                    eq_rows.append((eq_count, j, 1.0))
+                eq_rows.append((eq_count, y, -1.0))
+                eq_count += 1
+                continue
+            nodes: dict[str, int] = {}
+            for j in cols:
+                link = self.topo.links[self.columns[j][2]]  # type: ignore[index]
+                for node, sign in ((link.from_node, 1.0), (link.to_node, -1.0)):
+                    row = nodes.setdefault(node, eq_count + len(nodes))
+                    eq_rows.append((row, j, sign))
+            for node in (c.source, c.destination):
+                row = nodes.setdefault(node, eq_count + len(nodes))
+                eq_rows.append((row, y, -1.0 if node == c.source else 1.0))
+            eq_count += len(nodes)
+        self.a_eq = _sparse(eq_rows, eq_count, n)
+        self.b_eq = np.zeros(eq_count)
+        # Inequalities: link capacity, field production, quotas.
+        ub_rows: list[tuple[int, int, float]] = []
+        b_ub: list[float] = []
+        link_rows: dict[int, int] = {}
+        for j, used in enumerate(self.link_use):
+            for link in used:
+                row = link_rows.setdefault(link, len(link_rows))
+                ub_rows.append((row, j, 1.0))
+        b_ub.extend(self.residual.link[link] for link in link_rows)
+        self.link_rows = link_rows
+        self.field_rows: dict[str, int] = {}
+        for pos, c in enumerate(self.contracts):
+            if c.source in self.residual.field:
+                row = self.field_rows.setdefault(c.source, len(b_ub))
+                if row == len(b_ub):
+                    b_ub.append(self.residual.field[c.source])
+                ub_rows.append((row, self.y0 + pos, 1.0))
+        self.quota_rows: dict[int, int] = {}
+        for t in self.topo.transit:
+            if t.quota_t_per_month is None:
+                continue
+            entries = []
+            for j, used in enumerate(self.link_use):
+                c = self.contracts[self.columns[j][0]]
+                if t.applies_to(c.origin):
+                    hits = sum(1 for link in used if link in t.entry_links)
+                    if hits:
+                        entries.append((j, float(hits)))
+            if entries:
+                row = len(b_ub)
+                self.quota_rows[t.index] = row
+                b_ub.append(self.residual.quota[t.index])
+                ub_rows.extend((row, j, w) for j, w in entries)
+        self.ub_rows = ub_rows
+        self.b_ub = np.array(b_ub, dtype=float)
+        self.n = n
+        self.cost = np.zeros(n)
+        for j, (pos, _, _) in enumerate(self.columns):
+            c = self.contracts[pos]
+            self.cost[j] = sum(self._unit_cost(c, link) for link in self.link_use[j])
+
+    # -- solving --------------------------------------------------------------------------
+    def _bounds(self, extra: int = 0) -> list[tuple[float, float | None]]:
+        bounds: list[tuple[float, float | None]] = [(0.0, None)] * self.n_flow
+        bounds += [(0.0, rate) for rate in self.rates]
+        return bounds + [(0.0, 1.0)] * extra
+
+    def _pro_rata_floor(self) -> float:
+        """Largest share t of every nomination the class can carry at once (max-min)."""
+        if len(self.contracts) == 1:
+            return 0.0
+        n = self.n + 1
+        t_col = self.n
+        rows = list(self.ub_rows)
+        b = list(self.b_ub)
+        carried = {col[0] for col in self.columns}
+        for pos, rate in enumerate(self.rates):
+            if pos not in carried:  # nothing it may use: it must not hold the others at 0
+                continue
+            row = len(b)
+            rows += [(row, t_col, rate), (row, self.y0 + pos, -1.0)]
+            b.append(0.0)
+        a_eq = _pad(self.a_eq, n)
+        objective = np.zeros(n)
+        objective[t_col] = -1.0
+        res = linprog(
+            objective,
+            A_ub=_sparse(rows, len(b), n),
+            b_ub=np.array(b),
+            A_eq=a_eq,
+            b_eq=self.b_eq,
+            bounds=self._bounds(extra=1),
+            method="highs",
+        )
+        if res.status != 0:
+            raise RuntimeError(f"allocator: pro-rata programme failed: {res.message}")
+        return max(0.0, float(res.x[t_col]) - 1e-9)
+
+    def solve(self) -> dict[int, tuple[tuple[tuple[int, ...], float], ...]]:
+        if self.n_flow == 0:
+            return {}
+        floor = self._pro_rata_floor()
+        objective = self.cost.copy()
+        objective[self.y0 :] = -_DELIVERY_WEIGHT
+        bounds = self._bounds()
+        carried = {col[0] for col in self.columns}
+        for pos, rate in enumerate(self.rates):
+            if pos in carried:
+                bounds[self.y0 + pos] = (min(rate, floor * rate), rate)
+        res = linprog(
+            objective,
+            A_ub=_sparse(self.ub_rows, len(self.b_ub), self.n) if len(self.b_ub) else None,
+            b_ub=self.b_ub if len(self.b_ub) else None,
+            A_eq=self.a_eq,
+            b_eq=self.b_eq,
+            bounds=bounds,
+            method="highs",
+        )
+        if res.status != 0:
+            raise RuntimeError(f"allocator: flow programme failed: {res.message}")
+        x = np.where(res.x > _FLOW_EPS_T_PER_DAY, res.x, 0.0)
+        return self._paths_and_consume(x)
+
+    def _paths_and_consume(
+        self, x: np.ndarray
+    ) -> dict[int, tuple[tuple[tuple[int, ...], float], ...]]:
+        out: dict[int, tuple[tuple[tuple[int, ...], float], ...]] = {}
+        for pos, c in enumerate(self.contracts):
+            cols = [j for j, col in enumerate(self.columns) if col[0] == pos and x[j] > 0]
+            if c.routes is not None:
+                paths = [(self.columns[j][2], float(x[j])) for j in cols]
+            else:
+                edge_flow = {self.columns[j][2]: float(x[j]) for j in cols}
+                paths = _decompose(self.topo, c, edge_flow)  # type: ignore[arg-type]
+            paths = [(tuple(p), r) for p, r in paths if r > _FLOW_EPS_T_PER_DAY]
+            out[c.index] = tuple(paths)  # type: ignore[assignment]
+            for path, rate in paths:
+                for link in path:
+                    self.residual.link[link] = max(0.0, self.residual.link[link] - rate)
+                for t in self.topo.transit:
+                    if t.quota_t_per_month is not None and t.applies_to(c.origin):
+                        hits = sum(1 for link in path if link in t.entry_links)
+                        self.residual.quota[t.index] = max(
+                            0.0, self.residual.quota[t.index] - hits * rate
+                        )
+            if c.source in self.residual.field:
+                total = sum(rate for _, rate in paths)
+                self.residual.field[c.source] = max(0.0, self.residual.field[c.source] - total)
+        return out
+
+
+def _decompose(
+    topo: Topology, c: ContractSpec, edge_flow: dict[int, float]
+) -> list[tuple[tuple[int, ...], float]]:
+    """Split a contract's link flows into source-to-destination paths (flow decomposition)."""
+    flow = dict(edge_flow)
+    out_links: dict[str, list[int]] = defaultdict(list)
+    for link in sorted(flow):
+        out_links[topo.links[link].from_node].append(link)
+    paths = []
+    while True:
+        node, path, seen = c.source, [], {c.source}
+        while node != c.destination:
+            nxt = next((link for link in out_links[node] if flow[link] > _FLOW_EPS_T_PER_DAY), None)
+            if nxt is None:
+                break
+            path.append(nxt)
+            node = topo.links[nxt].to_node
+            if node in seen:  # a cycle: cannot happen at a min-cost optimum; drop it.
+                break
+            seen.add(node)
+        if node != c.destination or not path:
+            return paths
+        rate = min(flow[link] for link in path)
+        for link in path:
+            flow[link] -= rate
+        paths.append((tuple(path), rate))
+
+
+def _sparse(rows: list[tuple[int, int, float]], n_rows: int, n_cols: int):
+    if not rows:
+        return coo_matrix((n_rows, n_cols)).tocsr()
+    r, c, v = zip(*rows, strict=True)
+    return coo_matrix((v, (r, c)), shape=(n_rows, n_cols)).tocsr()
+
+
+def _pad(matrix, n_cols: int):
+    m = matrix.tocoo()
+    return coo_matrix((m.data, (m.row, m.col)), shape=(m.shape[0], n_cols)).tocsr()

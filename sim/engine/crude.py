@@ -1,0 +1,127 @@
+"""Crude as it moves: parcels with an origin mix and a contaminant level, pipelines as batch
+FIFOs, and well-mixed tanks.
+
+A parcel's `mix` maps origin → share of its tonnes (shares sum to 1). Mix dicts are never
+mutated once made, so parcels split by sharing the same dict: in a steady state no new dicts are
+created, which keeps the daily step cheap.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from sim.units import TONNES_TOLERANCE_T
+
+Mix = dict[str, float]
+
+
+@dataclass(slots=True)
+class Parcel:
+    """Tonnes of crude of one mix and contaminant level; `entered_days` is when it went in."""
+
+    tonnes_t: float
+    ppm: float
+    mix: Mix
+    entered_days: float = 0.0
+
+
+def blend(parts: list[Parcel], entered_days: float = 0.0) -> Parcel:
+    """One parcel holding all the parts, mixed: shares and ppm are tonne-weighted."""
+    if len(parts) == 1:
+        p = parts[0]
+        return Parcel(p.tonnes_t, p.ppm, p.mix, entered_days)
+    total = sum(p.tonnes_t for p in parts)
+    if total <= 0:
+        return Parcel(0.0, 0.0, parts[0].mix, entered_days)
+    first = parts[0].mix
+    if all(p.mix is first or p.mix == first for p in parts):
+        mix = first
+    else:
+        acc: dict[str, float] = {}
+        for p in parts:
+            w = p.tonnes_t / total
+            for origin, share in p.mix.items():
+                acc[origin] = acc.get(origin, 0.0) + share * w
+        mix = dict(sorted(acc.items()))
+    ppm = sum(p.ppm * p.tonnes_t for p in parts) / total
+    return Parcel(total, ppm, mix, entered_days)
+
+
+class PipelineFIFO:
+    """A full line: tonnes pushed in at the tail push the same tonnes out at the head.
+
+    Consecutive parcels of the same mix and ppm are merged, so the queue holds one entry per
+    change of crude, not one per day. The first parcel of a new crude keeps its entry time, so
+    its transit time (linefill ÷ rate, to within one step) can be observed.
+    """
+
+    __slots__ = ("name", "linefill_t", "queue", "log")
+
+    def __init__(self, name: str, linefill_t: float, initial: Parcel, log: list | None = None):
+        self.name = name
+        self.linefill_t = linefill_t
+        self.queue: deque[Parcel] = deque([Parcel(linefill_t, initial.ppm, initial.mix, 0.0)])
+        #: When given, (time_days, "enter"/"leave", parcel entry time, tonnes) per new parcel.
+        self.log = log
+
+    def content_t(self) -> float:
+        return sum(p.tonnes_t for p in self.queue)
+
+    def push(self, parcel: Parcel, now_days: float) -> Parcel:
+        """Put `parcel` in at the tail; return the same tonnes leaving at the head, blended."""
+        tonnes = parcel.tonnes_t
+        if tonnes <= 0:
+            return Parcel(0.0, 0.0, self.queue[0].mix, now_days)
+        tail = self.queue[-1]
+        if tail.ppm == parcel.ppm and (tail.mix is parcel.mix or tail.mix == parcel.mix):
+            tail.tonnes_t += tonnes
+        else:
+            self.queue.append(Parcel(tonnes, parcel.ppm, parcel.mix, now_days))
+            if self.log is not None:
+                self.log.append((now_days, "enter", now_days, tonnes))
+        out: list[Parcel] = []
+        need = tonnes
+        queue = self.queue
+        while need > TONNES_TOLERANCE_T * 1e-3 and queue:
+            head = queue[0]
+            if head.tonnes_t <= need + TONNES_TOLERANCE_T * 1e-3:
+                out.append(queue.popleft())
+                need -= head.tonnes_t
+                if self.log is not None:
+                    self.log.append((now_days, "leave", head.entered_days, head.tonnes_t))
+            else:
+                head.tonnes_t -= need
+                out.append(Parcel(need, head.ppm, head.mix, head.entered_days))
+                need = 0.0
+        return blend(out, now_days)
+
+
+class Tank:
+    """A well-mixed tank farm: stock, its origin mix and contaminant level."""
+
+    __slots__ = ("capacity_t", "stock_t", "mix", "ppm")
+
+    def __init__(self, capacity_t: float, stock_t: float, mix: Mix, ppm: float = 0.0):
+        self.capacity_t = capacity_t
+        self.stock_t = stock_t
+        self.mix = mix
+        self.ppm = ppm
+
+    def room_t(self) -> float:
+        return max(0.0, self.capacity_t - self.stock_t)
+
+    def receive(self, parcel: Parcel) -> None:
+        if parcel.tonnes_t <= 0:
+            return
+        if self.stock_t <= 0:
+            self.mix, self.ppm = parcel.mix, parcel.ppm
+        elif not (parcel.mix is self.mix or parcel.mix == self.mix) or parcel.ppm != self.ppm:
+            mixed = blend([Parcel(self.stock_t, self.ppm, self.mix), parcel])
+            self.mix, self.ppm = mixed.mix, mixed.ppm
+        self.stock_t += parcel.tonnes_t
+
+    def draw(self, tonnes_t: float) -> Parcel:
+        tonnes_t = min(tonnes_t, self.stock_t)
+        self.stock_t -= tonnes_t
+        return Parcel(tonnes_t, self.ppm, self.mix)

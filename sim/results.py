@@ -1,0 +1,153 @@
+"""Writing a run's result folder: exactly what ran, a manifest, and tidy CSVs.
+
+The only module besides scenario loading that touches the filesystem. Everything is written
+into a hidden temporary folder beside the final one and renamed into place at the end, so a
+folder under `results/` is either complete or absent; an existing folder is replaced only when
+asked (`force`), and then only once the new one is complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sim.errors import ResultsExistError
+from sim.runner import ScenarioResult
+from sim.scenario.schema import Scenario
+
+#: Columns of every table, in order: the stable result contract (docs/results.md).
+TABLES: dict[str, tuple[str, ...]] = {
+    "summary": (
+        "replication", "seed", "refinery_intake_t", "unserved_t", "run_cut_days",
+        "supply_cost_usd", "landed_cost_usd_per_t", "min_days_cover", "events",
+        "runs_t", "supplied_t", "quarantined_t", "lost_margin_usd", "mass_balance_error_t",
+    ),
+    "refineries": (
+        "replication", "refinery", "intake_t", "runs_t", "unserved_t", "run_cut_days",
+        "utilisation", "min_stock_t", "mean_stock_t", "target_runs_t", "final_stock_t",
+        "min_days_cover", "quarantined_t", "lost_margin_usd",
+    ),
+    "daily": ("replication", "date", "asset", "asset_kind", "inflow_t", "outflow_t", "stock_t"),
+    "flows": ("replication", "link", "origin", "tonnes_t"),
+    "events": ("replication", "time_days", "date", "asset", "event", "detail"),
+    "contracts": (
+        "replication", "contract", "origin", "destination", "shipped_t", "purchase_usd",
+        "transport_usd", "landed_cost_usd_per_t",
+    ),
+}  # fmt: skip
+
+
+def program_version() -> str:
+    from sim import __version__
+
+    return __version__
+
+
+def resolved_json(scenario: Scenario) -> str:
+    """The scenario exactly as it runs (defaults filled in), as canonical JSON."""
+    return json.dumps(scenario.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
+
+
+def scenario_sha256(scenario: Scenario) -> str:
+    return hashlib.sha256(resolved_json(scenario).encode("utf-8")).hexdigest()
+
+
+def run_folder(out: str | Path, scenario: Scenario) -> Path:
+    """`<out>/<scenario name>/seed<seed>-<first 10 hex of the scenario hash>`."""
+    sha = scenario_sha256(scenario)
+    return Path(out) / scenario.scenario.name / f"seed{scenario.scenario.seed}-{sha[:10]}"
+
+
+def ensure_free(folder: Path, force: bool) -> None:
+    if folder.exists() and not force:
+        raise ResultsExistError(
+            f"{folder} exists already; pass --force to replace it, or --out elsewhere"
+        )
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        value = round(value, 6)
+        return repr(value + 0.0)  # + 0.0 turns -0.0 into 0.0
+    return str(value)
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> int:
+    count = 0
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row[c]) for c in columns])
+            count += 1
+    return count
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
+def write_run(
+    result: ScenarioResult,
+    out: str | Path,
+    *,
+    force: bool = False,
+    started_utc: dt.datetime,
+    scenario_file: str | None = None,
+) -> Path:
+    """Write the result folder atomically and return its path."""
+    scenario = result.scenario
+    folder = run_folder(out, scenario)
+    ensure_free(folder, force)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        counts = {}
+        for table, columns in TABLES.items():
+            counts[table] = write_csv(tmp / f"{table}.csv", columns, result.rows(table))
+        _write_text(tmp / "scenario.resolved.json", resolved_json(scenario))
+        engine_seconds = sum(r.counters["engine_seconds"] for r in result.replications)
+        manifest = {
+            "program": "oil-supply-sim",
+            "program_version": program_version(),
+            "python_version": platform.python_version(),
+            "scenario_name": scenario.scenario.name,
+            "scenario_file": scenario_file,
+            "scenario_sha256": scenario_sha256(scenario),
+            "seed": scenario.scenario.seed,
+            "seed_derivation": "replication r: numpy SeedSequence(entropy=seed, spawn_key=(r,))",
+            "replications": scenario.scenario.replications,
+            "start_time_utc": started_utc.isoformat(timespec="seconds"),
+            "end_time_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "status": "completed",
+            "engine_seconds": round(engine_seconds, 4),
+            "plans_computed": result.plans_computed,
+            "plans_reused": result.plans_reused,
+            "rows": counts,
+        }
+        _write_text(tmp / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+        if folder.exists():  # force: swap in the new folder, then drop the old one
+            trash = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+            folder.rename(trash)
+            tmp.rename(folder)
+            shutil.rmtree(trash)
+        else:
+            tmp.rename(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder

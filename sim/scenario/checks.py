@@ -1,0 +1,242 @@
+"""Consistency rules across sections, one small function per rule.
+
+Each `check_*` takes a schema-valid Scenario and yields `(dotted_key, message)` for every
+violation. All rules run; the loader reports every finding at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator
+
+import networkx as nx
+
+from sim.scenario.schema import PortNode, RefineryNode, Scenario
+
+Finding = tuple[str, str]
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _end_date(s: Scenario) -> dt.date:
+    return s.scenario.start_date + dt.timedelta(days=s.scenario.horizon_days)
+
+
+def _link_graph(s: Scenario) -> nx.DiGraph:
+    graph = nx.DiGraph()
+    graph.add_nodes_from(s.nodes)
+    for link in s.links.values():
+        if link.from_node in s.nodes and link.to_node in s.nodes:
+            graph.add_edge(link.from_node, link.to_node)
+    return graph
+
+
+def check_step_divides_day(s: Scenario) -> Iterator[Finding]:
+    """The step length divides one day into a whole number of steps."""
+    steps = 1.0 / s.scenario.step_days
+    if abs(steps - round(steps)) > 1e-9:
+        yield "scenario.step_days", f"1 / {s.scenario.step_days} is not a whole number of steps"
+
+
+def check_ids_distinct(s: Scenario) -> Iterator[Finding]:
+    """A name is either a node or a link, so a disruption target is never ambiguous."""
+    for name in sorted(set(s.nodes) & set(s.links)):
+        yield f"links.{name}", f"{name!r} is also a node id; ids must be distinct"
+
+
+def check_link_endpoints(s: Scenario) -> Iterator[Finding]:
+    """Every link starts and ends at a declared node, and not at the same one."""
+    for name, link in s.links.items():
+        for key in ("from_node", "to_node"):
+            node = getattr(link, key)
+            if node not in s.nodes:
+                yield f"links.{name}.{key}", f"unknown node {node!r}"
+        if link.from_node == link.to_node:
+            yield f"links.{name}.to_node", "a link cannot end where it starts"
+
+
+def check_grade_references(s: Scenario) -> Iterator[Finding]:
+    """Every grade named by a node, link or contract is declared in `grades`."""
+    for name, node in s.nodes.items():
+        grade = getattr(node, "initial_grade", None)
+        if grade is not None and grade not in s.grades:
+            yield f"nodes.{name}.initial_grade", f"unknown grade {grade!r}"
+    for name, link in s.links.items():
+        if link.initial_linefill_grade and link.initial_linefill_grade not in s.grades:
+            yield (
+                f"links.{name}.initial_linefill_grade",
+                f"unknown grade {link.initial_linefill_grade!r}",
+            )
+    for name, contract in s.contracts.items():
+        if contract.grade not in s.grades:
+            yield f"contracts.{name}.grade", f"unknown grade {contract.grade!r}"
+
+
+def check_refinery_rates(s: Scenario) -> Iterator[Finding]:
+    """Target run ≤ capacity, minimum technical rate ≤ target, stocks fit the tanks."""
+    for name, node in s.nodes.items():
+        if not isinstance(node, RefineryNode):
+            continue
+        key = f"nodes.{name}"
+        if node.target_run_t_per_day > node.capacity_t_per_day:
+            yield (
+                f"{key}.target_run_t_per_day",
+                (
+                    f"{node.target_run_t_per_day:g} t/day exceeds capacity_t_per_day "
+                    f"{node.capacity_t_per_day:g}"
+                ),
+            )
+        if node.min_technical_rate_t_per_day > node.target_run_t_per_day:
+            yield (
+                f"{key}.min_technical_rate_t_per_day",
+                (
+                    f"{node.min_technical_rate_t_per_day:g} t/day exceeds target_run_t_per_day "
+                    f"{node.target_run_t_per_day:g}"
+                ),
+            )
+        if node.min_operating_stock_t > node.tank_capacity_t:
+            yield f"{key}.min_operating_stock_t", "exceeds tank_capacity_t"
+
+
+def check_stock_fits_tank(s: Scenario) -> Iterator[Finding]:
+    """Initial stock of every tank is no more than its capacity."""
+    for name, node in s.nodes.items():
+        if (
+            isinstance(node, RefineryNode | PortNode)
+            and node.initial_stock_t > node.tank_capacity_t
+        ):
+            yield (
+                f"nodes.{name}.initial_stock_t",
+                (f"{node.initial_stock_t:g} t exceeds tank_capacity_t {node.tank_capacity_t:g}"),
+            )
+
+
+def check_contract_nodes(s: Scenario) -> Iterator[Finding]:
+    """A contract's source is a declared non-refinery node; its destination a refinery."""
+    for name, c in s.contracts.items():
+        if c.source not in s.nodes:
+            yield f"contracts.{name}.source", f"unknown node {c.source!r}"
+        elif isinstance(s.nodes[c.source], RefineryNode):
+            yield f"contracts.{name}.source", f"{c.source!r} is a refinery, not a supply point"
+        if c.destination not in s.nodes:
+            yield f"contracts.{name}.destination", f"unknown node {c.destination!r}"
+        elif not isinstance(s.nodes[c.destination], RefineryNode):
+            yield f"contracts.{name}.destination", f"{c.destination!r} is not a refinery"
+
+
+def check_contract_routes(s: Scenario) -> Iterator[Finding]:
+    """Each declared route is a chain of known links from the source to the destination."""
+    for name, c in s.contracts.items():
+        for i, route in enumerate(c.routes or []):
+            key = f"contracts.{name}.routes.{i}"
+            if not route:
+                yield key, "a route needs at least one link"
+                continue
+            unknown = [link for link in route if link not in s.links]
+            if unknown:
+                yield key, f"unknown link(s) {', '.join(map(repr, unknown))}"
+                continue
+            at = c.source
+            for link_id in route:
+                link = s.links[link_id]
+                if link.from_node != at:
+                    yield key, f"link {link_id!r} starts at {link.from_node!r}, not at {at!r}"
+                    break
+                at = link.to_node
+            else:
+                if at != c.destination:
+                    yield key, f"route ends at {at!r}, not at the destination {c.destination!r}"
+            if len(set(route)) != len(route):
+                yield key, "a route uses a link twice"
+
+
+def check_contract_reachable(s: Scenario) -> Iterator[Finding]:
+    """A contract with free routing has at least one path from source to destination."""
+    graph = _link_graph(s)
+    for name, c in s.contracts.items():
+        if c.routes is None and c.source in graph and c.destination in graph:
+            if not nx.has_path(graph, c.source, c.destination):
+                yield (
+                    f"contracts.{name}",
+                    (f"no chain of links leads from {c.source!r} to {c.destination!r}"),
+                )
+
+
+def check_refinery_supplied(s: Scenario) -> Iterator[Finding]:
+    """Every refinery can be reached from some contract's source or some port."""
+    graph = _link_graph(s)
+    starts = {c.source for c in s.contracts.values() if c.source in graph}
+    starts |= {n for n, node in s.nodes.items() if isinstance(node, PortNode)}
+    for name, node in s.nodes.items():
+        if isinstance(node, RefineryNode) and not any(
+            nx.has_path(graph, start, name) for start in starts
+        ):
+            yield f"nodes.{name}", "nothing can reach this refinery: no contract or port feeds it"
+
+
+def check_contract_dates(s: Scenario) -> Iterator[Finding]:
+    """Supply dates lie inside the horizon and end after they start."""
+    start, end = s.scenario.start_date, _end_date(s)
+    for name, c in s.contracts.items():
+        for key in ("start_date", "end_date"):
+            day = getattr(c, key)
+            if day is not None and not start <= day <= end:
+                yield f"contracts.{name}.{key}", f"{day} is outside the horizon {start} to {end}"
+        if c.start_date and c.end_date and c.end_date <= c.start_date:
+            yield f"contracts.{name}.end_date", "must be after start_date"
+
+
+def check_prices(s: Scenario) -> Iterator[Finding]:
+    """Every benchmark a contract names exists; monthly prices are keyed `YYYY-MM`."""
+    for name, c in s.contracts.items():
+        if c.price.benchmark not in s.prices:
+            yield f"contracts.{name}.price.benchmark", f"unknown price series {c.price.benchmark!r}"
+    for name, series in s.prices.items():
+        for month in series.monthly_usd_per_bbl:
+            if not _MONTH.match(month):
+                yield f"prices.{name}.monthly_usd_per_bbl.{month}", "month must be written YYYY-MM"
+
+
+def check_transit_links(s: Scenario) -> Iterator[Finding]:
+    """A transit condition names known links."""
+    for name, cond in s.transit.items():
+        for link in cond.links:
+            if link not in s.links:
+                yield f"transit.{name}.links", f"unknown link {link!r}"
+
+
+def check_disruptions(s: Scenario) -> Iterator[Finding]:
+    """A disruption targets a known link or refinery and starts inside the horizon."""
+    start, end = s.scenario.start_date, _end_date(s)
+    for name, d in s.disruptions.items():
+        target_ok = d.target in s.links or isinstance(s.nodes.get(d.target), RefineryNode)
+        if not target_ok:
+            yield f"disruptions.{name}.target", f"no link or refinery named {d.target!r}"
+        if not start <= d.start_date < end:
+            yield (
+                f"disruptions.{name}.start_date",
+                (f"{d.start_date} is outside the horizon {start} to {end}"),
+            )
+
+
+CHECKS: tuple[Callable[[Scenario], Iterator[Finding]], ...] = (
+    check_step_divides_day,
+    check_ids_distinct,
+    check_link_endpoints,
+    check_grade_references,
+    check_refinery_rates,
+    check_stock_fits_tank,
+    check_contract_nodes,
+    check_contract_routes,
+    check_contract_reachable,
+    check_refinery_supplied,
+    check_contract_dates,
+    check_prices,
+    check_transit_links,
+    check_disruptions,
+)
+
+
+def run_checks(s: Scenario) -> list[Finding]:
+    """Every finding of every rule, in rule order."""
+    return [finding for check in CHECKS for finding in check(s)]

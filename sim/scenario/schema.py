@@ -1,0 +1,243 @@
+"""The scenario schema: frozen, closed models; every field declared once with unit and meaning.
+
+Field descriptions are the user documentation: docs/scenarios.md is generated from them
+(`python -m sim.scenario.docs`), so the reference never drifts from what is validated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Spec(BaseModel):
+    """Base of every scenario section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+PositiveTonnes = Annotated[float, Field(ge=0)]
+
+
+class Settings(Spec):
+    """What is simulated, from when, for how long, and how many times."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Scenario name; names the result folder (letters, digits, `_.-`).",
+    )
+    description: str = Field("", description="What the scenario represents, in a sentence.")
+    start_date: dt.date = Field(description="Calendar date of simulation day 0.")
+    horizon_days: int = Field(gt=0, le=36500, description="Simulated length, days.")
+    seed: int = Field(0, ge=0, description="Root seed of the run's `SeedSequence`.")
+    replications: int = Field(1, ge=1, description="Independent replications to run.")
+    step_days: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Length of one network step, days; 1 divided by it must be a whole number.",
+    )
+
+
+class Grade(Spec):
+    """A crude grade: how many barrels a tonne holds, and its quality."""
+
+    bbl_per_t: float = Field(gt=0, description="Barrels in one tonne, bbl/t.")
+    api_gravity: float | None = Field(None, description="API gravity, degrees (information).")
+    sulphur_pct: float | None = Field(None, ge=0, le=10, description="Sulphur, mass %.")
+    description: str = Field("", description="Free text.")
+
+
+class FieldNode(Spec):
+    """A producing field or a seller's delivery point where crude enters the network."""
+
+    kind: Literal["field"]
+    production_t_per_day: float | None = Field(
+        None,
+        gt=0,
+        description="Most the field can deliver into the network, t/day; none = no limit.",
+    )
+    description: str = ""
+
+
+class MarketNode(Spec):
+    """A load port where cargoes are bought at a price (used by tanker supply)."""
+
+    kind: Literal["market"]
+    description: str = ""
+
+
+class JunctionNode(Spec):
+    """A pumping station or branching point; crude passes through without stock."""
+
+    kind: Literal["junction"]
+    description: str = ""
+
+
+class PortNode(Spec):
+    """A discharge terminal with tanks: tanker lots land here and move on by link."""
+
+    kind: Literal["port"]
+    tank_capacity_t: PositiveTonnes = Field(description="Usable tank capacity, t.")
+    initial_stock_t: PositiveTonnes = Field(0.0, description="Crude in the tanks at day 0, t.")
+    initial_grade: str | None = Field(
+        None, description="Grade of the initial stock; default: the first grade declared."
+    )
+    description: str = ""
+
+
+class RefineryNode(Spec):
+    """A refinery crude unit with its tank farm."""
+
+    kind: Literal["refinery"]
+    capacity_t_per_day: float = Field(gt=0, description="Crude unit nameplate rate, t/day.")
+    target_run_t_per_day: float = Field(gt=0, description="Planned crude run, t/day.")
+    tank_capacity_t: float = Field(gt=0, description="Usable crude tank capacity, t.")
+    initial_stock_t: PositiveTonnes = Field(description="Crude stock at day 0, t.")
+    initial_grade: str | None = Field(
+        None, description="Grade of the initial stock; default: the first grade declared."
+    )
+    min_operating_stock_t: PositiveTonnes = Field(
+        0.0,
+        description="Stock the unit never draws below (tank bottoms, blending); "
+        "at this level runs are cut to what arrives, t.",
+    )
+    min_technical_rate_t_per_day: PositiveTonnes = Field(
+        0.0, description="Below this feasible rate the crude unit stops, t/day."
+    )
+    restart_days: float = Field(
+        0.0, ge=0, description="Least time a stopped crude unit stays down before restarting, days."
+    )
+    contaminant_limit_ppm: float = Field(
+        10.0,
+        ge=0,
+        description="Crude above this contaminant level (organic chlorides) is refused "
+        "and sent to quarantine storage, ppm.",
+    )
+    margin_usd_per_t: PositiveTonnes = Field(
+        0.0, description="Gross margin lost per tonne of run cut below target, USD/t."
+    )
+    description: str = ""
+
+
+Node = Annotated[
+    FieldNode | MarketNode | JunctionNode | PortNode | RefineryNode, Field(discriminator="kind")
+]
+
+
+class PipelineLink(Spec):
+    """A crude pipeline, always full: its linefill moves as a batch FIFO."""
+
+    kind: Literal["pipeline"]
+    from_node: str = Field(description="Node the line starts at (id in `nodes`).")
+    to_node: str = Field(description="Node the line ends at (id in `nodes`).")
+    capacity_t_per_day: PositiveTonnes = Field(description="Most crude the line moves, t/day.")
+    length_km: float = Field(gt=0, description="Length, km.")
+    linefill_t_per_km: float = Field(
+        gt=0, description="Crude held per km of line (from its internal diameter), t/km."
+    )
+    tariff_usd_per_t: PositiveTonnes = Field(0.0, description="Transport tariff, USD/t.")
+    initial_linefill_grade: str | None = Field(
+        None, description="Grade filling the line at day 0; default: the first grade declared."
+    )
+    description: str = ""
+
+
+Link = Annotated[PipelineLink, Field(discriminator="kind")]
+
+
+class PriceFormula(Spec):
+    """Contract price: a benchmark plus a differential per barrel and a premium per tonne."""
+
+    benchmark: str = Field(description="Price series id in `prices`.")
+    differential_usd_per_bbl: float = Field(0.0, description="Added to the benchmark, USD/bbl.")
+    premium_usd_per_t: float = Field(0.0, description="Added per tonne (premium), USD/t.")
+
+
+class Contract(Spec):
+    """A supply option: who sells what, from where, to which refinery, how much a month."""
+
+    seller: str = Field(description="Seller (company), free text.")
+    origin: str = Field(description="Origin country of the crude, e.g. `russia`, `kazakhstan`.")
+    grade: str = Field(description="Grade id in `grades`.")
+    source: str = Field(description="Node where the crude enters the network (not a refinery).")
+    destination: str = Field(description="Refinery node the crude is bought for.")
+    volume_t_per_month: PositiveTonnes = Field(
+        description="Nominated volume, delivered evenly over the month, t/month."
+    )
+    price: PriceFormula
+    routes: list[list[str]] | None = Field(
+        None,
+        description="Routes the crude may take, each a list of link ids from source to "
+        "destination; none = any route in the network.",
+    )
+    priority: int = Field(
+        1, ge=1, description="Sharing rule class: 1 is served first; within a class, pro rata."
+    )
+    contaminant_ppm: PositiveTonnes = Field(
+        0.0, description="Contaminant level of the crude as delivered by the seller, ppm."
+    )
+    start_date: dt.date | None = Field(None, description="First day of supply; default day 0.")
+    end_date: dt.date | None = Field(
+        None, description="Day supply stops (exclusive); default never."
+    )
+
+
+class PriceSeries(Spec):
+    """A benchmark price, constant or by month."""
+
+    usd_per_bbl: float = Field(gt=0, description="Price when no month is given, USD/bbl.")
+    monthly_usd_per_bbl: dict[str, float] = Field(
+        default_factory=dict, description="Price by month `YYYY-MM`, USD/bbl; overrides the above."
+    )
+    source: str = Field("", description="Where the figure comes from.")
+
+
+class TransitCondition(Spec):
+    """A condition a transit state or operator imposes on a set of links."""
+
+    links: list[str] = Field(min_length=1, description="Link ids the condition applies to.")
+    origins: list[str] | None = Field(
+        None, description="Origins it applies to; none = all crude on those links."
+    )
+    quota_t_per_month: PositiveTonnes | None = Field(
+        None,
+        description="Most tonnes (of those origins) that may enter the links in a month, t/month.",
+    )
+    tariff_usd_per_t: PositiveTonnes = Field(
+        0.0, description="Transit fee per tonne entering the links, on top of link tariffs, USD/t."
+    )
+    halted: bool = Field(False, description="True: no crude of those origins may use the links.")
+
+
+class Disruption(Spec):
+    """A scheduled change to a link or node: an outage (factor 0) or a derate (0 < factor < 1)."""
+
+    target: str = Field(description="Link id or refinery node id affected.")
+    start_date: dt.date = Field(description="First day of the disruption.")
+    duration_days: float = Field(gt=0, description="Length, days.")
+    capacity_factor: float = Field(
+        0.0, ge=0, le=1, description="Share of capacity left while it lasts (0 = outage)."
+    )
+
+
+class Scenario(Spec):
+    """A whole scenario, validated: what one run simulates."""
+
+    scenario: Settings
+    grades: dict[str, Grade] = Field(min_length=1)
+    nodes: dict[str, Node] = Field(min_length=1)
+    links: dict[str, Link] = Field(default_factory=dict)
+    contracts: dict[str, Contract] = Field(default_factory=dict)
+    prices: dict[str, PriceSeries] = Field(default_factory=dict)
+    transit: dict[str, TransitCondition] = Field(default_factory=dict)
+    disruptions: dict[str, Disruption] = Field(default_factory=dict)
+
+    @property
+    def default_grade(self) -> str:
+        return next(iter(self.grades))
+
+    def refineries(self) -> dict[str, RefineryNode]:
+        return {k: n for k, n in self.nodes.items() if isinstance(n, RefineryNode)}
