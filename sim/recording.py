@@ -6,7 +6,6 @@ of its two ends and the time-weighted mean uses the trapezoid: both exact, not s
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -80,47 +79,51 @@ class Recorder:
         self._day_out: dict[str, float] = defaultdict(float)
         self.plans_used = 0
         self.steps = 0
+        self.steps_per_day = round(1.0 / sim.dt)
 
     def event(self, time_days: float, asset: str, event: str, detail: str) -> None:
         self.events.append((time_days, asset, event, detail))
 
     def step(self, now: float, dt: float, plan: ExecutablePlan, result: StepResult) -> None:
         self.steps += 1
-        sim = self.sim
-        prices = sim.conditions.price_usd_per_t
-        ports = sim.network.ports
-        for i, route in enumerate(plan.routes):
-            v = result.shipped_by_route[i]
-            if v <= 0:
-                continue
-            c = route.contract
-            self.shipped_t[c] += v
-            self.purchase_usd[c] += v * prices[c]
-            self.transport_usd[c] += v * plan.route_cost_usd_per_t[i]
-            if route.source not in ports:
-                self.supplied_t += v
+        prices = self.sim.conditions.price_usd_per_t
+        shipped, purchase, transport = self.shipped_t, self.purchase_usd, self.transport_usd
+        costs, supplied = plan.route_cost_usd_per_t, 0.0
+        for i, v in enumerate(result.shipped_by_route):
+            if v > 0:
+                c = plan.route_contract[i]
+                shipped[c] += v
+                purchase[c] += v * prices[c]
+                transport[c] += v * costs[i]
+                if plan.route_is_supply[i]:
+                    supplied += v
+        self.supplied_t += supplied
+        flows = self.link_flow_by_origin
         for link, parcel in result.link_flow.items():
-            acc = self.link_flow_by_origin[link]
+            acc = flows[link]
+            tonnes = parcel.tonnes_t
             for origin, share in parcel.mix.items():
-                acc[origin] += share * parcel.tonnes_t
-        end_of_day = math.isclose((now + dt) % 1.0, 0.0, abs_tol=1e-9) or math.isclose(
-            (now + dt) % 1.0, 1.0, abs_tol=1e-9
-        )
-        for name, refinery in sim.network.refineries.items():
+                acc[origin] += share * tonnes
+        end_of_day = self.steps % self.steps_per_day == 0
+        for name, refinery in self.sim.network.refineries.items():
             tot = self.refinery[name]
             received = result.received[name]
             ran = result.runs[name]
+            ran_t = ran.tonnes_t
             stock_end = refinery.tank.stock_t
-            stock_start = stock_end - received + ran.tonnes_t
+            stock_start = stock_end - received + ran_t
             tot.intake_t += received
-            tot.runs_t += ran.tonnes_t
+            tot.runs_t += ran_t
             for origin, share in ran.mix.items():
-                tot.runs_by_origin[origin] += share * ran.tonnes_t
-            target = refinery.target_t(dt)
-            tot.unserved_t += max(0.0, target - ran.tonnes_t)
-            tot.min_stock_t = min(tot.min_stock_t, stock_end, stock_start)
+                tot.runs_by_origin[origin] += share * ran_t
+            target = refinery.spec.target_run_t_per_day * dt
+            if ran_t < target:
+                tot.unserved_t += target - ran_t
+            low = stock_end if stock_end < stock_start else stock_start
+            if low < tot.min_stock_t:
+                tot.min_stock_t = low
             tot.stock_integral_t_days += 0.5 * (stock_start + stock_end) * dt
-            tot.day_runs_t += ran.tonnes_t
+            tot.day_runs_t += ran_t
             tot.day_target_t += target
             if end_of_day:
                 if tot.day_runs_t < tot.day_target_t - _CUT_TOLERANCE_T:

@@ -98,30 +98,43 @@ class PipelineFIFO:
 
 
 class Tank:
-    """A well-mixed tank farm: stock, its origin mix and contaminant level."""
+    """A well-mixed tank farm: stock, tonnes by origin, and contaminant level."""
 
-    __slots__ = ("capacity_t", "stock_t", "mix", "ppm")
+    __slots__ = ("capacity_t", "stock_t", "by_origin_t", "ppm")
 
     def __init__(self, capacity_t: float, stock_t: float, mix: Mix, ppm: float = 0.0):
         self.capacity_t = capacity_t
         self.stock_t = stock_t
-        self.mix = mix
+        self.by_origin_t: dict[str, float] = {o: share * stock_t for o, share in mix.items()}
         self.ppm = ppm
 
     def room_t(self) -> float:
         return max(0.0, self.capacity_t - self.stock_t)
 
     def receive(self, parcel: Parcel) -> None:
-        if parcel.tonnes_t <= 0:
+        tonnes = parcel.tonnes_t
+        if tonnes <= 0:
             return
-        if self.stock_t <= 0:
-            self.mix, self.ppm = parcel.mix, parcel.ppm
-        elif not (parcel.mix is self.mix or parcel.mix == self.mix) or parcel.ppm != self.ppm:
-            mixed = blend([Parcel(self.stock_t, self.ppm, self.mix), parcel])
-            self.mix, self.ppm = mixed.mix, mixed.ppm
-        self.stock_t += parcel.tonnes_t
+        total = self.stock_t + tonnes
+        if parcel.ppm != self.ppm:
+            self.ppm = (self.ppm * self.stock_t + parcel.ppm * tonnes) / total
+        acc = self.by_origin_t
+        for origin, share in parcel.mix.items():
+            acc[origin] = acc.get(origin, 0.0) + share * tonnes
+        self.stock_t = total
 
     def draw(self, tonnes_t: float) -> Parcel:
-        tonnes_t = min(tonnes_t, self.stock_t)
-        self.stock_t -= tonnes_t
-        return Parcel(tonnes_t, self.ppm, self.mix)
+        """Take `tonnes_t` (at most the stock) out; the parcel has the tank's mix."""
+        stock = self.stock_t
+        tonnes_t = min(tonnes_t, stock)
+        if tonnes_t <= 0 or stock <= 0:
+            return Parcel(0.0, self.ppm, {})
+        share_taken = tonnes_t / stock
+        keep = 1.0 - share_taken
+        acc = self.by_origin_t
+        mix = {}
+        for origin, tonnes in acc.items():
+            mix[origin] = tonnes / stock
+            acc[origin] = tonnes * keep
+        self.stock_t = stock - tonnes_t
+        return Parcel(tonnes_t, self.ppm, mix)

@@ -29,7 +29,7 @@ class RoutePlan:
 
 @dataclass
 class ExecutablePlan:
-    """A plan unpacked for the daily step: routes, link order and next hops."""
+    """A plan unpacked once for the daily step, so the step only does arithmetic."""
 
     plan: Plan
     routes: list[RoutePlan]
@@ -37,9 +37,45 @@ class ExecutablePlan:
     link_order: list[int]
     #: Transport cost of each route: link tariffs plus transit fees, USD/t.
     route_cost_usd_per_t: list[float]
+    #: Planned rate of each route, t/day.
+    rates_t_per_day: list[float] = field(default_factory=list)
+    #: Routes drawing from each port's tanks.
+    routes_by_port: list[tuple[str, list[int]]] = field(default_factory=list)
+    #: Routes delivering to each refinery.
+    routes_by_refinery: list[tuple[str, list[int]]] = field(default_factory=list)
+    #: (route, first link, ppm, mix) for routes injecting at a source without tanks.
+    injections: list[tuple[int, int, float, dict]] = field(default_factory=list)
+    #: For each link, where its outflow goes and in what share, at planned rates.
+    hop_shares: dict[int, list[tuple[object, float]]] = field(default_factory=dict)
+    #: Contract of each route.
+    route_contract: list[int] = field(default_factory=list)
+    #: True where a route brings new crude into the network (its source has no tanks).
+    route_is_supply: list[bool] = field(default_factory=list)
+    #: (transit index, times counted) of each route for the quotas it counts against.
+    route_quota_hits: list[list[tuple[int, int]]] = field(default_factory=list)
 
 
-def _link_order(routes: list[RoutePlan], n_links: int) -> list[int]:
+def _hop_shares(
+    routes: list[RoutePlan], volumes: list[float]
+) -> dict[int, list[tuple[object, float]]]:
+    """Share of each link's outflow going to each next link or refinery, by route volume."""
+    hops: dict[int, dict[object, float]] = {}
+    for r, v in zip(routes, volumes, strict=True):
+        if v <= 0:
+            continue
+        nxt: tuple[object, ...] = (*r.links[1:], r.destination)
+        for a, b in zip(r.links, nxt, strict=True):
+            hops.setdefault(a, {})
+            hops[a][b] = hops[a].get(b, 0.0) + v
+    out = {}
+    for a, by_hop in hops.items():
+        total = sum(by_hop.values())
+        out[a] = [(hop, v / total) for hop, v in by_hop.items()]
+    return out
+
+
+def _link_order(routes: list[RoutePlan]) -> list[int]:
+    """Links that carry flow, each after every link that feeds it (Kahn, lowest index first)."""
     used = sorted({link for r in routes for link in r.links})
     after: dict[int, set[int]] = defaultdict(set)
     for r in routes:
@@ -64,7 +100,8 @@ def _link_order(routes: list[RoutePlan], n_links: int) -> list[int]:
     return order
 
 
-def executable(plan: Plan, topology: Topology) -> ExecutablePlan:
+def executable(plan: Plan, topology: Topology, mixes: list[dict[str, float]]) -> ExecutablePlan:
+    """Unpack `plan` for the step; `mixes[c]` is the origin mix of contract c's crude."""
     routes = [
         RoutePlan(c.index, links, rate, c.destination, c.source)
         for c in topology.contracts
@@ -78,7 +115,41 @@ def executable(plan: Plan, topology: Topology) -> ExecutablePlan:
             if t.applies_to(origin):
                 cost += t.tariff_usd_per_t * sum(1 for link in r.links if link in t.entry_links)
         costs.append(cost)
-    return ExecutablePlan(plan, routes, _link_order(routes, len(topology.links)), costs)
+    rates = [r.rate_t_per_day for r in routes]
+    by_port: dict[str, list[int]] = {}
+    by_refinery: dict[str, list[int]] = {}
+    injections = []
+    for i, r in enumerate(routes):
+        by_refinery.setdefault(r.destination, []).append(i)
+        if r.source in topology.ports:
+            by_port.setdefault(r.source, []).append(i)
+        else:
+            c = topology.contracts[r.contract]
+            injections.append((i, r.links[0], c.contaminant_ppm, mixes[c.index]))
+    quota_hits = []
+    for r in routes:
+        origin = topology.contracts[r.contract].origin
+        hits = []
+        for t in topology.transit:
+            if t.quota_t_per_month is not None and t.applies_to(origin):
+                n = sum(1 for link in r.links if link in t.entry_links)
+                if n:
+                    hits.append((t.index, n))
+        quota_hits.append(hits)
+    return ExecutablePlan(
+        plan,
+        routes,
+        _link_order(routes),
+        costs,
+        rates,
+        list(by_port.items()),
+        list(by_refinery.items()),
+        injections,
+        _hop_shares(routes, rates),
+        [r.contract for r in routes],
+        [r.source not in topology.ports for r in routes],
+        quota_hits,
+    )
 
 
 @dataclass
@@ -102,88 +173,74 @@ class NetworkStep:
         fifos: list[PipelineFIFO],
         refineries: dict[str, Refinery],
         ports: dict[str, Tank],
-        contract_mix: list[dict[str, float]],
     ):
         self.topology = topology
         self.fifos = fifos
         self.refineries = refineries
         self.ports = ports
-        self.contract_mix = contract_mix
 
     def step(self, plan: ExecutablePlan, dt: float, now_days: float) -> StepResult:
-        topo = self.topology
-        contracts = topo.contracts
         routes = plan.routes
-        volumes = [r.rate_t_per_day * dt for r in routes]
+        volumes = [rate * dt for rate in plan.rates_t_per_day]
+        scaled = False
         # 1. Sources with tanks (ports) cannot send more than they hold.
-        for port, tank in self.ports.items():
-            idx = [i for i, r in enumerate(routes) if r.source == port]
+        for port, idx in plan.routes_by_port:
+            stock = self.ports[port].stock_t
             want = sum(volumes[i] for i in idx)
-            if want > tank.stock_t:
-                scale = tank.stock_t / want
+            if want > stock:
+                scaled = True
                 for i in idx:
-                    volumes[i] *= scale
+                    volumes[i] *= stock / want
         # 2. Refineries cannot take more than their tanks have room for.
-        planned_in: dict[str, float] = defaultdict(float)
-        for r, v in zip(routes, volumes, strict=True):
-            planned_in[r.destination] += v
-        for name, want in planned_in.items():
+        for name, idx in plan.routes_by_refinery:
+            want = sum(volumes[i] for i in idx)
             limit = self.refineries[name].receipt_limit_t(want, dt)
             if want > limit:
+                scaled = True
                 scale = max(0.0, limit) / want
-                for i, r in enumerate(routes):
-                    if r.destination == name:
-                        volumes[i] *= scale
+                for i in idx:
+                    volumes[i] *= scale
+        hop_shares = _hop_shares(routes, volumes) if scaled else plan.hop_shares
         # 3. Inject at the sources and move through the lines, upstream first.
-        inputs: dict[int, list[Parcel]] = defaultdict(list)
-        hops: dict[int, dict[object, float]] = defaultdict(lambda: defaultdict(float))
-        drawn: dict[str, dict[int, float]] = defaultdict(dict)
-        for i, (r, v) in enumerate(zip(routes, volumes, strict=True)):
-            if v <= 0:
-                continue
-            if r.source in self.ports:
-                drawn[r.source][i] = v
-            else:
-                c = contracts[r.contract]
-                inputs[r.links[0]].append(Parcel(v, c.contaminant_ppm, self.contract_mix[c.index]))
-            for a, b in zip(r.links, r.links[1:], strict=False):
-                hops[a][b] += v
-            hops[r.links[-1]][r.destination] += v
-        for port, by_route in drawn.items():
-            parcel = self.ports[port].draw(sum(by_route.values()))
-            for i, v in by_route.items():
-                inputs[routes[i].links[0]].append(Parcel(v, parcel.ppm, parcel.mix))
-        arriving: dict[str, list[Parcel]] = defaultdict(list)
+        inputs: dict[object, list[Parcel]] = {}
+        for i, link, ppm, mix in plan.injections:
+            v = volumes[i]
+            if v > 0:
+                inputs.setdefault(link, []).append(Parcel(v, ppm, mix))
+        for port, idx in plan.routes_by_port:
+            parcel = self.ports[port].draw(sum(volumes[i] for i in idx))
+            for i in idx:
+                if volumes[i] > 0:
+                    link = routes[i].links[0]
+                    inputs.setdefault(link, []).append(Parcel(volumes[i], parcel.ppm, parcel.mix))
         link_flow: dict[int, Parcel] = {}
+        fifos = self.fifos
         for link in plan.link_order:
             parts = inputs.get(link)
             if not parts:
                 continue
-            out = self.fifos[link].push(blend(parts, now_days), now_days)
+            out = fifos[link].push(parts[0] if len(parts) == 1 else blend(parts), now_days)
             link_flow[link] = out
             total = out.tonnes_t
             if total <= 0:
                 continue
-            for hop, v in hops[link].items():
-                share = Parcel(out.tonnes_t * v / total, out.ppm, out.mix)
-                if isinstance(hop, int):
-                    inputs[hop].append(share)
-                else:
-                    arriving[hop].append(share)  # type: ignore[index]
+            for hop, share in hop_shares[link]:
+                inputs.setdefault(hop, []).append(Parcel(total * share, out.ppm, out.mix))
         # 4. Refineries refuse contaminated crude, receive the rest and run.
         result = StepResult(volumes, link_flow, {}, {}, {})
         for name, refinery in self.refineries.items():
             accepted, rejected = [], 0.0
-            for p in arriving.get(name, ()):
-                if p.ppm > refinery.spec.contaminant_limit_ppm:
+            limit_ppm = refinery.spec.contaminant_limit_ppm
+            for p in inputs.get(name, ()):
+                if p.ppm > limit_ppm:
                     rejected += p.tonnes_t
                 else:
                     accepted.append(p)
             refinery.quarantined_t += rejected
-            _, ran, event = refinery.take_in_and_run(accepted, dt)
+            received, ran, event = refinery.take_in_and_run(accepted, dt)
             if event:
                 result.events.append((name, event, ""))
-            result.received[name] = sum(p.tonnes_t for p in accepted)
+            result.received[name] = received
             result.quarantined[name] = rejected
             result.runs[name] = ran
         return result

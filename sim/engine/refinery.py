@@ -58,7 +58,7 @@ class Refinery:
         return self.tank.room_t() + run
 
     def take_in_and_run(self, accepted: list[Parcel], dt_days: float) -> tuple[float, Parcel, str]:
-        """Receive accepted parcels and run; returns (run t, what was run, event or "")."""
+        """Receive accepted parcels and run; returns (received t, what was run, event or "")."""
         inflow = sum(p.tonnes_t for p in accepted)
         run = self.feasible_run_t(inflow, dt_days)
         event = ""
@@ -76,4 +76,4 @@ class Refinery:
         for parcel in accepted:
             self.tank.receive(parcel)
         ran = self.tank.draw(run)
-        return ran.tonnes_t, ran, event
+        return inflow, ran, event

@@ -112,8 +112,12 @@ class Simulation:
             name: Tank(spec.tank_capacity_t, spec.initial_stock_t, initial_mix)
             for name, spec in topology.ports.items()
         }
-        contract_mix = [{c.origin: 1.0} for c in topology.contracts]
-        self.network = NetworkStep(topology, fifos, refineries, ports, contract_mix)
+        # One mix object per origin, shared: parcels of equal mix then compare by identity.
+        origin_mix: dict[str, dict[str, float]] = {}
+        self.contract_mix = [
+            origin_mix.setdefault(c.origin, {c.origin: 1.0}) for c in topology.contracts
+        ]
+        self.network = NetworkStep(topology, fifos, refineries, ports)
         self.conditions = Conditions(
             month_start=self.start_date.replace(day=1),
             link_factor=[1.0] * len(topology.links),
@@ -172,7 +176,7 @@ class Simulation:
             plan = self.allocator.plan(self._plan_request())
             key = id(plan)
             if key not in self._executables:
-                self._executables[key] = executable(plan, self.topology)
+                self._executables[key] = executable(plan, self.topology, self.contract_mix)
             self._plan = self._executables[key]
             self._plan_stale = False
             self.recorder.plans_used += 1
@@ -250,22 +254,16 @@ class Simulation:
             yield _ClockTick(self.env, self.dt)
 
     def _account(self, plan: ExecutablePlan, result) -> None:
-        cond = self.conditions
-        for i, route in enumerate(plan.routes):
-            v = result.shipped_by_route[i]
-            if v <= 0:
-                continue
-            origin = self.topology.contracts[route.contract].origin
-            for t in self.topology.transit:
-                if t.quota_t_per_month is not None and t.applies_to(origin):
-                    hits = sum(1 for link in route.links if link in t.entry_links)
-                    cond.quota_used_t[t.index] += hits * v
+        used = self.conditions.quota_used_t
+        for hits, v in zip(plan.route_quota_hits, result.shipped_by_route, strict=True):
+            for transit, n in hits:
+                used[transit] += n * v
         for asset, event, detail in result.events:
             self.log(asset, event, detail)
             if event == "unit_stop":
                 self.env.process(self._restart_after(self.network.refineries[asset]))
         for name, rejected in result.quarantined.items():
-            if (rejected > 0) != self._rejecting[name]:
+            if (rejected > 0) is not self._rejecting[name]:
                 self._rejecting[name] = rejected > 0
                 self.log(name, "rejection_start" if rejected > 0 else "rejection_end")
 
