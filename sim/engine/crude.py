@@ -18,12 +18,15 @@ Mix = dict[str, float]
 
 @dataclass(slots=True)
 class Parcel:
-    """Tonnes of crude of one mix and contaminant level; `entered_days` is when it went in."""
+    """Tonnes of crude of one mix and contaminant level; `entered_days` is when it went in
+    (minus infinity for the crude filling a line at day 0)."""
 
     tonnes_t: float
     ppm: float
     mix: Mix
     entered_days: float = 0.0
+    #: True once its first tonnes have left the line.
+    leaving: bool = False
 
 
 def blend(parts: list[Parcel], entered_days: float = 0.0) -> Parcel:
@@ -53,7 +56,9 @@ class PipelineFIFO:
 
     Consecutive parcels of the same mix and ppm are merged, so the queue holds one entry per
     change of crude, not one per day. The first parcel of a new crude keeps its entry time, so
-    its transit time (linefill ÷ rate, to within one step) can be observed.
+    its transit time (linefill ÷ rate, to within one step) can be observed: with a log, every
+    new parcel is recorded as `(time, "enter", entered, tonnes)` and, in the step its first
+    tonnes come out, `(time, "leave", entered, tonnes)`.
     """
 
     __slots__ = ("name", "linefill_t", "queue", "log")
@@ -61,8 +66,9 @@ class PipelineFIFO:
     def __init__(self, name: str, linefill_t: float, initial: Parcel, log: list | None = None):
         self.name = name
         self.linefill_t = linefill_t
-        self.queue: deque[Parcel] = deque([Parcel(linefill_t, initial.ppm, initial.mix, 0.0)])
-        #: When given, (time_days, "enter"/"leave", parcel entry time, tonnes) per new parcel.
+        self.queue: deque[Parcel] = deque(
+            [Parcel(linefill_t, initial.ppm, initial.mix, -float("inf"))]
+        )
         self.log = log
 
     def content_t(self) -> float:
@@ -85,11 +91,12 @@ class PipelineFIFO:
         queue = self.queue
         while need > TONNES_TOLERANCE_T * 1e-3 and queue:
             head = queue[0]
+            if self.log is not None and not head.leaving:
+                head.leaving = True
+                self.log.append((now_days, "leave", head.entered_days, head.tonnes_t))
             if head.tonnes_t <= need + TONNES_TOLERANCE_T * 1e-3:
                 out.append(queue.popleft())
                 need -= head.tonnes_t
-                if self.log is not None:
-                    self.log.append((now_days, "leave", head.entered_days, head.tonnes_t))
             else:
                 head.tonnes_t -= need
                 out.append(Parcel(need, head.ppm, head.mix, head.entered_days))

@@ -1,0 +1,708 @@
+"""One test per validation rule: break one thing in a small valid scenario, read the message.
+
+Every `check_*` rule in `sim.scenario.checks.CHECKS` and the schema's own rules (unknown keys,
+missing keys, bounds, types, node kinds) are asserted by dotted key path and message words.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from sim.errors import Problem, ScenarioError
+from sim.scenario.checks import CHECKS
+from sim.scenario.loading import validate_data
+from sim.scenario.schema import Scenario
+
+FILE = "x.toml"
+DELETE = object()  # marks a key to remove in `changed`
+
+# Start 2020-01-01 and 30 days: the horizon's end (exclusive) is 2020-01-31.
+MINIMAL: dict[str, Any] = {
+    "scenario": {"name": "minimal", "start_date": dt.date(2020, 1, 1), "horizon_days": 30},
+    "grades": {"light": {"bbl_per_t": 7.3}},
+    "nodes": {
+        "src": {"kind": "junction"},
+        "ref": {
+            "kind": "refinery",
+            "capacity_t_per_day": 1000,
+            "target_run_t_per_day": 800,
+            "tank_capacity_t": 20000,
+            "initial_stock_t": 10000,
+        },
+    },
+    "links": {
+        "src_ref": {
+            "kind": "pipeline",
+            "from_node": "src",
+            "to_node": "ref",
+            "capacity_t_per_day": 1200,
+            "length_km": 100,
+            "linefill_t_per_km": 50,
+        }
+    },
+    "contracts": {
+        "c1": {
+            "seller": "seller",
+            "origin": "russia",
+            "grade": "light",
+            "source": "src",
+            "destination": "ref",
+            "volume_t_per_month": 24000,
+            "price": {"benchmark": "brent"},
+        }
+    },
+    "prices": {"brent": {"usd_per_bbl": 60.0}},
+}
+
+JUNCTION = {"kind": "junction"}
+
+
+def pipeline(from_node: str, to_node: str) -> dict[str, Any]:
+    return {
+        "kind": "pipeline",
+        "from_node": from_node,
+        "to_node": to_node,
+        "capacity_t_per_day": 1000,
+        "length_km": 10,
+        "linefill_t_per_km": 10,
+    }
+
+
+def changed(updates: Mapping[str, Any]) -> dict[str, Any]:
+    """A fresh copy of MINIMAL with each `dotted.key: value` set (DELETE removes the key)."""
+    data = copy.deepcopy(MINIMAL)
+    for dotted, value in updates.items():
+        *parents, last = dotted.split(".")
+        table = data
+        for part in parents:
+            table = table.setdefault(part, {})
+        if value is DELETE:
+            del table[last]
+        else:
+            table[last] = copy.deepcopy(value)
+    return data
+
+
+def problems_of(data: Mapping[str, Any]) -> list[Problem]:
+    with pytest.raises(ScenarioError) as info:
+        validate_data(data, FILE)
+    problems = info.value.problems
+    assert problems, "a ScenarioError must carry at least one problem"
+    assert all(p.file == FILE for p in problems)
+    return problems
+
+
+def assert_reported(problems: list[Problem], key: str, words: tuple[str, ...]) -> None:
+    matching = [p for p in problems if p.key == key and all(w in p.message for w in words)]
+    assert matching, f"no problem at {key!r} mentioning {words}; got:\n" + "\n".join(
+        map(str, problems)
+    )
+
+
+def test_minimal_scenario_validates():
+    scenario = validate_data(copy.deepcopy(MINIMAL), FILE)
+    assert isinstance(scenario, Scenario)
+    assert list(scenario.refineries()) == ["ref"]
+    assert scenario.default_grade == "light"
+
+
+# ------------------------------------------------------------------ consistency rules (checks.py)
+
+# (rule, updates to MINIMAL, expected key, words the message contains); ids start with the rule.
+RULE_CASES = [
+    pytest.param(
+        "check_step_divides_day",
+        {"scenario.step_days": 0.3},
+        "scenario.step_days",
+        ("1 / 0.3", "not a whole number of steps"),
+        id="check_step_divides_day",
+    ),
+    pytest.param(
+        "check_ids_distinct",
+        {"nodes.src_ref": JUNCTION},
+        "links.src_ref",
+        ("'src_ref' is also a node id", "distinct"),
+        id="check_ids_distinct",
+    ),
+    pytest.param(
+        "check_link_endpoints",
+        {"links.src_ref.from_node": "nowhere"},
+        "links.src_ref.from_node",
+        ("unknown node 'nowhere'",),
+        id="check_link_endpoints-unknown_from_node",
+    ),
+    pytest.param(
+        "check_link_endpoints",
+        {"links.src_ref.to_node": "nowhere"},
+        "links.src_ref.to_node",
+        ("unknown node 'nowhere'",),
+        id="check_link_endpoints-unknown_to_node",
+    ),
+    pytest.param(
+        "check_link_endpoints",
+        {"links.src_ref.to_node": "src"},
+        "links.src_ref.to_node",
+        ("cannot end where it starts",),
+        id="check_link_endpoints-loop",
+    ),
+    pytest.param(
+        "check_grade_references",
+        {"nodes.ref.initial_grade": "heavy"},
+        "nodes.ref.initial_grade",
+        ("unknown grade 'heavy'",),
+        id="check_grade_references-node",
+    ),
+    pytest.param(
+        "check_grade_references",
+        {"links.src_ref.initial_linefill_grade": "heavy"},
+        "links.src_ref.initial_linefill_grade",
+        ("unknown grade 'heavy'",),
+        id="check_grade_references-link",
+    ),
+    pytest.param(
+        "check_grade_references",
+        {"contracts.c1.grade": "heavy"},
+        "contracts.c1.grade",
+        ("unknown grade 'heavy'",),
+        id="check_grade_references-contract",
+    ),
+    pytest.param(
+        "check_refinery_rates",
+        {"nodes.ref.target_run_t_per_day": 1500},
+        "nodes.ref.target_run_t_per_day",
+        ("1500 t/day exceeds capacity_t_per_day 1000",),
+        id="check_refinery_rates-target_above_capacity",
+    ),
+    pytest.param(
+        "check_refinery_rates",
+        {"nodes.ref.min_technical_rate_t_per_day": 900},
+        "nodes.ref.min_technical_rate_t_per_day",
+        ("900 t/day exceeds target_run_t_per_day 800",),
+        id="check_refinery_rates-min_rate_above_target",
+    ),
+    pytest.param(
+        "check_refinery_rates",
+        {"nodes.ref.min_operating_stock_t": 25000},
+        "nodes.ref.min_operating_stock_t",
+        ("exceeds tank_capacity_t",),
+        id="check_refinery_rates-min_stock_above_tank",
+    ),
+    pytest.param(
+        "check_stock_fits_tank",
+        {"nodes.ref.initial_stock_t": 30000},
+        "nodes.ref.initial_stock_t",
+        ("30000 t exceeds tank_capacity_t 20000",),
+        id="check_stock_fits_tank-refinery",
+    ),
+    pytest.param(
+        "check_stock_fits_tank",
+        {"nodes.terminal": {"kind": "port", "tank_capacity_t": 100, "initial_stock_t": 200}},
+        "nodes.terminal.initial_stock_t",
+        ("200 t exceeds tank_capacity_t 100",),
+        id="check_stock_fits_tank-port",
+    ),
+    pytest.param(
+        "check_contract_nodes",
+        {"contracts.c1.source": "nowhere"},
+        "contracts.c1.source",
+        ("unknown node 'nowhere'",),
+        id="check_contract_nodes-unknown_source",
+    ),
+    pytest.param(
+        "check_contract_nodes",
+        {"contracts.c1.source": "ref"},
+        "contracts.c1.source",
+        ("'ref' is a refinery, not a supply point",),
+        id="check_contract_nodes-refinery_source",
+    ),
+    pytest.param(
+        "check_contract_nodes",
+        {"contracts.c1.destination": "nowhere"},
+        "contracts.c1.destination",
+        ("unknown node 'nowhere'",),
+        id="check_contract_nodes-unknown_destination",
+    ),
+    pytest.param(
+        "check_contract_nodes",
+        {"contracts.c1.destination": "src"},
+        "contracts.c1.destination",
+        ("'src' is not a refinery",),
+        id="check_contract_nodes-destination_not_refinery",
+    ),
+    pytest.param(
+        "check_contract_routes",
+        {"contracts.c1.routes": [["src_ref"], []]},
+        "contracts.c1.routes.1",
+        ("at least one link",),
+        id="check_contract_routes-empty_route",
+    ),
+    pytest.param(
+        "check_contract_routes",
+        {"contracts.c1.routes": [["nolink"]]},
+        "contracts.c1.routes.0",
+        ("unknown link(s) 'nolink'",),
+        id="check_contract_routes-unknown_link",
+    ),
+    pytest.param(
+        "check_contract_routes",
+        {
+            "nodes.hub": JUNCTION,
+            "links.hub_ref": pipeline("hub", "ref"),
+            "contracts.c1.routes": [["hub_ref"]],
+        },
+        "contracts.c1.routes.0",
+        ("link 'hub_ref' starts at 'hub', not at 'src'",),
+        id="check_contract_routes-broken_chain",
+    ),
+    pytest.param(
+        "check_contract_routes",
+        {
+            "nodes.hub": JUNCTION,
+            "links.src_hub": pipeline("src", "hub"),
+            "contracts.c1.routes": [["src_hub"]],
+        },
+        "contracts.c1.routes.0",
+        ("route ends at 'hub', not at the destination 'ref'",),
+        id="check_contract_routes-wrong_end",
+    ),
+    pytest.param(
+        "check_contract_routes",
+        {
+            "nodes.hub": JUNCTION,
+            "links.src_hub": pipeline("src", "hub"),
+            "links.hub_src": pipeline("hub", "src"),
+            "contracts.c1.routes": [["src_hub", "hub_src", "src_hub", "hub_src", "src_ref"]],
+        },
+        "contracts.c1.routes.0",
+        ("uses a link twice",),
+        id="check_contract_routes-link_twice",
+    ),
+    pytest.param(
+        "check_contract_reachable",
+        {"nodes.hub": JUNCTION, "links.src_ref.to_node": "hub"},
+        "contracts.c1",
+        ("no chain of links leads from 'src' to 'ref'",),
+        id="check_contract_reachable",
+    ),
+    pytest.param(
+        "check_refinery_supplied",
+        {"nodes.ref2": MINIMAL["nodes"]["ref"]},
+        "nodes.ref2",
+        ("nothing can reach this refinery",),
+        id="check_refinery_supplied",
+    ),
+    pytest.param(
+        "check_contract_dates",
+        {"contracts.c1.start_date": dt.date(2019, 12, 31)},
+        "contracts.c1.start_date",
+        ("2019-12-31 is outside the horizon 2020-01-01 to 2020-01-31",),
+        id="check_contract_dates-start_before_horizon",
+    ),
+    pytest.param(
+        "check_contract_dates",
+        {"contracts.c1.end_date": dt.date(2020, 2, 1)},
+        "contracts.c1.end_date",
+        ("2020-02-01 is outside the horizon",),
+        id="check_contract_dates-end_after_horizon",
+    ),
+    pytest.param(
+        "check_contract_dates",
+        {
+            "contracts.c1.start_date": dt.date(2020, 1, 10),
+            "contracts.c1.end_date": dt.date(2020, 1, 10),
+        },
+        "contracts.c1.end_date",
+        ("must be after start_date",),
+        id="check_contract_dates-end_not_after_start",
+    ),
+    pytest.param(
+        "check_prices",
+        {"contracts.c1.price.benchmark": "wti"},
+        "contracts.c1.price.benchmark",
+        ("unknown price series 'wti'",),
+        id="check_prices-unknown_benchmark",
+    ),
+    pytest.param(
+        "check_prices",
+        {"prices.brent.monthly_usd_per_bbl": {"2020-13": 61.0}},
+        "prices.brent.monthly_usd_per_bbl.2020-13",
+        ("YYYY-MM",),
+        id="check_prices-bad_month",
+    ),
+    pytest.param(
+        "check_transit_links",
+        {"transit.belarus": {"links": ["src_ref", "nolink"], "tariff_usd_per_t": 1.0}},
+        "transit.belarus.links",
+        ("unknown link 'nolink'",),
+        id="check_transit_links",
+    ),
+    pytest.param(
+        "check_disruptions",
+        {
+            "disruptions.d1": {
+                "target": "src",
+                "start_date": dt.date(2020, 1, 5),
+                "duration_days": 3,
+            }
+        },
+        "disruptions.d1.target",
+        ("no link or refinery named 'src'",),
+        id="check_disruptions-target_not_link_or_refinery",
+    ),
+    pytest.param(
+        "check_disruptions",
+        {
+            "disruptions.d1": {
+                "target": "nolink",
+                "start_date": dt.date(2020, 1, 5),
+                "duration_days": 3,
+            }
+        },
+        "disruptions.d1.target",
+        ("no link or refinery named 'nolink'",),
+        id="check_disruptions-unknown_target",
+    ),
+    pytest.param(
+        "check_disruptions",
+        {
+            "disruptions.d1": {
+                "target": "src_ref",
+                "start_date": dt.date(2020, 1, 31),
+                "duration_days": 3,
+            }
+        },
+        "disruptions.d1.start_date",
+        ("2020-01-31 is outside the horizon 2020-01-01 to 2020-01-31",),
+        id="check_disruptions-starts_at_horizon_end",
+    ),
+]
+
+CHECK_BY_NAME = {check.__name__: check for check in CHECKS}
+
+
+def test_every_rule_has_a_test():
+    covered = {case.values[0] for case in RULE_CASES}
+    assert covered == set(CHECK_BY_NAME), (
+        f"rules without a test: {sorted(set(CHECK_BY_NAME) - covered)}; "
+        f"tests of no rule: {sorted(covered - set(CHECK_BY_NAME))}"
+    )
+    for case in RULE_CASES:
+        assert case.id.split("-")[0] == case.values[0], f"id {case.id!r} must name its rule"
+
+
+@pytest.mark.parametrize(("rule", "updates", "key", "words"), RULE_CASES)
+def test_rule(rule, updates, key, words):
+    data = changed(updates)
+    assert_reported(problems_of(data), key, words)
+    # The finding comes from the rule the test names, not from another one.
+    findings = list(CHECK_BY_NAME[rule](Scenario.model_validate(data)))
+    assert any(k == key and all(w in m for w in words) for k, m in findings), findings
+
+
+@pytest.mark.parametrize("rule", sorted(CHECK_BY_NAME))
+def test_rule_is_silent_on_the_minimal_scenario(rule):
+    assert list(CHECK_BY_NAME[rule](Scenario.model_validate(copy.deepcopy(MINIMAL)))) == []
+
+
+@pytest.mark.parametrize(
+    "updates",
+    [
+        pytest.param({"scenario.step_days": 0.25}, id="quarter_day_steps"),
+        pytest.param({"scenario.step_days": 1 / 3}, id="third_day_steps"),
+        pytest.param({"contracts.c1.routes": [["src_ref"]]}, id="explicit_route"),
+        pytest.param(
+            {
+                "contracts.c1.start_date": dt.date(2020, 1, 1),
+                "contracts.c1.end_date": dt.date(2020, 1, 31),
+            },
+            id="contract_dates_on_horizon_bounds",
+        ),
+        pytest.param(
+            {
+                "disruptions.d1": {
+                    "target": "ref",
+                    "start_date": dt.date(2020, 1, 30),
+                    "duration_days": 10,
+                }
+            },
+            id="refinery_disruption_on_last_day",
+        ),
+        pytest.param(
+            {"prices.brent.monthly_usd_per_bbl": {"2020-01": 61.0, "2021-12": 62.0}},
+            id="monthly_prices",
+        ),
+        pytest.param(
+            {"nodes.terminal": {"kind": "port", "tank_capacity_t": 100, "initial_stock_t": 100}},
+            id="port_full_to_the_brim",
+        ),
+    ],
+)
+def test_boundary_values_are_valid(updates):
+    validate_data(changed(updates), FILE)
+
+
+# Validation gaps: inputs the rules accept although the run cannot use them.
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="check_contract_routes/check_contract_reachable skip `routes = []`: the contract is "
+    "accepted but can never ship (the run delivers 0 t to the refinery without a word)",
+)
+def test_empty_route_list_is_rejected():
+    problems = problems_of(changed({"contracts.c1.routes": []}))
+    assert any(p.key.startswith("contracts.c1") and "route" in p.message for p in problems)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="check_contract_dates accepts start_date == the horizon's (exclusive) end, a day "
+    "that is never simulated, while check_disruptions rejects the same date",
+)
+def test_contract_starting_after_the_last_simulated_day_is_rejected():
+    problems = problems_of(changed({"contracts.c1.start_date": dt.date(2020, 1, 31)}))
+    assert_reported(problems, "contracts.c1.start_date", ("outside the horizon",))
+
+
+# ------------------------------------------------------------------ schema rules (schema.py)
+
+SCHEMA_CASES = [
+    # Unknown keys, anywhere; node and link paths carry no kind tag.
+    pytest.param({"extras": 1}, "extras", ("unknown key",), id="unknown_key-top_level"),
+    pytest.param(
+        {"scenario.nam": "x"}, "scenario.nam", ("unknown key",), id="unknown_key-scenario"
+    ),
+    pytest.param(
+        {"grades.light.api": 30}, "grades.light.api", ("unknown key",), id="unknown_key-grade"
+    ),
+    pytest.param(
+        {"nodes.ref.capacity_t_per_dayy": 1},
+        "nodes.ref.capacity_t_per_dayy",
+        ("unknown key",),
+        id="unknown_key-refinery_node",
+    ),
+    pytest.param(
+        {"nodes.src.depth_m": 1},
+        "nodes.src.depth_m",
+        ("unknown key",),
+        id="unknown_key-junction_node",
+    ),
+    pytest.param(
+        {"nodes.port": {"kind": "junction", "tanks": 1}},
+        "nodes.port.tanks",
+        ("unknown key",),
+        id="unknown_key-node_named_like_a_kind",
+    ),
+    pytest.param(
+        {"links.src_ref.lenght_km": 1},
+        "links.src_ref.lenght_km",
+        ("unknown key",),
+        id="unknown_key-link",
+    ),
+    pytest.param(
+        {"contracts.c1.volumee": 1},
+        "contracts.c1.volumee",
+        ("unknown key",),
+        id="unknown_key-contract",
+    ),
+    pytest.param(
+        {"contracts.c1.price.premium": 1},
+        "contracts.c1.price.premium",
+        ("unknown key",),
+        id="unknown_key-contract_price",
+    ),
+    pytest.param(
+        {"prices.brent.usd": 1}, "prices.brent.usd", ("unknown key",), id="unknown_key-price"
+    ),
+    pytest.param(
+        {"transit.t1": {"links": ["src_ref"], "quota": 5}},
+        "transit.t1.quota",
+        ("unknown key",),
+        id="unknown_key-transit",
+    ),
+    pytest.param(
+        {
+            "disruptions.d1": {
+                "target": "src_ref",
+                "start_date": dt.date(2020, 1, 2),
+                "duration_days": 1,
+                "factor": 0,
+            }
+        },
+        "disruptions.d1.factor",
+        ("unknown key",),
+        id="unknown_key-disruption",
+    ),
+    # Required keys.
+    pytest.param(
+        {"scenario.start_date": DELETE},
+        "scenario.start_date",
+        ("required key is missing",),
+        id="missing-scenario_start_date",
+    ),
+    pytest.param({"grades": DELETE}, "grades", ("required key is missing",), id="missing-grades"),
+    pytest.param(
+        {"nodes.ref.tank_capacity_t": DELETE},
+        "nodes.ref.tank_capacity_t",
+        ("required key is missing",),
+        id="missing-refinery_tank_capacity",
+    ),
+    pytest.param(
+        {"links.src_ref.length_km": DELETE},
+        "links.src_ref.length_km",
+        ("required key is missing",),
+        id="missing-link_length",
+    ),
+    pytest.param(
+        {"contracts.c1.price": DELETE},
+        "contracts.c1.price",
+        ("required key is missing",),
+        id="missing-contract_price",
+    ),
+    # Bounds.
+    pytest.param(
+        {"links.src_ref.capacity_t_per_day": -1},
+        "links.src_ref.capacity_t_per_day",
+        ("greater than or equal to 0", "-1"),
+        id="negative-link_capacity",
+    ),
+    pytest.param(
+        {"nodes.ref.capacity_t_per_day": -1000},
+        "nodes.ref.capacity_t_per_day",
+        ("greater than 0", "-1000"),
+        id="negative-refinery_capacity",
+    ),
+    pytest.param(
+        {"contracts.c1.volume_t_per_month": -5},
+        "contracts.c1.volume_t_per_month",
+        ("greater than or equal to 0",),
+        id="negative-contract_volume",
+    ),
+    pytest.param(
+        {"scenario.step_days": 0},
+        "scenario.step_days",
+        ("greater than 0",),
+        id="step_days-zero",
+    ),
+    pytest.param(
+        {"scenario.step_days": -0.5},
+        "scenario.step_days",
+        ("greater than 0",),
+        id="step_days-negative",
+    ),
+    pytest.param(
+        {"scenario.step_days": 2},
+        "scenario.step_days",
+        ("less than or equal to 1", "2"),
+        id="step_days-above_one_day",
+    ),
+    pytest.param(
+        {"scenario.horizon_days": 0},
+        "scenario.horizon_days",
+        ("greater than 0",),
+        id="horizon_days-zero",
+    ),
+    pytest.param(
+        {
+            "disruptions.d1": {
+                "target": "src_ref",
+                "start_date": dt.date(2020, 1, 2),
+                "duration_days": 1,
+                "capacity_factor": 1.5,
+            }
+        },
+        "disruptions.d1.capacity_factor",
+        ("less than or equal to 1",),
+        id="disruption_factor-above_one",
+    ),
+    # Types.
+    pytest.param(
+        {"scenario.horizon_days": "abc"},
+        "scenario.horizon_days",
+        ("valid integer", "'abc'"),
+        id="wrong_type-horizon_days",
+    ),
+    pytest.param(
+        {"links.src_ref.length_km": "far"},
+        "links.src_ref.length_km",
+        ("valid number", "'far'"),
+        id="wrong_type-link_length",
+    ),
+    pytest.param(
+        {"scenario.start_date": "yesterday"},
+        "scenario.start_date",
+        ("valid date",),
+        id="wrong_type-start_date",
+    ),
+    pytest.param(
+        {"contracts.c1.routes": "src_ref"},
+        "contracts.c1.routes",
+        ("valid list",),
+        id="wrong_type-routes",
+    ),
+    pytest.param(
+        {"scenario.name": "two words"},
+        "scenario.name",
+        ("pattern",),
+        id="wrong_value-name_pattern",
+    ),
+    # Kinds.
+    pytest.param(
+        {"nodes.ref.kind": "tankfarm"},
+        "nodes.ref",
+        ("'tankfarm'", "'refinery'", "'junction'"),
+        id="unknown_kind-node",
+    ),
+    pytest.param(
+        {"links.src_ref.kind": "rail"},
+        "links.src_ref",
+        ("'rail'", "'pipeline'"),
+        id="unknown_kind-link",
+    ),
+]
+
+
+@pytest.mark.parametrize(("updates", "key", "words"), SCHEMA_CASES)
+def test_schema_rule(updates, key, words):
+    assert_reported(problems_of(changed(updates)), key, words)
+
+
+# ------------------------------------------------------------------ every problem at once
+
+
+def test_every_consistency_problem_is_reported_at_once():
+    data = changed(
+        {
+            "nodes.ref.target_run_t_per_day": 1500,
+            "contracts.c1.price.benchmark": "wti",
+            "transit.belarus": {"links": ["nolink"]},
+        }
+    )
+    with pytest.raises(ScenarioError) as info:
+        validate_data(data, FILE)
+    keys = [p.key for p in info.value.problems]
+    assert sorted(keys) == sorted(
+        ["nodes.ref.target_run_t_per_day", "contracts.c1.price.benchmark", "transit.belarus.links"]
+    )
+    text = str(info.value)
+    for key in keys:
+        assert f"{FILE}: {key}: " in text
+
+
+def test_every_schema_problem_is_reported_at_once():
+    data = changed(
+        {
+            "nodes.ref.capacity_t_per_dayy": 1,
+            "scenario.start_date": DELETE,
+            "links.src_ref.capacity_t_per_day": -1,
+        }
+    )
+    problems = problems_of(data)
+    assert sorted(p.key for p in problems) == sorted(
+        ["nodes.ref.capacity_t_per_dayy", "scenario.start_date", "links.src_ref.capacity_t_per_day"]
+    )
