@@ -65,3 +65,10 @@ def test_a_different_seed_changes_only_the_seed(tmp_path):
     assert {k: v for k, v in a.items() if k != "seed"} == {
         k: v for k, v in b.items() if k != "seed"
     }
+
+
+def test_scenario_reference_is_generated_from_the_current_schema():
+    from sim.scenario.docs import render
+
+    current = (ROOT / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    assert current == render(), "regenerate: python -m sim.scenario.docs > docs/scenarios.md"

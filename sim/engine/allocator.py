@@ -21,7 +21,7 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
-from sim.engine.topology import ContractSpec, Topology
+from sim.engine.topology import ContractSpec, Topology, TransitSpec
 
 #: Cost added per link so that, among equal tariffs, the plan prefers fewer links and never
 #: carries crude round a cycle; USD/t.
@@ -123,15 +123,35 @@ class _ClassProgramme:
                 out |= t.links
             elif t.quota_t_per_month is not None and t.applies_to(c.origin):
                 if self.residual.quota[t.index] <= _FLOW_EPS_T_PER_DAY:
-                    out |= t.entry_links
+                    out |= t.links  # using any member link means entering the set
         return frozenset(out)
 
-    def _unit_cost(self, c: ContractSpec, link: int) -> float:
-        cost = self.topo.links[link].tariff_usd_per_t + _LINK_TIEBREAK_USD_PER_T
+    def _counted(self, t: TransitSpec, c: ContractSpec) -> bool:
+        """Whether crude of contract c is counted (quota) or charged (fee) by condition t."""
+        return t.applies_to(c.origin) and (
+            t.quota_t_per_month is not None or t.tariff_usd_per_t > 0
+        )
+
+    def _entry_columns(self) -> list[tuple[int, int, str]]:
+        """Auxiliary columns for free-routing contracts: tonnes entering set t at node n.
+
+        Entering tonnes at n ≥ (member links out of n) − (member links into n): exact at the
+        optimum, since both the quota and the fee push the entry variable down.
+        """
+        out = []
         for t in self.topo.transit:
-            if link in t.entry_links and t.applies_to(c.origin):
-                cost += t.tariff_usd_per_t
-        return cost
+            for pos, c in enumerate(self.contracts):
+                if c.routes is not None or not self._counted(t, c):
+                    continue
+                nodes = sorted(
+                    {
+                        self.topo.links[col[2]].from_node  # type: ignore[index]
+                        for col in self.columns
+                        if col[0] == pos and col[2] in t.links
+                    }
+                )
+                out.extend((t.index, pos, node) for node in nodes)
+        return out
 
     def _build(self) -> None:
         # Columns: one per (contract, route) or (contract, link), then one y per contract.
@@ -153,7 +173,9 @@ class _ClassProgramme:
         n_flow = len(self.columns)
         self.n_flow = n_flow
         self.y0 = n_flow  # first y column
-        n = n_flow + len(self.contracts)
+        self.aux = self._entry_columns()
+        self.aux0 = n_flow + len(self.contracts)  # first entry column
+        n = self.aux0 + len(self.aux)
         # Equalities: routes sum to y; edge flows conserve with y at source and destination.
         for pos, c in enumerate(self.contracts):
             y = self.y0 + pos
@@ -193,17 +215,35 @@ class _ClassProgramme:
                 if row == len(b_ub):
                     b_ub.append(self.residual.field[c.source])
                 ub_rows.append((row, self.y0 + pos, 1.0))
+        # Entry columns bound the tonnes a free-routing contract brings into a set at a node.
+        for k, (t_index, pos, node) in enumerate(self.aux):
+            members = self.topo.transit[t_index].links
+            row = len(b_ub)
+            b_ub.append(0.0)
+            ub_rows.append((row, self.aux0 + k, -1.0))
+            for j, (col_pos, kind, item) in enumerate(self.columns):
+                if col_pos != pos or kind != "edge" or item not in members:
+                    continue
+                link = self.topo.links[item]  # type: ignore[index]
+                if link.from_node == node:
+                    ub_rows.append((row, j, 1.0))
+                elif link.to_node == node:
+                    ub_rows.append((row, j, -1.0))
         self.quota_rows: dict[int, int] = {}
         for t in self.topo.transit:
             if t.quota_t_per_month is None:
                 continue
             entries = []
-            for j, used in enumerate(self.link_use):
-                c = self.contracts[self.columns[j][0]]
-                if t.applies_to(c.origin):
-                    hits = sum(1 for link in used if link in t.entry_links)
+            for j, (pos, kind, item) in enumerate(self.columns):
+                if kind == "route" and t.applies_to(self.contracts[pos].origin):
+                    hits = t.entries_on(item)  # type: ignore[arg-type]
                     if hits:
                         entries.append((j, float(hits)))
+            entries += [
+                (self.aux0 + k, 1.0)
+                for k, (t_index, _, _) in enumerate(self.aux)
+                if t_index == t.index
+            ]
             if entries:
                 row = len(b_ub)
                 self.quota_rows[t.index] = row
@@ -213,14 +253,26 @@ class _ClassProgramme:
         self.b_ub = np.array(b_ub, dtype=float)
         self.n = n
         self.cost = np.zeros(n)
-        for j, (pos, _, _) in enumerate(self.columns):
+        for j, (pos, kind, item) in enumerate(self.columns):
             c = self.contracts[pos]
-            self.cost[j] = sum(self._unit_cost(c, link) for link in self.link_use[j])
+            self.cost[j] = sum(
+                self.topo.links[link].tariff_usd_per_t + _LINK_TIEBREAK_USD_PER_T
+                for link in self.link_use[j]
+            )
+            if kind == "route":
+                self.cost[j] += sum(
+                    t.tariff_usd_per_t * t.entries_on(item)  # type: ignore[arg-type]
+                    for t in self.topo.transit
+                    if t.applies_to(c.origin)
+                )
+        for k, (t_index, _, _) in enumerate(self.aux):
+            self.cost[self.aux0 + k] = self.topo.transit[t_index].tariff_usd_per_t
 
     # -- solving --------------------------------------------------------------------------
     def _bounds(self, extra: int = 0) -> list[tuple[float, float | None]]:
         bounds: list[tuple[float, float | None]] = [(0.0, None)] * self.n_flow
         bounds += [(0.0, rate) for rate in self.rates]
+        bounds += [(0.0, None)] * len(self.aux)
         return bounds + [(0.0, 1.0)] * extra
 
     def _pro_rata_floor(self) -> float:
@@ -259,7 +311,7 @@ class _ClassProgramme:
             return {}
         floor = self._pro_rata_floor()
         objective = self.cost.copy()
-        objective[self.y0 :] = -_DELIVERY_WEIGHT
+        objective[self.y0 : self.aux0] = -_DELIVERY_WEIGHT
         bounds = self._bounds()
         carried = {col[0] for col in self.columns}
         for pos, rate in enumerate(self.rates):
@@ -297,9 +349,8 @@ class _ClassProgramme:
                     self.residual.link[link] = max(0.0, self.residual.link[link] - rate)
                 for t in self.topo.transit:
                     if t.quota_t_per_month is not None and t.applies_to(c.origin):
-                        hits = sum(1 for link in path if link in t.entry_links)
                         self.residual.quota[t.index] = max(
-                            0.0, self.residual.quota[t.index] - hits * rate
+                            0.0, self.residual.quota[t.index] - t.entries_on(path) * rate
                         )
             if c.source in self.residual.field:
                 total = sum(rate for _, rate in paths)

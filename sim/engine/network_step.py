@@ -113,7 +113,7 @@ def executable(plan: Plan, topology: Topology, mixes: list[dict[str, float]]) ->
         cost = sum(topology.links[link].tariff_usd_per_t for link in r.links)
         for t in topology.transit:
             if t.applies_to(origin):
-                cost += t.tariff_usd_per_t * sum(1 for link in r.links if link in t.entry_links)
+                cost += t.tariff_usd_per_t * t.entries_on(r.links)
         costs.append(cost)
     rates = [r.rate_t_per_day for r in routes]
     by_port: dict[str, list[int]] = {}
@@ -132,7 +132,7 @@ def executable(plan: Plan, topology: Topology, mixes: list[dict[str, float]]) ->
         hits = []
         for t in topology.transit:
             if t.quota_t_per_month is not None and t.applies_to(origin):
-                n = sum(1 for link in r.links if link in t.entry_links)
+                n = t.entries_on(r.links)
                 if n:
                     hits.append((t.index, n))
         quota_hits.append(hits)

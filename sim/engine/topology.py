@@ -57,9 +57,6 @@ class TransitSpec:
     index: int
     name: str
     links: frozenset[int]
-    #: Links of the set whose start is not the end of another link in the set: a tonne is
-    #: counted against the quota (and charged the fee) once, where it enters the set.
-    entry_links: frozenset[int]
     origins: frozenset[str] | None
     quota_t_per_month: float | None
     tariff_usd_per_t: float
@@ -67,6 +64,19 @@ class TransitSpec:
 
     def applies_to(self, origin: str) -> bool:
         return self.origins is None or origin in self.origins
+
+    def entries_on(self, route: tuple[int, ...]) -> int:
+        """Times a route enters the set: a member link not preceded by a member on the route.
+
+        A tonne is counted against the quota, and charged the fee, once per entry.
+        """
+        count, inside = 0, False
+        for link in route:
+            member = link in self.links
+            if member and not inside:
+                count += 1
+            inside = member
+        return count
 
 
 @dataclass(frozen=True)
@@ -114,7 +124,11 @@ def compile_topology(scenario: Scenario) -> Topology:
             capacity_t_per_day=link.capacity_t_per_day,
             linefill_t=link.length_km * link.linefill_t_per_km,
             tariff_usd_per_t=link.tariff_usd_per_t,
-            initial_grade=link.initial_linefill_grade or scenario.default_grade,
+            initial_grade=(
+                link.initial_linefill_grade
+                if link.initial_linefill_grade is not None
+                else scenario.default_grade
+            ),
         )
         for i, (name, link) in enumerate(scenario.links.items())
     )
@@ -146,14 +160,11 @@ def compile_topology(scenario: Scenario) -> Topology:
     transit = []
     for i, (name, t) in enumerate(scenario.transit.items()):
         members = frozenset(link_index[link] for link in t.links)
-        ends = {links[j].to_node for j in members}
-        entries = frozenset(j for j in members if links[j].from_node not in ends)
         transit.append(
             TransitSpec(
                 index=i,
                 name=name,
                 links=members,
-                entry_links=entries or members,
                 origins=frozenset(t.origins) if t.origins is not None else None,
                 quota_t_per_month=t.quota_t_per_month,
                 tariff_usd_per_t=t.tariff_usd_per_t,

@@ -62,7 +62,8 @@ def check_grade_references(s: Scenario) -> Iterator[Finding]:
         if grade is not None and grade not in s.grades:
             yield f"nodes.{name}.initial_grade", f"unknown grade {grade!r}"
     for name, link in s.links.items():
-        if link.initial_linefill_grade and link.initial_linefill_grade not in s.grades:
+        grade = link.initial_linefill_grade
+        if grade is not None and grade not in s.grades:
             yield (
                 f"links.{name}.initial_linefill_grade",
                 f"unknown grade {link.initial_linefill_grade!r}",
@@ -178,10 +179,17 @@ def check_contract_dates(s: Scenario) -> Iterator[Finding]:
     """Supply dates lie inside the horizon and end after they start."""
     start, end = s.scenario.start_date, _end_date(s)
     for name, c in s.contracts.items():
-        for key in ("start_date", "end_date"):
-            day = getattr(c, key)
-            if day is not None and not start <= day <= end:
-                yield f"contracts.{name}.{key}", f"{day} is outside the horizon {start} to {end}"
+        # Supply can start on a simulated day only; it can end on the day after the last.
+        if c.start_date is not None and not start <= c.start_date < end:
+            yield (
+                f"contracts.{name}.start_date",
+                (f"{c.start_date} is outside the horizon {start} to {end}"),
+            )
+        if c.end_date is not None and not start <= c.end_date <= end:
+            yield (
+                f"contracts.{name}.end_date",
+                (f"{c.end_date} is outside the horizon {start} to {end}"),
+            )
         if c.start_date and c.end_date and c.end_date <= c.start_date:
             yield f"contracts.{name}.end_date", "must be after start_date"
 

@@ -1,7 +1,9 @@
 """Reading scenario files: TOML, `extends` inheritance, `--set` overrides, validation.
 
-The only scenario module that touches the filesystem. Everything wrong is collected and raised
-together as one ScenarioError, each problem with its file and dotted key path.
+The only scenario module that touches the filesystem. Problems are collected and raised
+together as one ScenarioError, each with its file and dotted key path: first every problem of
+shape and type (the schema), then, once the shape is right, every cross-reference rule
+(checks.py), which need a well-formed scenario to run at all.
 """
 
 from __future__ import annotations
@@ -123,11 +125,28 @@ _FRIENDLY = {
 def validation_problems(exc: ValidationError, file: str) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
+        if err["type"] in ("union_tag_not_found", "union_tag_invalid"):
+            # A node or link without a known `kind`: say so at the `kind` key.
+            key = _key_path((*err["loc"], "kind"))
+            ctx = err.get("ctx", {})
+            if err["type"] == "union_tag_not_found":
+                message = f"required key is missing (one of {_expected_kinds(err)})"
+            else:
+                message = f"unknown kind {ctx.get('tag')!r}; expected one of {_expected_kinds(err)}"
+            problems.append(Problem(file, key, message))
+            continue
         message = _FRIENDLY.get(err["type"], err["msg"])
         if err["type"] not in _FRIENDLY and "input" in err and not isinstance(err["input"], dict):
             message = f"{message} (got {err['input']!r})"
         problems.append(Problem(file, _key_path(err["loc"]), message))
     return problems
+
+
+def _expected_kinds(err: dict[str, Any]) -> str:
+    loc = err["loc"]
+    section = str(loc[0]) if loc else ""
+    kinds = {"nodes": "field, market, junction, port, refinery", "links": "pipeline"}
+    return kinds.get(section, str(err.get("ctx", {}).get("expected_tags", "")))
 
 
 def validate_data(data: Mapping[str, Any], file: str = "<scenario>") -> Scenario:

@@ -59,21 +59,21 @@ class FieldNode(Spec):
         gt=0,
         description="Most the field can deliver into the network, t/day; none = no limit.",
     )
-    description: str = ""
+    description: str = Field("", description="Free text.")
 
 
 class MarketNode(Spec):
-    """A load port where cargoes are bought at a price (used by tanker supply)."""
+    """A load port where crude is bought at a price; a contract may take supply from it."""
 
     kind: Literal["market"]
-    description: str = ""
+    description: str = Field("", description="Free text.")
 
 
 class JunctionNode(Spec):
     """A pumping station or branching point; crude passes through without stock."""
 
     kind: Literal["junction"]
-    description: str = ""
+    description: str = Field("", description="Free text.")
 
 
 class PortNode(Spec):
@@ -85,7 +85,7 @@ class PortNode(Spec):
     initial_grade: str | None = Field(
         None, description="Grade of the initial stock; default: the first grade declared."
     )
-    description: str = ""
+    description: str = Field("", description="Free text.")
 
 
 class RefineryNode(Spec):
@@ -119,7 +119,7 @@ class RefineryNode(Spec):
     margin_usd_per_t: PositiveTonnes = Field(
         0.0, description="Gross margin lost per tonne of run cut below target, USD/t."
     )
-    description: str = ""
+    description: str = Field("", description="Free text.")
 
 
 Node = Annotated[
@@ -142,7 +142,7 @@ class PipelineLink(Spec):
     initial_linefill_grade: str | None = Field(
         None, description="Grade filling the line at day 0; default: the first grade declared."
     )
-    description: str = ""
+    description: str = Field("", description="Free text.")
 
 
 Link = Annotated[PipelineLink, Field(discriminator="kind")]
@@ -170,6 +170,7 @@ class Contract(Spec):
     price: PriceFormula
     routes: list[list[str]] | None = Field(
         None,
+        min_length=1,
         description="Routes the crude may take, each a list of link ids from source to "
         "destination; none = any route in the network.",
     )
@@ -189,7 +190,7 @@ class PriceSeries(Spec):
     """A benchmark price, constant or by month."""
 
     usd_per_bbl: float = Field(gt=0, description="Price when no month is given, USD/bbl.")
-    monthly_usd_per_bbl: dict[str, float] = Field(
+    monthly_usd_per_bbl: dict[str, Annotated[float, Field(gt=0)]] = Field(
         default_factory=dict, description="Price by month `YYYY-MM`, USD/bbl; overrides the above."
     )
     source: str = Field("", description="Where the figure comes from.")
