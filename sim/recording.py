@@ -84,6 +84,16 @@ class Recorder:
     def event(self, time_days: float, asset: str, event: str, detail: str) -> None:
         self.events.append((time_days, asset, event, detail))
 
+    def lot_received(self, node: str, tonnes_t: float, is_refinery: bool) -> None:
+        """A discrete lot landed between steps: intake of the day it landed.
+
+        (The stock before it landed was the previous step's end, already in the minimum.)
+        """
+        if self.record_daily:
+            self._day_in[node] += tonnes_t
+        if is_refinery:
+            self.refinery[node].intake_t += tonnes_t
+
     def step(self, now: float, dt: float, plan: ExecutablePlan, result: StepResult) -> None:
         self.steps += 1
         prices = self.sim.conditions.price_usd_per_t
@@ -99,11 +109,12 @@ class Recorder:
                     supplied += v
         self.supplied_t += supplied
         flows = self.link_flow_by_origin
-        for link, parcel in result.link_flow.items():
+        for link, parcels in result.link_flow.items():
             acc = flows[link]
-            tonnes = parcel.tonnes_t
-            for origin, share in parcel.mix.items():
-                acc[origin] += share * tonnes
+            for parcel in parcels:
+                tonnes = parcel.tonnes_t
+                for origin, share in parcel.mix.items():
+                    acc[origin] += share * tonnes
         end_of_day = self.steps % self.steps_per_day == 0
         for name, refinery in self.sim.network.refineries.items():
             tot = self.refinery[name]
@@ -137,10 +148,11 @@ class Recorder:
         for name in sim.network.refineries:
             self._day_in[name] += result.received[name]
             self._day_out[name] += result.runs[name].tonnes_t
-        for link, parcel in result.link_flow.items():
+        for link, parcels in result.link_flow.items():
             name = sim.topology.links[link].name
-            self._day_in[name] += parcel.tonnes_t
-            self._day_out[name] += parcel.tonnes_t
+            tonnes = sum(p.tonnes_t for p in parcels)
+            self._day_in[name] += tonnes
+            self._day_out[name] += tonnes
         if not end_of_day:
             return
         day = date_at(sim.start_date, now).isoformat()

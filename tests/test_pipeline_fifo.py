@@ -23,8 +23,9 @@ def run_line(linefill_t: float, rate_t_per_day: float, dt: float, switch_day: fl
     for k in range(steps):
         now = k * dt
         mix = KAZAKHSTAN if now >= switch_day - 1e-9 else RUSSIA
-        out = fifo.push(Parcel(rate_t_per_day * dt, 0.0, mix), now)
-        assert math.isclose(out.tonnes_t, rate_t_per_day * dt)  # rate out equals rate in
+        out = fifo.push([Parcel(rate_t_per_day * dt, 0.0, mix)], now)
+        # Rate out equals rate in.
+        assert math.isclose(sum(p.tonnes_t for p in out), rate_t_per_day * dt)
         assert math.isclose(fifo.content_t(), linefill_t)  # the line stays full
     return log
 
@@ -80,3 +81,12 @@ def test_crude_reaches_the_refinery_after_linefill_over_rate_in_a_whole_run():
     kazakh_out = sum(row["tonnes_t"] for row in result.flows if row["origin"] == "kazakhstan")
     assert math.isclose(kazakh_out, 11 * 1000.0)
     assert sim.network.refineries["ref"].tank.by_origin_t["kazakhstan"] > 0
+
+
+def test_batches_leave_unblended():
+    # 150 t of clean linefill, then 100 t/day at 50 ppm: day 1 brings out 50 t of linefill and
+    # 50 t of the dirty batch as two parcels, not 100 t at 25 ppm.
+    fifo = PipelineFIFO("line", 150.0, Parcel(150.0, 0.0, LINEFILL))
+    dirty = [Parcel(100.0, 50.0, RUSSIA)]
+    assert [(p.tonnes_t, p.ppm) for p in fifo.push(dirty, 0.0)] == [(100.0, 0.0)]
+    assert [(p.tonnes_t, p.ppm) for p in fifo.push(dirty, 1.0)] == [(50.0, 0.0), (50.0, 50.0)]

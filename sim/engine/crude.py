@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 from sim.units import TONNES_TOLERANCE_T
 
+#: Tonnage below which a parcel's remainder is rounding, not crude, t.
+_CRUMB_T = TONNES_TOLERANCE_T * 1e-3
+
 Mix = dict[str, float]
 
 
@@ -27,28 +30,6 @@ class Parcel:
     entered_days: float = 0.0
     #: True once its first tonnes have left the line.
     leaving: bool = False
-
-
-def blend(parts: list[Parcel], entered_days: float = 0.0) -> Parcel:
-    """One parcel holding all the parts, mixed: shares and ppm are tonne-weighted."""
-    if len(parts) == 1:
-        p = parts[0]
-        return Parcel(p.tonnes_t, p.ppm, p.mix, entered_days)
-    total = sum(p.tonnes_t for p in parts)
-    if total <= 0:
-        return Parcel(0.0, 0.0, parts[0].mix, entered_days)
-    first = parts[0].mix
-    if all(p.mix is first or p.mix == first for p in parts):
-        mix = first
-    else:
-        acc: dict[str, float] = {}
-        for p in parts:
-            w = p.tonnes_t / total
-            for origin, share in p.mix.items():
-                acc[origin] = acc.get(origin, 0.0) + share * w
-        mix = dict(sorted(acc.items()))
-    ppm = sum(p.ppm * p.tonnes_t for p in parts) / total
-    return Parcel(total, ppm, mix, entered_days)
 
 
 class PipelineFIFO:
@@ -74,34 +55,41 @@ class PipelineFIFO:
     def content_t(self) -> float:
         return sum(p.tonnes_t for p in self.queue)
 
-    def push(self, parcel: Parcel, now_days: float) -> Parcel:
-        """Put `parcel` in at the tail; return the same tonnes leaving at the head, blended."""
-        tonnes = parcel.tonnes_t
-        if tonnes <= 0:
-            return Parcel(0.0, 0.0, self.queue[0].mix, now_days)
-        tail = self.queue[-1]
-        if tail.ppm == parcel.ppm and (tail.mix is parcel.mix or tail.mix == parcel.mix):
-            tail.tonnes_t += tonnes
-        else:
-            self.queue.append(Parcel(tonnes, parcel.ppm, parcel.mix, now_days))
-            if self.log is not None:
-                self.log.append((now_days, "enter", now_days, tonnes))
+    def push(self, parts: list[Parcel], now_days: float) -> list[Parcel]:
+        """Put `parts` in at the tail, in order; return the same tonnes leaving at the head.
+
+        Parcels are never blended: a contaminated batch stays a batch, so a refinery can
+        refuse exactly it, and what leaves in one step may be several parcels.
+        """
+        queue = self.queue
+        log = self.log
+        tonnes = 0.0
+        for parcel in parts:
+            if parcel.tonnes_t <= 0:
+                continue
+            tonnes += parcel.tonnes_t
+            tail = queue[-1]
+            if tail.ppm == parcel.ppm and (tail.mix is parcel.mix or tail.mix == parcel.mix):
+                tail.tonnes_t += parcel.tonnes_t
+            else:
+                queue.append(Parcel(parcel.tonnes_t, parcel.ppm, parcel.mix, now_days))
+                if log is not None:
+                    log.append((now_days, "enter", now_days, parcel.tonnes_t))
         out: list[Parcel] = []
         need = tonnes
-        queue = self.queue
-        while need > TONNES_TOLERANCE_T * 1e-3 and queue:
+        while need > _CRUMB_T and queue:
             head = queue[0]
-            if self.log is not None and not head.leaving:
+            if log is not None and not head.leaving:
                 head.leaving = True
-                self.log.append((now_days, "leave", head.entered_days, head.tonnes_t))
-            if head.tonnes_t <= need + TONNES_TOLERANCE_T * 1e-3:
+                log.append((now_days, "leave", head.entered_days, head.tonnes_t))
+            if head.tonnes_t <= need + _CRUMB_T:
                 out.append(queue.popleft())
                 need -= head.tonnes_t
             else:
                 head.tonnes_t -= need
                 out.append(Parcel(need, head.ppm, head.mix, head.entered_days))
                 need = 0.0
-        return blend(out, now_days)
+        return out
 
 
 class Tank:

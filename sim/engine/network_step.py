@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sim.engine.allocator import Plan
-from sim.engine.crude import Parcel, PipelineFIFO, Tank, blend
+from sim.engine.crude import Parcel, PipelineFIFO, Tank
 from sim.engine.refinery import Refinery
 from sim.engine.topology import Topology
 
@@ -157,7 +157,7 @@ class StepResult:
     """What one step moved, t (all over the step)."""
 
     shipped_by_route: list[float]
-    link_flow: dict[int, Parcel]
+    link_flow: dict[int, list[Parcel]]
     received: dict[str, float]
     quarantined: dict[str, float]
     runs: dict[str, Parcel]
@@ -213,19 +213,22 @@ class NetworkStep:
                 if volumes[i] > 0:
                     link = routes[i].links[0]
                     inputs.setdefault(link, []).append(Parcel(volumes[i], parcel.ppm, parcel.mix))
-        link_flow: dict[int, Parcel] = {}
+        link_flow: dict[int, list[Parcel]] = {}
         fifos = self.fifos
         for link in plan.link_order:
             parts = inputs.get(link)
             if not parts:
                 continue
-            out = fifos[link].push(parts[0] if len(parts) == 1 else blend(parts), now_days)
+            out = fifos[link].push(parts, now_days)
             link_flow[link] = out
-            total = out.tonnes_t
-            if total <= 0:
+            hops = hop_shares[link]
+            if len(hops) == 1:  # the parcels left the line: hand them on as they are
+                inputs.setdefault(hops[0][0], []).extend(out)
                 continue
-            for hop, share in hop_shares[link]:
-                inputs.setdefault(hop, []).append(Parcel(total * share, out.ppm, out.mix))
+            for hop, share in hops:
+                target = inputs.setdefault(hop, [])
+                for p in out:
+                    target.append(Parcel(p.tonnes_t * share, p.ppm, p.mix, p.entered_days))
         # 4. Refineries refuse contaminated crude, receive the rest and run.
         result = StepResult(volumes, link_flow, {}, {}, {})
         for name, refinery in self.refineries.items():

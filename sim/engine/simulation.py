@@ -133,6 +133,8 @@ class Simulation:
         self._plan_stale = True
         self._executables: dict[int, ExecutablePlan] = {}
         self._rejecting = dict.fromkeys(refineries, False)
+        #: Capacity factor of each active disruption, by target and disruption name.
+        self._active_factors: dict[str, dict[str, float]] = {}
 
     # -- conditions ---------------------------------------------------------------------
     def now_date(self) -> dt.date:
@@ -213,13 +215,18 @@ class Simulation:
         d = self.scenario.disruptions[name]
         start = float((d.start_date - self.start_date).days)
         yield self.env.timeout(start)
-        self._apply_factor(d.target, d.capacity_factor)
+        active = self._active_factors.setdefault(d.target, {})
+        active[name] = d.capacity_factor
+        self._apply_factor(d.target)
         self.log(d.target, "disruption_start", f"{name}: capacity x{d.capacity_factor:g}")
         yield self.env.timeout(d.duration_days)
-        self._apply_factor(d.target, 1.0)
+        del active[name]
+        self._apply_factor(d.target)
         self.log(d.target, "disruption_end", name)
 
-    def _apply_factor(self, target: str, factor: float) -> None:
+    def _apply_factor(self, target: str) -> None:
+        """While disruptions overlap on one asset, the lowest capacity factor applies."""
+        factor = min(self._active_factors[target].values(), default=1.0)
         if target in self.topology.link_index:
             self.conditions.link_factor[self.topology.link_index[target]] = factor
             self.mark_stale()
@@ -233,12 +240,20 @@ class Simulation:
     def land_lot(self, node: str, parcel: Parcel) -> float:
         """A discrete lot (a tanker's discharge) lands in a port's or refinery's tanks.
 
-        Returns the tonnes that did not fit (the carrier keeps them and must wait).
+        Returns the tonnes that did not fit (the carrier keeps them and must wait). A refinery
+        refuses a lot above its contaminant limit: it goes to quarantine whole.
         """
-        tank = self.network.ports.get(node) or self.network.refineries[node].tank
+        refinery = self.network.refineries.get(node)
+        if refinery is not None and parcel.ppm > refinery.spec.contaminant_limit_ppm:
+            refinery.quarantined_t += parcel.tonnes_t
+            self.lots_landed_t += parcel.tonnes_t
+            self.log(node, "lot_rejected", f"{parcel.tonnes_t:.0f} t at {parcel.ppm:g} ppm")
+            return 0.0
+        tank = refinery.tank if refinery is not None else self.network.ports[node]
         fits = min(parcel.tonnes_t, tank.room_t())
         tank.receive(Parcel(fits, parcel.ppm, parcel.mix))
         self.lots_landed_t += fits
+        self.recorder.lot_received(node, fits, is_refinery=refinery is not None)
         self.log(node, "lot_landed", f"{fits:.0f} t")
         return parcel.tonnes_t - fits
 
