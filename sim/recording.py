@@ -65,9 +65,6 @@ class Recorder:
         self.record_daily = record_daily
         net = sim.network
         self.refinery = {n: _RefineryTotals(r.tank.stock_t) for n, r in net.refineries.items()}
-        self.link_flow_by_origin: list[dict[str, float]] = [
-            defaultdict(float) for _ in sim.topology.links
-        ]
         n_contracts = len(sim.topology.contracts)
         self.shipped_t = [0.0] * n_contracts
         self.purchase_usd = [0.0] * n_contracts
@@ -79,10 +76,35 @@ class Recorder:
         self._day_out: dict[str, float] = defaultdict(float)
         self.plans_used = 0
         self.steps = 0
+        self._link_mix_t: list[dict[int, list]] = [{} for _ in sim.topology.links]
+        self._open_plan: ExecutablePlan | None = None
+        self._open_month = None
+        self._open_route_t: list[float] = []
+        self._open_unscaled_days = 0.0
+        self._open_prices: list[float] = []
         self.steps_per_day = round(1.0 / sim.dt)
 
     def event(self, time_days: float, asset: str, event: str, detail: str) -> None:
         self.events.append((time_days, asset, event, detail))
+
+    def _settle(self) -> None:
+        """Book the tonnes shipped under the open plan at the open month's prices."""
+        plan = self._open_plan
+        if plan is None:
+            return
+        prices = self._open_prices
+        days = self._open_unscaled_days
+        for i, route_t in enumerate(self._open_route_t):
+            v = route_t + plan.rates_t_per_day[i] * days
+            if v <= 0:
+                continue
+            c = plan.route_contract[i]
+            self.shipped_t[c] += v
+            self.purchase_usd[c] += v * prices[c]
+            self.transport_usd[c] += v * plan.route_cost_usd_per_t[i]
+            if plan.route_is_supply[i]:
+                self.supplied_t += v
+        self._open_unscaled_days = 0.0
 
     def lot_received(self, node: str, tonnes_t: float, is_refinery: bool) -> None:
         """A discrete lot landed between steps: intake of the day it landed.
@@ -96,25 +118,29 @@ class Recorder:
 
     def step(self, now: float, dt: float, plan: ExecutablePlan, result: StepResult) -> None:
         self.steps += 1
-        prices = self.sim.conditions.price_usd_per_t
-        shipped, purchase, transport = self.shipped_t, self.purchase_usd, self.transport_usd
-        costs, supplied = plan.route_cost_usd_per_t, 0.0
-        for i, v in enumerate(result.shipped_by_route):
-            if v > 0:
-                c = plan.route_contract[i]
-                shipped[c] += v
-                purchase[c] += v * prices[c]
-                transport[c] += v * costs[i]
-                if plan.route_is_supply[i]:
-                    supplied += v
-        self.supplied_t += supplied
-        flows = self.link_flow_by_origin
+        month = self.sim.conditions.month_start
+        if plan is not self._open_plan or month != self._open_month:
+            self._settle()
+            self._open_plan, self._open_month = plan, month
+            self._open_route_t = [0.0] * len(plan.routes)
+            self._open_prices = list(self.sim.conditions.price_usd_per_t)
+        # Tonnes per route accumulate while plan and prices stay; costs are settled on change.
+        if result.scaled:
+            acc = self._open_route_t
+            for i, v in enumerate(result.shipped_by_route):
+                acc[i] += v
+        else:
+            self._open_unscaled_days += dt
+        # Link flows by mix object (shared, so usually one entry); split by origin at the end.
+        flows = self._link_mix_t
         for link, parcels in result.link_flow.items():
-            acc = flows[link]
+            acc_by_mix = flows[link]
             for parcel in parcels:
-                tonnes = parcel.tonnes_t
-                for origin, share in parcel.mix.items():
-                    acc[origin] += share * tonnes
+                entry = acc_by_mix.get(id(parcel.mix))
+                if entry is None:
+                    acc_by_mix[id(parcel.mix)] = [parcel.mix, parcel.tonnes_t]
+                else:
+                    entry[1] += parcel.tonnes_t
         end_of_day = self.steps % self.steps_per_day == 0
         for name, refinery in self.sim.network.refineries.items():
             tot = self.refinery[name]
@@ -180,7 +206,15 @@ class Recorder:
         }
 
     # -- end of run -----------------------------------------------------------------------
+    def _link_flow_by_origin(self, link: int) -> dict[str, float]:
+        out: dict[str, float] = defaultdict(float)
+        for mix, tonnes in self._link_mix_t[link].values():
+            for origin, share in mix.items():
+                out[origin] += share * tonnes
+        return out
+
     def finish(self, engine_seconds: float) -> ReplicationResult:
+        self._settle()
         sim = self.sim
         rep = sim.replication
         horizon = sim.horizon_days
@@ -209,7 +243,7 @@ class Recorder:
         flows = [
             {"replication": rep, "link": link.name, "origin": origin, "tonnes_t": tonnes}
             for link in sim.topology.links
-            for origin, tonnes in sorted(self.link_flow_by_origin[link.index].items())
+            for origin, tonnes in sorted(self._link_flow_by_origin(link.index).items())
         ]
         events = [
             {

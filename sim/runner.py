@@ -37,6 +37,7 @@ def simulate(scenario: Scenario, daily: str = "first") -> ScenarioResult:
     """Run every replication of `scenario` in memory (nothing is written)."""
     topology = compile_topology(scenario)
     allocator = Allocator(topology)
+    executables: dict = {}  # unpacked plans, shared like the allocator's plan cache
     results = []
     for r in range(scenario.scenario.replications):
         record_daily = daily == "all" or (daily == "first" and r == 0)
@@ -47,6 +48,7 @@ def simulate(scenario: Scenario, daily: str = "first") -> ScenarioResult:
             replication_seed_sequence(scenario.scenario.seed, r),
             record_daily=record_daily,
             allocator=allocator,
+            executables=executables,
         )
         results.append(sim.run())
     return ScenarioResult(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -556,3 +557,25 @@ def test_plans_are_recomputed_at_month_turn_and_disruption_start_and_end():
     assert inflow[15:31] == pytest.approx([1000.0] * 16)
     assert inflow[31:59] == pytest.approx([31_000.0 / 28] * 28)
     assert inflow[59:] == pytest.approx([1000.0])
+
+
+def test_forced_plan_without_a_programme_equals_the_programmes_plan():
+    # base.toml: every contract has one route and all nominations fit, so the allocator skips
+    # the linear programmes; solving them anyway must give the same routes and rates.
+    from sim.engine.allocator import _ClassProgramme, _Residual, _whole_nominations
+    from sim.scenario.loading import load_scenario
+
+    topo = compile_topology(load_scenario(Path(__file__).parents[1] / "scenarios" / "base.toml"))
+    rates = tuple(c.volume_t_per_month / 31 for c in topo.contracts)
+    request = PlanRequest(rates, tuple(link.capacity_t_per_day for link in topo.links), ())
+    contracts = list(topo.contracts)
+    shortcut = _whole_nominations(topo, contracts, request, _Residual(topo, request))
+    solved = _ClassProgramme(topo, contracts, request, _Residual(topo, request)).solve()
+    assert shortcut is not None
+    assert shortcut.keys() == solved.keys()
+    for index, paths in shortcut.items():
+        assert [p for p, _ in paths] == [p for p, _ in solved[index]]
+        assert [r for _, r in paths] == pytest.approx([r for _, r in solved[index]], rel=1e-9)
+    # A nomination that does not fit makes it fall back to the programmes.
+    squeezed = PlanRequest(rates, tuple(0.2 * c for c in request.link_capacities_t_per_day), ())
+    assert _whole_nominations(topo, contracts, squeezed, _Residual(topo, squeezed)) is None

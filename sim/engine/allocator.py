@@ -92,10 +92,55 @@ class Allocator:
             if request.contract_rates_t_per_day[c.index] > _FLOW_EPS_T_PER_DAY:
                 by_priority[c.priority].append(c)
         for priority in sorted(by_priority):
-            solved = _ClassProgramme(topo, by_priority[priority], request, residual).solve()
+            contracts = by_priority[priority]
+            solved = _whole_nominations(topo, contracts, request, residual)
+            if solved is None:
+                solved = _ClassProgramme(topo, contracts, request, residual).solve()
             for index, paths in solved.items():
                 routes[index] = paths
         return Plan(tuple(routes))
+
+
+def _whole_nominations(
+    topo: Topology, contracts: list[ContractSpec], request: PlanRequest, residual: _Residual
+) -> dict[int, tuple[tuple[tuple[int, ...], float], ...]] | None:
+    """The plan without a programme when it is forced: every contract has one declared route,
+    none of it halted, and all nominations fit at once. Then each gets its whole nomination on
+    its only route, which is what the programmes would find. None when that does not hold."""
+    load = [0.0] * len(residual.link)
+    field = dict.fromkeys(residual.field, 0.0)
+    quota = [0.0] * len(residual.quota)
+    for c in contracts:
+        if c.routes is None or len(c.routes) != 1:
+            return None
+        route, rate = c.routes[0], request.contract_rates_t_per_day[c.index]
+        for link in route:
+            load[link] += rate
+        if c.source in field:
+            field[c.source] += rate
+        for t in topo.transit:
+            if t.applies_to(c.origin):
+                if t.halted and t.links.intersection(route):
+                    return None
+                if t.quota_t_per_month is not None:
+                    quota[t.index] += rate * t.entries_on(route)
+    fits = (
+        all(used <= cap for used, cap in zip(load, residual.link, strict=True))
+        and all(used <= residual.field[f] for f, used in field.items())
+        and all(used <= cap for used, cap in zip(quota, residual.quota, strict=True))
+    )
+    if not fits:
+        return None
+    for i, used in enumerate(load):
+        residual.link[i] -= used
+    for f, used in field.items():
+        residual.field[f] -= used
+    for i, used in enumerate(quota):
+        residual.quota[i] -= used
+    return {
+        c.index: ((c.routes[0], request.contract_rates_t_per_day[c.index]),)  # type: ignore[index]
+        for c in contracts
+    }
 
 
 class _ClassProgramme:

@@ -56,12 +56,33 @@ class PipelineFIFO:
         return sum(p.tonnes_t for p in self.queue)
 
     def push(self, parts: list[Parcel], now_days: float) -> list[Parcel]:
-        """Put `parts` in at the tail, in order; return the same tonnes leaving at the head.
+        """Put `parts` in at the tail; return the same tonnes leaving at the head, in order.
 
-        Parcels are never blended: a contaminated batch stays a batch, so a refinery can
-        refuse exactly it, and what leaves in one step may be several parcels.
+        Parts of one step with the same contaminant level are commingled into one parcel (as
+        streams meeting at a junction are); parts of different levels stay separate batches,
+        so a contaminated batch is never diluted and a refinery can refuse exactly it. What
+        leaves in one step may therefore be several parcels.
         """
         queue = self.queue
+        head = queue[0]
+        if len(parts) == 1:
+            parcel = parts[0]
+            tonnes = parcel.tonnes_t
+            tail = queue[-1]
+            # Fast path: the same crude as the tail, and the head batch covers the outflow.
+            if (
+                tail.ppm == parcel.ppm
+                and (tail.mix is parcel.mix or tail.mix == parcel.mix)
+                and head is not tail
+                and head.tonnes_t > tonnes + _CRUMB_T
+                and (head.leaving or self.log is None)
+                and tonnes > 0
+            ):
+                tail.tonnes_t += tonnes
+                head.tonnes_t -= tonnes
+                return [Parcel(tonnes, head.ppm, head.mix, head.entered_days)]
+        else:
+            parts = _commingle(parts)
         log = self.log
         tonnes = 0.0
         for parcel in parts:
@@ -90,6 +111,31 @@ class PipelineFIFO:
                 out.append(Parcel(need, head.ppm, head.mix, head.entered_days))
                 need = 0.0
         return out
+
+
+def _commingle(parts: list[Parcel]) -> list[Parcel]:
+    """Parts of equal ppm merged into one parcel each (tonne-weighted mix), in first order."""
+    groups: dict[float, list[Parcel]] = {}
+    for p in parts:
+        if p.tonnes_t > 0:
+            groups.setdefault(p.ppm, []).append(p)
+    out = []
+    for ppm, group in groups.items():
+        first = group[0].mix
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        total = sum(p.tonnes_t for p in group)
+        if all(p.mix is first or p.mix == first for p in group):
+            out.append(Parcel(total, ppm, first, group[0].entered_days))
+            continue
+        acc: dict[str, float] = {}
+        for p in group:
+            for origin, share in p.mix.items():
+                acc[origin] = acc.get(origin, 0.0) + share * p.tonnes_t
+        mix = {origin: tonnes / total for origin, tonnes in sorted(acc.items())}
+        out.append(Parcel(total, ppm, mix, group[0].entered_days))
+    return out
 
 
 class Tank:

@@ -43,8 +43,9 @@ class ExecutablePlan:
     routes_by_port: list[tuple[str, list[int]]] = field(default_factory=list)
     #: Routes delivering to each refinery.
     routes_by_refinery: list[tuple[str, list[int]]] = field(default_factory=list)
-    #: (route, first link, ppm, mix) for routes injecting at a source without tanks.
-    injections: list[tuple[int, int, float, dict]] = field(default_factory=list)
+    #: (first link, ppm, mix, routes) for routes injecting at sources without tanks, grouped
+    #: when they put the same crude into the same link (one parcel instead of several).
+    injections: list[tuple[int, float, dict, list[int]]] = field(default_factory=list)
     #: For each link, where its outflow goes and in what share, at planned rates.
     hop_shares: dict[int, list[tuple[object, float]]] = field(default_factory=dict)
     #: Contract of each route.
@@ -100,8 +101,8 @@ def _link_order(routes: list[RoutePlan]) -> list[int]:
     return order
 
 
-def executable(plan: Plan, topology: Topology, mixes: list[dict[str, float]]) -> ExecutablePlan:
-    """Unpack `plan` for the step; `mixes[c]` is the origin mix of contract c's crude."""
+def executable(plan: Plan, topology: Topology) -> ExecutablePlan:
+    """Unpack `plan` for the daily step."""
     routes = [
         RoutePlan(c.index, links, rate, c.destination, c.source)
         for c in topology.contracts
@@ -118,14 +119,17 @@ def executable(plan: Plan, topology: Topology, mixes: list[dict[str, float]]) ->
     rates = [r.rate_t_per_day for r in routes]
     by_port: dict[str, list[int]] = {}
     by_refinery: dict[str, list[int]] = {}
-    injections = []
+    injection_groups: dict[tuple[int, float, int], tuple[int, float, dict, list[int]]] = {}
     for i, r in enumerate(routes):
         by_refinery.setdefault(r.destination, []).append(i)
         if r.source in topology.ports:
             by_port.setdefault(r.source, []).append(i)
         else:
             c = topology.contracts[r.contract]
-            injections.append((i, r.links[0], c.contaminant_ppm, mixes[c.index]))
+            mix = topology.contract_mix[c.index]
+            key = (r.links[0], c.contaminant_ppm, id(mix))
+            injection_groups.setdefault(key, (r.links[0], c.contaminant_ppm, mix, []))[3].append(i)
+    injections = list(injection_groups.values())
     quota_hits = []
     for r in routes:
         origin = topology.contracts[r.contract].origin
@@ -162,6 +166,8 @@ class StepResult:
     quarantined: dict[str, float]
     runs: dict[str, Parcel]
     events: list[tuple[str, str, str]] = field(default_factory=list)  # (asset, event, detail)
+    #: False when every route shipped exactly its planned rate × step.
+    scaled: bool = False
 
 
 class NetworkStep:
@@ -203,8 +209,8 @@ class NetworkStep:
         hop_shares = _hop_shares(routes, volumes) if scaled else plan.hop_shares
         # 3. Inject at the sources and move through the lines, upstream first.
         inputs: dict[object, list[Parcel]] = {}
-        for i, link, ppm, mix in plan.injections:
-            v = volumes[i]
+        for link, ppm, mix, idx in plan.injections:
+            v = volumes[idx[0]] if len(idx) == 1 else sum(volumes[i] for i in idx)
             if v > 0:
                 inputs.setdefault(link, []).append(Parcel(v, ppm, mix))
         for port, idx in plan.routes_by_port:
@@ -230,7 +236,7 @@ class NetworkStep:
                 for p in out:
                     target.append(Parcel(p.tonnes_t * share, p.ppm, p.mix, p.entered_days))
         # 4. Refineries refuse contaminated crude, receive the rest and run.
-        result = StepResult(volumes, link_flow, {}, {}, {})
+        result = StepResult(volumes, link_flow, {}, {}, {}, scaled=scaled)
         for name, refinery in self.refineries.items():
             accepted, rejected = [], 0.0
             limit_ppm = refinery.spec.contaminant_limit_ppm

@@ -21,6 +21,10 @@ class Refinery:
         "restart_allowed",
         "capacity_factor",
         "quarantined_t",
+        "_target_t_per_day",
+        "_capacity_t_per_day",
+        "_min_stock_t",
+        "_min_rate_t_per_day",
     )
 
     def __init__(self, name: str, spec: RefineryNode, initial_mix: dict[str, float]):
@@ -33,22 +37,28 @@ class Refinery:
         #: Share of nameplate capacity available (disruptions), 0..1.
         self.capacity_factor = 1.0
         self.quarantined_t = 0.0
+        # Copied from the spec: read every step (the hot path).
+        self._target_t_per_day = spec.target_run_t_per_day
+        self._capacity_t_per_day = spec.capacity_t_per_day
+        self._min_stock_t = spec.min_operating_stock_t
+        self._min_rate_t_per_day = spec.min_technical_rate_t_per_day
 
     def target_t(self, dt_days: float) -> float:
         """Planned run this step, t."""
-        return self.spec.target_run_t_per_day * dt_days
-
-    def _ceiling_t(self, dt_days: float) -> float:
-        cap = self.spec.capacity_t_per_day * self.capacity_factor
-        return min(self.spec.target_run_t_per_day, cap) * dt_days
+        return self._target_t_per_day * dt_days
 
     def feasible_run_t(self, inflow_t: float, dt_days: float) -> float:
         """Most the unit can run this step given `inflow_t` accepted, before stop rules, t."""
-        above_minimum = max(0.0, self.tank.stock_t - self.spec.min_operating_stock_t)
-        return min(self._ceiling_t(dt_days), inflow_t + above_minimum)
+        ceiling = self._target_t_per_day
+        if self.capacity_factor < 1.0:
+            ceiling = min(ceiling, self._capacity_t_per_day * self.capacity_factor)
+        above_minimum = self.tank.stock_t - self._min_stock_t
+        if above_minimum < 0.0:
+            above_minimum = 0.0
+        return min(ceiling * dt_days, inflow_t + above_minimum)
 
     def _will_run(self, run_t: float, dt_days: float) -> bool:
-        return run_t >= self.spec.min_technical_rate_t_per_day * dt_days and run_t > 0
+        return run_t >= self._min_rate_t_per_day * dt_days and run_t > 0
 
     def receipt_limit_t(self, planned_inflow_t: float, dt_days: float) -> float:
         """Most crude the tanks can accept this step if `planned_inflow_t` arrives, t."""
@@ -64,7 +74,7 @@ class Refinery:
         event = ""
         if self.online:
             would_overflow = self.tank.stock_t + inflow > self.tank.capacity_t
-            if not self._will_run(run, dt_days) and self.spec.min_technical_rate_t_per_day > 0:
+            if self._min_rate_t_per_day > 0 and not self._will_run(run, dt_days):
                 if not would_overflow:  # a full tank keeps the unit running: nowhere to go
                     self.online, self.restart_allowed, run = False, False, 0.0
                     event = "unit_stop"
@@ -73,7 +83,7 @@ class Refinery:
             event = "unit_restart"
         else:
             run = 0.0
+        tank = self.tank
         for parcel in accepted:
-            self.tank.receive(parcel)
-        ran = self.tank.draw(run)
-        return inflow, ran, event
+            tank.receive(parcel)
+        return inflow, tank.draw(run), event

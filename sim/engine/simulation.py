@@ -84,6 +84,7 @@ class Simulation:
         record_daily: bool = False,
         allocator: Allocator | None = None,
         fifo_log: dict[str, list] | None = None,
+        executables: dict[int, ExecutablePlan] | None = None,
     ):
         self.scenario = scenario
         self.topology = topology
@@ -112,11 +113,6 @@ class Simulation:
             name: Tank(spec.tank_capacity_t, spec.initial_stock_t, initial_mix)
             for name, spec in topology.ports.items()
         }
-        # One mix object per origin, shared: parcels of equal mix then compare by identity.
-        origin_mix: dict[str, dict[str, float]] = {}
-        self.contract_mix = [
-            origin_mix.setdefault(c.origin, {c.origin: 1.0}) for c in topology.contracts
-        ]
         self.network = NetworkStep(topology, fifos, refineries, ports)
         self.conditions = Conditions(
             month_start=self.start_date.replace(day=1),
@@ -131,17 +127,27 @@ class Simulation:
         self.lots_landed_t = 0.0
         self._plan: ExecutablePlan | None = None
         self._plan_stale = True
-        self._executables: dict[int, ExecutablePlan] = {}
+        # Unpacked plans, by the id of the allocator's (cached, so long-lived) plan; shared
+        # between replications that share the allocator.
+        self._executables = executables if executables is not None else {}
         self._rejecting = dict.fromkeys(refineries, False)
+        self._has_quota = any(t.quota_t_per_month is not None for t in topology.transit)
+        #: Start of the step the network clock is at, days (see `now`).
+        self._clock_now = 0.0
         #: Capacity factor of each active disruption, by target and disruption name.
         self._active_factors: dict[str, dict[str, float]] = {}
 
     # -- conditions ---------------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        """Simulation time, days: the clock may be ahead of SimPy's between discrete events."""
+        return max(self.env.now, self._clock_now)
+
     def now_date(self) -> dt.date:
-        return self.start_date + dt.timedelta(days=math.floor(self.env.now + 1e-9))
+        return self.start_date + dt.timedelta(days=math.floor(self.now + 1e-9))
 
     def log(self, asset: str, event: str, detail: str = "") -> None:
-        self.recorder.event(self.env.now, asset, event, detail)
+        self.recorder.event(self.now, asset, event, detail)
 
     def mark_stale(self) -> None:
         self._plan_stale = True
@@ -164,7 +170,7 @@ class Simulation:
             link.capacity_t_per_day * cond.link_factor[link.index] for link in self.topology.links
         )
         month_end_days = (first_of_next_month(cond.month_start) - self.start_date).days
-        days_left = max(self.dt, min(month_end_days, self.horizon_days) - self.env.now)
+        days_left = max(self.dt, min(month_end_days, self.horizon_days) - self.now)
         quotas = tuple(
             math.inf
             if t.quota_t_per_month is None
@@ -178,7 +184,7 @@ class Simulation:
             plan = self.allocator.plan(self._plan_request())
             key = id(plan)
             if key not in self._executables:
-                self._executables[key] = executable(plan, self.topology, self.contract_mix)
+                self._executables[key] = executable(plan, self.topology)
             self._plan = self._executables[key]
             self._plan_stale = False
             self.recorder.plans_used += 1
@@ -233,8 +239,8 @@ class Simulation:
         else:
             self.network.refineries[target].capacity_factor = factor
 
-    def _restart_after(self, refinery: Refinery) -> Generator[Event, None, None]:
-        yield self.env.timeout(refinery.spec.restart_days)
+    def _restart_after(self, refinery: Refinery, ready_days: float) -> Generator[Event, None, None]:
+        yield self.env.timeout(ready_days - self.env.now)
         refinery.restart_allowed = True
 
     def land_lot(self, node: str, parcel: Parcel) -> float:
@@ -259,24 +265,37 @@ class Simulation:
 
     # -- the network clock --------------------------------------------------------------
     def _clock(self) -> Generator[Event, None, None]:
-        steps = round(self.horizon_days / self.dt)
-        yield _ClockTick(self.env, 0.0)
-        for _ in range(steps):
+        env, dt = self.env, self.dt
+        steps = round(self.horizon_days / dt)
+        yield _ClockTick(env, 0.0)
+        for k in range(steps):
+            now = k * dt  # from the step count, so no rounding drift accumulates
+            if now > env.now + 1e-9 and env.peek() <= now + 1e-9:
+                # A discrete event is due at or before this step: let SimPy run it first.
+                yield _ClockTick(env, now - env.now)
+            self._clock_now = now
             plan = self._current_plan()
-            result = self.network.step(plan, self.dt, self.env.now)
+            result = self.network.step(plan, dt, now)
             self._account(plan, result)
-            self.recorder.step(self.env.now, self.dt, plan, result)
-            yield _ClockTick(self.env, self.dt)
+            self.recorder.step(now, dt, plan, result)
+        # Otherwise the clock steps on without a round trip through SimPy's event queue:
+        # nothing can happen between two steps unless SimPy has it scheduled.
+        self._clock_now = self.horizon_days
 
     def _account(self, plan: ExecutablePlan, result) -> None:
-        used = self.conditions.quota_used_t
-        for hits, v in zip(plan.route_quota_hits, result.shipped_by_route, strict=True):
-            for transit, n in hits:
-                used[transit] += n * v
+        if self._has_quota:
+            used = self.conditions.quota_used_t
+            for hits, v in zip(plan.route_quota_hits, result.shipped_by_route, strict=True):
+                for transit, n in hits:
+                    used[transit] += n * v
         for asset, event, detail in result.events:
             self.log(asset, event, detail)
             if event == "unit_stop":
-                self.env.process(self._restart_after(self.network.refineries[asset]))
+                refinery = self.network.refineries[asset]
+                # Started from the clock, which may be ahead of SimPy's time: wait until
+                # `restart_days` after the stop, not after SimPy's `now`.
+                ready = self.now + refinery.spec.restart_days
+                self.env.process(self._restart_after(refinery, ready))
         for name, rejected in result.quarantined.items():
             if (rejected > 0) is not self._rejecting[name]:
                 self._rejecting[name] = rejected > 0

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import networkx as nx
-
 from sim.scenario.schema import FieldNode, PortNode, RefineryNode, Scenario
 from sim.units import usd_per_bbl_to_usd_per_t
 
@@ -89,18 +87,17 @@ class Topology:
     refineries: dict[str, RefineryNode]
     ports: dict[str, PortNode]
     link_index: dict[str, int]
-    graph: nx.MultiDiGraph
+    #: Origin mix of each contract's crude; one dict object per origin, shared, so parcels of
+    #: the same origin compare by identity (cheap) in the pipelines.
+    contract_mix: list[dict[str, float]]
+    #: Links leaving and entering each node, in link order.
+    out_links: dict[str, list[int]]
+    in_links: dict[str, list[int]]
 
     def allowed_edges(self, contract: ContractSpec, excluded: frozenset[int]) -> list[int]:
         """Links on some path from the contract's source to its destination, in link order."""
-        graph = nx.DiGraph()
-        for link in self.links:
-            if link.index not in excluded:
-                graph.add_edge(link.from_node, link.to_node)
-        if contract.source not in graph or contract.destination not in graph:
-            return []
-        forward = nx.descendants(graph, contract.source) | {contract.source}
-        backward = nx.ancestors(graph, contract.destination) | {contract.destination}
+        forward = self._reach(contract.source, excluded, downstream=True)
+        backward = self._reach(contract.destination, excluded, downstream=False)
         return [
             link.index
             for link in self.links
@@ -110,6 +107,21 @@ class Topology:
             and link.to_node != contract.source
             and link.from_node != contract.destination
         ]
+
+    def _reach(self, start: str, excluded: frozenset[int], downstream: bool) -> set[str]:
+        """Nodes reachable from `start` along (or, upstream, against) the usable links."""
+        seen, stack = {start}, [start]
+        while stack:
+            node = stack.pop()
+            if downstream:
+                nxt = [self.links[i].to_node for i in self.out_links[node] if i not in excluded]
+            else:
+                nxt = [self.links[i].from_node for i in self.in_links[node] if i not in excluded]
+            for other in nxt:
+                if other not in seen:
+                    seen.add(other)
+                    stack.append(other)
+        return seen
 
 
 def compile_topology(scenario: Scenario) -> Topology:
@@ -171,10 +183,13 @@ def compile_topology(scenario: Scenario) -> Topology:
                 halted=t.halted,
             )
         )
-    graph = nx.MultiDiGraph()
-    graph.add_nodes_from(scenario.nodes)
+    out_links: dict[str, list[int]] = {n: [] for n in scenario.nodes}
+    in_links: dict[str, list[int]] = {n: [] for n in scenario.nodes}
     for link in links:
-        graph.add_edge(link.from_node, link.to_node, key=link.name)
+        out_links[link.from_node].append(link.index)
+        in_links[link.to_node].append(link.index)
+    origin_mix: dict[str, dict[str, float]] = {}
+    contract_mix = [origin_mix.setdefault(c.origin, {c.origin: 1.0}) for c in contracts]
     return Topology(
         links=links,
         contracts=tuple(contracts),
@@ -187,5 +202,7 @@ def compile_topology(scenario: Scenario) -> Topology:
         refineries=scenario.refineries(),
         ports={n: node for n, node in scenario.nodes.items() if isinstance(node, PortNode)},
         link_index=link_index,
-        graph=graph,
+        contract_mix=contract_mix,
+        out_links=out_links,
+        in_links=in_links,
     )
