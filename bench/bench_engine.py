@@ -560,10 +560,19 @@ def profile_case(case: Case, reps: int, top: int = 25) -> dict[str, Any]:
 
     topology = compile_topology(scenario)
     allocator = Allocator(topology)
+    executables: dict = {}  # shared like the allocator, as simulate() does
 
     def replication(r: int) -> None:
         seeds = replication_seed_sequence(scenario.scenario.seed, r)
-        Simulation(scenario, topology, r, seeds, record_daily=False, allocator=allocator).run()
+        Simulation(
+            scenario,
+            topology,
+            r,
+            seeds,
+            record_daily=False,
+            allocator=allocator,
+            executables=executables,
+        ).run()
 
     replication(0)
     profiler = cProfile.Profile()
