@@ -185,6 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MassBalanceError as exc:
         print(f"run failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except OSError as exc:
+        print(f"cannot write results: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted; nothing was written for the unfinished run", file=sys.stderr)
         return 130

@@ -421,3 +421,14 @@ def test_describe_minimal_scenario_max_flow(tmp_path, capsys):
 def test_describe_bad_file_exits_2(bad_file, capsys):
     assert main(["describe", str(bad_file)]) == 2
     assert_reports_every_problem(capsys.readouterr().err, bad_file)
+
+
+def test_run_into_an_unwritable_place_exits_1_without_traceback(tmp_path, capsys):
+    from sim.cli import main
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    code = main(["run", str(REPO / "scenarios" / "base.toml"), "--out", str(blocker / "x")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "cannot write results" in err and "Traceback" not in err
