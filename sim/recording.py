@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sim.indicators import hhi
 from sim.units import date_at
 
 if TYPE_CHECKING:
@@ -287,6 +288,9 @@ class Recorder:
             "imbalance_t": imbalance,
         }
         supply_cost = sum(self.purchase_usd) + sum(self.transport_usd)
+        shipped_by_origin: dict[str, float] = defaultdict(float)
+        for c in sim.topology.contracts:
+            shipped_by_origin[c.origin] += self.shipped_t[c.index]
         shipped_total = sum(self.shipped_t)
         summary = {
             "replication": rep,
@@ -303,6 +307,7 @@ class Recorder:
                 (r["min_days_cover"] for r in refinery_rows), default=float("nan")
             ),
             "lost_margin_usd": sum(r["lost_margin_usd"] for r in refinery_rows),
+            "supplier_hhi": hhi(shipped_by_origin),
             "events": len(events),
             "mass_balance_error_t": imbalance,
         }

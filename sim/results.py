@@ -30,7 +30,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "summary": (
         "replication", "seed", "refinery_intake_t", "unserved_t", "run_cut_days",
         "supply_cost_usd", "landed_cost_usd_per_t", "min_days_cover", "events",
-        "runs_t", "supplied_t", "quarantined_t", "lost_margin_usd", "mass_balance_error_t",
+        "runs_t", "supplied_t", "quarantined_t", "lost_margin_usd", "supplier_hhi",
+        "mass_balance_error_t",
     ),
     "refineries": (
         "replication", "refinery", "intake_t", "runs_t", "unserved_t", "run_cut_days",
