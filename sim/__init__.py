@@ -11,6 +11,7 @@ Public API::
 """
 
 from sim.api import RunOutput, run
+from sim.compare import ComparisonOutput, compare
 from sim.errors import MassBalanceError, Problem, ResultsExistError, ScenarioError
 from sim.runner import ScenarioResult, simulate
 from sim.scenario.loading import load_scenario
@@ -19,6 +20,7 @@ from sim.scenario.schema import Scenario
 __version__ = "0.1.0"
 
 __all__ = [
+    "ComparisonOutput",
     "MassBalanceError",
     "Problem",
     "ResultsExistError",
@@ -27,6 +29,7 @@ __all__ = [
     "ScenarioError",
     "ScenarioResult",
     "__version__",
+    "compare",
     "load_scenario",
     "run",
     "simulate",

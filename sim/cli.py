@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from sim.api import run
+from sim.compare import compare, format_table
 from sim.errors import MassBalanceError, ResultsExistError, ScenarioError
 from sim.network import refinery_reach
 from sim.runner import DAILY_CHOICES
@@ -58,6 +59,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("describe", help="print the network and what each refinery can receive")
     _scenario_options(p)
+
+    p = sub.add_parser(
+        "compare", help="run strategies on common random numbers and compare their KPIs"
+    )
+    p.add_argument(
+        "files", nargs="+", help="scenario TOML files (two or more; the first is the reference)"
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a value in every scenario by its dotted key",
+    )
+    p.add_argument("--replications", type=int, help="replications (default: the first file's)")
+    p.add_argument(
+        "--seed", type=int, help="root seed for every scenario (default: the first file's)"
+    )
+    p.add_argument("--out", default="results", help="results directory (default: results/)")
+    p.add_argument("--force", action="store_true", help="replace an existing comparison folder")
+    p.add_argument("--quiet", action="store_true", help="print only the comparison folder")
     return parser
 
 
@@ -118,6 +141,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    if len(args.files) < 2:
+        print("compare needs at least two scenario files", file=sys.stderr)
+        return EXIT_INVALID
+    if args.replications is not None and args.replications < 1:
+        print("--replications must be at least 1", file=sys.stderr)
+        return EXIT_INVALID
+    if args.seed is not None and args.seed < 0:
+        print("--seed must be zero or more", file=sys.stderr)
+        return EXIT_INVALID
+    output = compare(
+        args.files,
+        overrides=args.overrides,
+        replications=args.replications,
+        seed=args.seed,
+        out=args.out,
+        force=args.force,
+    )
+    if not args.quiet:
+        print(format_table(output))
+    print(f"comparison written to {output.folder}")
+    return EXIT_OK
+
+
 def describe(scenario: Scenario) -> str:
     """The network as text: nodes, links, contracts, and each refinery's max-flow reach."""
     lines = [f"{scenario.scenario.name}: {scenario.scenario.description}".rstrip(": "), ""]
@@ -138,17 +185,45 @@ def describe(scenario: Scenario) -> str:
     lines += ["", "Links"]
     header = (
         f"  {'link':<22} {'kind':<9} {'from':<14} {'to':<14} {'t/day':>9} {'km':>6} "
-        f"{'linefill t':>11} {'days full':>9} {'USD/t':>6}"
+        f"{'linefill t':>11} {'days':>9} {'USD/t':>6}"
     )
     lines.append(header)
     for name, link in scenario.links.items():
-        linefill = link.length_km * link.linefill_t_per_km
-        days = linefill / link.capacity_t_per_day if link.capacity_t_per_day else float("inf")
-        lines.append(
-            f"  {name:<22} {link.kind:<9} {link.from_node:<14} {link.to_node:<14} "
-            f"{link.capacity_t_per_day:>9,.0f} {link.length_km:>6,.0f} {linefill:>11,.0f} "
-            f"{days:>9.1f} {link.tariff_usd_per_t:>6.2f}"
-        )
+        if link.kind == "pipeline":
+            linefill = link.length_km * link.linefill_t_per_km
+            days = linefill / link.capacity_t_per_day if link.capacity_t_per_day else float("inf")
+            lines.append(
+                f"  {name:<22} {link.kind:<9} {link.from_node:<14} {link.to_node:<14} "
+                f"{link.capacity_t_per_day:>9,.0f} {link.length_km:>6,.0f} {linefill:>11,.0f} "
+                f"{days:>9.1f} {link.tariff_usd_per_t:>6.2f}"
+            )
+        elif link.kind == "rail":
+            lines.append(
+                f"  {name:<22} {link.kind:<9} {link.from_node:<14} {link.to_node:<14} "
+                f"{link.capacity_t_per_day:>9,.0f} {'':>6} {'':>11} "
+                f"{link.transit_days:>9.1f} {link.tariff_usd_per_t:>6.2f}"
+                f"   ({link.trains_per_day:g} trains/day × {link.cars_per_train} cars × "
+                f"{link.payload_t_per_car:g} t; fleet {link.fleet_cars} cars, "
+                f"cycle {link.cycle_days:g} days)"
+            )
+        else:
+            lines.append(
+                f"  {name:<22} {link.kind:<9} {link.from_node:<14} {link.to_node:<14} "
+                f"{'lots':>9} {'':>6} {'':>11} {link.voyage_days:>9.1f} "
+                f"{link.freight_usd_per_t:>6.2f}"
+            )
+    if scenario.cargoes:
+        lines += ["", "Cargoes (global market)"]
+        for name, g in scenario.cargoes.items():
+            policy = (
+                f"schedule of {len(g.schedule)}"
+                if g.schedule is not None
+                else f"reorder below {g.reorder.days_of_cover_below:g} days of cover"  # type: ignore[union-attr]
+            )
+            lines.append(
+                f"  {name:<22} {g.origin:<11} {g.sea_link} -> {g.destination}: "
+                f"{g.lot_t:,.0f} t lots, {policy}"
+            )
     if scenario.contracts:
         lines += ["", "Contracts"]
         for name, c in scenario.contracts.items():
@@ -174,7 +249,12 @@ def cmd_describe(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"validate": cmd_validate, "run": cmd_run, "describe": cmd_describe}[args.command]
+    handler = {
+        "validate": cmd_validate,
+        "run": cmd_run,
+        "describe": cmd_describe,
+        "compare": cmd_compare,
+    }[args.command]
     try:
         return handler(args)
     except ScenarioError as exc:

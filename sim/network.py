@@ -19,7 +19,7 @@ SUPER_SOURCE = "__supply__"
 def link_graph(
     scenario: Scenario, capacity_factor: Mapping[str, float] | None = None
 ) -> nx.DiGraph:
-    """Directed graph of nodes and links; edge attrs: link id, capacity_t_per_day, tariff.
+    """Directed graph of nodes and daily-flow links (pipelines, rail); edge attrs: capacity.
 
     Parallel links between the same two nodes are merged into one edge whose capacity is
     their sum (max-flow only needs the total); `links` lists them.
@@ -29,6 +29,8 @@ def link_graph(
     for name, node in scenario.nodes.items():
         graph.add_node(name, kind=node.kind)
     for name, link in scenario.links.items():
+        if link.kind == "sea":  # tanker lots, not a daily flow
+            continue
         cap = link.capacity_t_per_day * factor.get(name, 1.0)
         u, v = link.from_node, link.to_node
         if graph.has_edge(u, v):

@@ -10,7 +10,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sim.indicators import hhi
+from sim.indicators import hhi, shannon
+from sim.indicators import shares as indicator_shares
 from sim.units import date_at
 
 if TYPE_CHECKING:
@@ -18,6 +19,13 @@ if TYPE_CHECKING:
     from sim.engine.simulation import Simulation
 
 _CUT_TOLERANCE_T = 1e-6
+#: The costs.csv route of the rows that hold a refinery's lost margin.
+RUN_CUTS = "run_cuts"
+#: Cost components of a delivered tonne, in costs.csv order.
+COST_COMPONENTS = (
+    "crude_usd", "premium_usd", "freight_usd", "port_usd", "demurrage_usd",
+    "pipeline_usd", "rail_usd", "transit_fee_usd",
+)  # fmt: skip
 
 
 @dataclass
@@ -33,6 +41,9 @@ class ReplicationResult:
     daily: list[dict[str, Any]]
     mass_balance: dict[str, float]
     counters: dict[str, float] = field(default_factory=dict)
+    costs: list[dict[str, Any]] = field(default_factory=list)
+    shares: list[dict[str, Any]] = field(default_factory=list)
+    cargoes: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _RefineryTotals:
@@ -83,6 +94,9 @@ class Recorder:
         self._open_route_t: list[float] = []
         self._open_unscaled_days = 0.0
         self._open_prices: list[float] = []
+        self._open_crude: list[float] = []
+        #: Cost book: (refinery, origin, route) → tonnes and USD by component.
+        self.costs: dict[tuple[str, str, str], dict[str, float]] = {}
         self.steps_per_day = round(1.0 / sim.dt)
 
     def event(self, time_days: float, asset: str, event: str, detail: str) -> None:
@@ -105,7 +119,42 @@ class Recorder:
             self.transport_usd[c] += v * plan.route_cost_usd_per_t[i]
             if plan.route_is_supply[i]:
                 self.supplied_t += v
+                # Crude bought at its source: its whole cost is known here. (Crude drawn from
+                # a port's tanks is booked when drawn, with its cargoes' costs.)
+                contract = self.sim.topology.contracts[c]
+                self.book_cost(
+                    plan.routes[i].destination,
+                    contract.origin,
+                    plan.route_links_label[i],
+                    v,
+                    {
+                        "crude_usd": v * self._open_crude[c],
+                        "premium_usd": v * contract.premium_usd_per_t,
+                    },
+                    plan.route_components[i],
+                )
         self._open_unscaled_days = 0.0
+
+    def book_cost(
+        self,
+        refinery: str,
+        origin: str,
+        route: str,
+        tonnes_t: float,
+        usd: dict[str, float],
+        transport_usd_per_t: dict[str, float],
+    ) -> None:
+        """Add tonnes and their cost components (USD) to a (refinery, origin, route) row."""
+        row = self.costs.get((refinery, origin, route))
+        if row is None:
+            row = self.costs[(refinery, origin, route)] = dict.fromkeys(
+                ("tonnes_t", *COST_COMPONENTS), 0.0
+            )
+        row["tonnes_t"] += tonnes_t
+        for k, v in usd.items():
+            row[k] += v
+        for k, per_t in transport_usd_per_t.items():
+            row[k] += per_t * tonnes_t
 
     def lot_received(self, node: str, tonnes_t: float, is_refinery: bool) -> None:
         """A discrete lot landed between steps: intake of the day it landed.
@@ -125,6 +174,7 @@ class Recorder:
             self._open_plan, self._open_month = plan, month
             self._open_route_t = [0.0] * len(plan.routes)
             self._open_prices = list(self.sim.conditions.price_usd_per_t)
+            self._open_crude = list(self.sim.conditions.crude_usd_per_t)
         # Tonnes per route accumulate while plan and prices stay; costs are settled on change.
         if result.scaled:
             acc = self._open_route_t
@@ -175,11 +225,14 @@ class Recorder:
         for name in sim.network.refineries:
             self._day_in[name] += result.received[name]
             self._day_out[name] += result.runs[name].tonnes_t
+        links = sim.topology.links
         for link, parcels in result.link_flow.items():
-            name = sim.topology.links[link].name
             tonnes = sum(p.tonnes_t for p in parcels)
-            self._day_in[name] += tonnes
-            self._day_out[name] += tonnes
+            self._day_out[links[link].name] += tonnes
+            if links[link].kind == "pipeline":  # a full line: in equals out
+                self._day_in[links[link].name] += tonnes
+        for link, tonnes in result.rail_loaded.items():
+            self._day_in[links[link].name] += tonnes
         if not end_of_day:
             return
         day = date_at(sim.start_date, now).isoformat()
@@ -190,7 +243,7 @@ class Recorder:
             rows.append(self._row(day, name, "port", tank.stock_t))
         for link in sim.topology.links:
             rows.append(
-                self._row(day, link.name, "pipeline", sim.network.fifos[link.index].content_t())
+                self._row(day, link.name, link.kind, sim.network.fifos[link.index].content_t())
             )
         self._day_in.clear()
         self._day_out.clear()
@@ -287,11 +340,30 @@ class Recorder:
             "quarantined_t": quarantined,
             "imbalance_t": imbalance,
         }
-        supply_cost = sum(self.purchase_usd) + sum(self.transport_usd)
-        shipped_by_origin: dict[str, float] = defaultdict(float)
-        for c in sim.topology.contracts:
-            shipped_by_origin[c.origin] += self.shipped_t[c.index]
-        shipped_total = sum(self.shipped_t)
+        costs = self._cost_rows(refinery_rows)
+        supply_rows = [r for r in costs if r["route"] != RUN_CUTS]
+        supply_cost = sum(r["total_usd"] for r in supply_rows)
+        delivered_total = sum(r["tonnes_t"] for r in supply_rows)
+        by_origin: dict[str, float] = defaultdict(float)
+        for r in supply_rows:
+            by_origin[r["origin"]] += r["tonnes_t"]
+        shares = [
+            {"replication": rep, "origin": origin, "tonnes_t": by_origin[origin], "share": share}
+            for origin, share in sorted(indicator_shares(by_origin).items())
+        ]
+        trade = sim.scenario.trade
+        partner_usd = float("nan")
+        balance = float("nan")
+        if trade is not None:
+            partner_usd = sum(
+                r["crude_usd"] + r["premium_usd"]
+                for r in supply_rows
+                if r["origin"] == trade.partner_origin
+            )
+            per_year = 365.0 / sim.horizon_days
+            balance = trade.exports_usd_per_year - (
+                trade.imports_usd_per_year + partner_usd * per_year
+            )
         summary = {
             "replication": rep,
             "seed": sim.scenario.scenario.seed,
@@ -302,12 +374,18 @@ class Recorder:
             "supplied_t": supplied,
             "quarantined_t": quarantined,
             "supply_cost_usd": supply_cost,
-            "landed_cost_usd_per_t": supply_cost / shipped_total if shipped_total else float("nan"),
+            "landed_cost_usd_per_t": (
+                supply_cost / delivered_total if delivered_total else float("nan")
+            ),
             "min_days_cover": min(
                 (r["min_days_cover"] for r in refinery_rows), default=float("nan")
             ),
             "lost_margin_usd": sum(r["lost_margin_usd"] for r in refinery_rows),
-            "supplier_hhi": hhi(shipped_by_origin),
+            "supplier_hhi": hhi(by_origin),
+            "supplier_shannon": shannon(by_origin),
+            "trade_partner_purchases_usd": partner_usd,
+            "trade_balance_usd_per_year": balance,
+            "cargoes_bought": len(sim.cargo_rows) + sum(sim._open_cargoes),
             "events": len(events),
             "mass_balance_error_t": imbalance,
         }
@@ -327,4 +405,45 @@ class Recorder:
             self.daily,
             mass_balance,
             counters,
+            costs=costs,
+            shares=shares,
+            cargoes=[{"replication": rep, **row} for row in sim.cargo_rows],
         )
+
+    def _cost_rows(self, refinery_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """costs.csv: one row per (refinery, origin, route), then one per refinery's run cuts."""
+        rep = self.sim.replication
+        rows = []
+        for (refinery, origin, route), book in sorted(self.costs.items()):
+            tonnes = book["tonnes_t"]
+            total = sum(book[k] for k in COST_COMPONENTS)
+            row: dict[str, Any] = {
+                "replication": rep,
+                "refinery": refinery,
+                "origin": origin,
+                "route": route,
+                "tonnes_t": tonnes,
+            }
+            for k in COST_COMPONENTS:
+                row[k] = book[k]
+                row[f"{k}_per_t"] = book[k] / tonnes if tonnes > 0 else float("nan")
+            row["total_usd"] = total
+            row["total_usd_per_t"] = total / tonnes if tonnes > 0 else float("nan")
+            row["lost_margin_usd"] = 0.0
+            rows.append(row)
+        for r in refinery_rows:
+            row = {
+                "replication": rep,
+                "refinery": r["refinery"],
+                "origin": "",
+                "route": RUN_CUTS,
+                "tonnes_t": r["unserved_t"],
+            }
+            for k in COST_COMPONENTS:
+                row[k] = 0.0
+                row[f"{k}_per_t"] = 0.0
+            row["total_usd"] = 0.0
+            row["total_usd_per_t"] = 0.0
+            row["lost_margin_usd"] = r["lost_margin_usd"]
+            rows.append(row)
+        return rows

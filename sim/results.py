@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import ResultsExistError
+from sim.recording import COST_COMPONENTS
 from sim.runner import ScenarioResult
 from sim.scenario.schema import Scenario
 
@@ -31,7 +32,8 @@ TABLES: dict[str, tuple[str, ...]] = {
         "replication", "seed", "refinery_intake_t", "unserved_t", "run_cut_days",
         "supply_cost_usd", "landed_cost_usd_per_t", "min_days_cover", "events",
         "runs_t", "supplied_t", "quarantined_t", "lost_margin_usd", "supplier_hhi",
-        "mass_balance_error_t",
+        "supplier_shannon", "trade_partner_purchases_usd", "trade_balance_usd_per_year",
+        "cargoes_bought", "mass_balance_error_t",
     ),
     "refineries": (
         "replication", "refinery", "intake_t", "runs_t", "unserved_t", "run_cut_days",
@@ -41,6 +43,18 @@ TABLES: dict[str, tuple[str, ...]] = {
     "daily": ("replication", "date", "asset", "asset_kind", "inflow_t", "outflow_t", "stock_t"),
     "flows": ("replication", "link", "origin", "tonnes_t"),
     "events": ("replication", "time_days", "date", "asset", "event", "detail"),
+    "costs": (
+        "replication", "refinery", "origin", "route", "tonnes_t",
+        *(f"{k}{suffix}" for k in COST_COMPONENTS for suffix in ("", "_per_t")),
+        "total_usd", "total_usd_per_t", "lost_margin_usd",
+    ),
+    "shares": ("replication", "origin", "tonnes_t", "share"),
+    "cargoes": (
+        "replication", "cargo", "number", "origin", "sea_link", "port", "destination", "lot_t",
+        "bought_day", "sailed_day", "arrived_day", "berthed_day", "discharged_day",
+        "voyage_delay_days", "berth_wait_days", "room_wait_days", "crude_usd", "premium_usd",
+        "freight_usd", "port_usd", "demurrage_usd", "total_usd", "total_usd_per_t",
+    ),
     "contracts": (
         "replication", "contract", "origin", "destination", "shipped_t", "purchase_usd",
         "transport_usd", "landed_cost_usd_per_t",

@@ -411,14 +411,24 @@ def test_monthly_quota_is_never_exceeded_and_restarts_each_month():
     )
     for total in by_month.values():
         assert total <= 20_000.0 + 1e-6
-    # The quota is spread evenly over the days left in the month: 20 000 / 31 in January,
-    # 20 000 / 28 in February; the new rate starts on the first day of the month.
-    inflow = {row["date"]: row["inflow_t"] for row in rows}
-    assert inflow["2019-01-01"] == pytest.approx(20_000.0 / 31)
-    assert inflow["2019-01-31"] == pytest.approx(20_000.0 / 31)
-    assert inflow["2019-02-01"] == pytest.approx(20_000.0 / 28)
-    assert inflow["2019-02-28"] == pytest.approx(20_000.0 / 28)
-    assert inflow["2019-03-01"] == pytest.approx(20_000.0 / 31)
+    # Crude flows at its nomination until the month's quota is used up, then stops until the
+    # month turns: January 31 000 / 31 = 1 000 t/day for 20 days; February 31 000 / 28 =
+    # 1 107.14 t/day for 18 days (19 928.6 t), then the last 71.4 t on day 18; March as January.
+    inflow = [row["inflow_t"] for row in rows]
+    feb = 31_000.0 / 28
+    assert inflow[:20] == pytest.approx([1000.0] * 20)
+    assert inflow[20:31] == [0.0] * 11
+    assert inflow[31:49] == pytest.approx([feb] * 18)
+    assert inflow[49] == pytest.approx(20_000.0 - 18 * feb)
+    assert inflow[50:59] == [0.0] * 9
+    assert inflow[59:79] == pytest.approx([1000.0] * 20)
+    assert inflow[79:] == [0.0] * 11
+    spent = [(e["date"], e["event"]) for e in result.events if e["event"] == "quota_exhausted"]
+    assert spent == [
+        ("2019-01-21", "quota_exhausted"),
+        ("2019-02-20", "quota_exhausted"),
+        ("2019-03-21", "quota_exhausted"),
+    ]
     # Russian crude on its own line is not held back: 31 000 t in each month.
     ru = defaultdict(float)
     for row in daily(result, "ru_line"):
@@ -428,21 +438,21 @@ def test_monthly_quota_is_never_exceeded_and_restarts_each_month():
     assert sim.conditions.quota_used_t == pytest.approx([20_000.0])
 
 
-def test_quota_held_back_by_an_outage_is_caught_up_later_in_the_month():
+def test_quota_held_back_by_an_outage_is_used_later_in_the_month():
     data = _quota_network(horizon_days=31)
-    # kz_line out on days 20..24 (5 days).
+    # kz_line out on days 5..9 (5 days).
     data["disruptions"] = {
-        "cut": {"target": "kz_line", "start_date": "2019-01-21", "duration_days": 5}
+        "cut": {"target": "kz_line", "start_date": "2019-01-06", "duration_days": 5}
     }
     _, result = simulate_one(data)
     inflow = [row["inflow_t"] for row in daily(result, "kz_line")]
-    per_day = 20_000.0 / 31
-    # Days 0..19 at 20 000 / 31; days 20..24 nothing; from day 25 the 6 days left may carry
-    # (20 000 - 20 × 20 000 / 31) / 6 = 1 182.8 t/day, above the 1 000 t/day nomination, so 1 000.
-    assert inflow[:20] == pytest.approx([per_day] * 20)
-    assert inflow[20:25] == [0.0] * 5
-    assert inflow[25:] == pytest.approx([1000.0] * 6)
-    assert sum(inflow) <= 20_000.0 + 1e-6
+    # Days 0..4 at 1 000; days 5..9 nothing; days 10..24 at 1 000 (15 000 t), which uses the
+    # 20 000 t quota up; days 25..30 nothing.
+    assert inflow[:5] == pytest.approx([1000.0] * 5)
+    assert inflow[5:10] == [0.0] * 5
+    assert inflow[10:25] == pytest.approx([1000.0] * 15)
+    assert inflow[25:] == [0.0] * 6
+    assert sum(inflow) == pytest.approx(20_000.0)
 
 
 def test_transit_fee_is_in_the_contract_transport_cost():

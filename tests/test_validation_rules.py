@@ -114,7 +114,81 @@ def test_minimal_scenario_validates():
 # ------------------------------------------------------------------ consistency rules (checks.py)
 
 # (rule, updates to MINIMAL, expected key, words the message contains); ids start with the rule.
+PORT = {"kind": "port", "tank_capacity_t": 100_000}
+MARKET = {"kind": "market"}
+RAIL = {
+    "kind": "rail",
+    "from_node": "port",
+    "to_node": "ref",
+    "trains_per_day": 2,
+    "cars_per_train": 50,
+    "payload_t_per_car": 60,
+    "fleet_cars": 500,
+    "cycle_days": 6,
+    "transit_days": 2,
+}
+SEA = {
+    "kind": "sea",
+    "from_node": "mkt",
+    "to_node": "port",
+    "voyage_days": 10,
+    "freight_usd_per_t": 8,
+}
+CARGO = {
+    "seller": "s",
+    "origin": "norway",
+    "grade": "light",
+    "sea_link": "voyage",
+    "destination": "ref",
+    "lot_t": 80_000,
+    "price": {"benchmark": "brent"},
+    "schedule": [dt.date(2020, 1, 5)],
+}
+WITH_PORT = {"nodes.port": PORT, "nodes.mkt": MARKET, "links.voyage": SEA, "links.rail": RAIL}
+
 RULE_CASES = [
+    pytest.param(
+        "check_link_kinds_fit_nodes",
+        {**WITH_PORT, "links.rail.from_node": "src"},
+        "links.rail.from_node",
+        ("a rail link must load at a port",),
+        id="check_link_kinds_fit_nodes-rail",
+    ),
+    pytest.param(
+        "check_link_kinds_fit_nodes",
+        {**WITH_PORT, "links.voyage.to_node": "ref"},
+        "links.voyage.to_node",
+        ("a sea link must end at a port",),
+        id="check_link_kinds_fit_nodes-sea",
+    ),
+    pytest.param(
+        "check_contract_price",
+        {"contracts.c1.price": DELETE},
+        "contracts.c1.price",
+        ("required unless the source is a port",),
+        id="check_contract_price",
+    ),
+    pytest.param(
+        "check_cargoes",
+        {**WITH_PORT, "cargoes.g1": {**CARGO, "reorder": {"days_of_cover_below": 10}}},
+        "cargoes.g1",
+        ("exactly one purchase policy",),
+        id="check_cargoes-two_policies",
+    ),
+    pytest.param(
+        "check_cargoes",
+        {**WITH_PORT, "cargoes.g1": {**CARGO, "lot_t": 200_000}},
+        "cargoes.g1.lot_t",
+        ("never fits the tanks of 'port'",),
+        id="check_cargoes-lot_too_big",
+    ),
+    pytest.param(
+        "check_cargoes",
+        {**WITH_PORT, "cargoes.g1": {**CARGO, "sea_link": "rail"}},
+        "cargoes.g1.sea_link",
+        ("'rail' is not a sea link",),
+        id="check_cargoes-not_sea",
+    ),
     pytest.param(
         "check_step_divides_day",
         {"scenario.step_days": 0.3},
@@ -351,7 +425,7 @@ RULE_CASES = [
             }
         },
         "disruptions.d1.target",
-        ("no link or refinery named 'src'",),
+        ("no pipeline, rail link or refinery named 'src'",),
         id="check_disruptions-target_not_link_or_refinery",
     ),
     pytest.param(
@@ -364,7 +438,7 @@ RULE_CASES = [
             }
         },
         "disruptions.d1.target",
-        ("no link or refinery named 'nolink'",),
+        ("no pipeline, rail link or refinery named 'nolink'",),
         id="check_disruptions-unknown_target",
     ),
     pytest.param(
@@ -548,12 +622,6 @@ SCHEMA_CASES = [
         ("required key is missing",),
         id="missing-link_length",
     ),
-    pytest.param(
-        {"contracts.c1.price": DELETE},
-        "contracts.c1.price",
-        ("required key is missing",),
-        id="missing-contract_price",
-    ),
     # Bounds.
     pytest.param(
         {"links.src_ref.capacity_t_per_day": -1},
@@ -649,9 +717,9 @@ SCHEMA_CASES = [
         id="unknown_kind-node",
     ),
     pytest.param(
-        {"links.src_ref.kind": "rail"},
+        {"links.src_ref.kind": "tram"},
         "links.src_ref.kind",
-        ("unknown kind", "'rail'", "pipeline"),
+        ("unknown kind", "'tram'", "pipeline"),
         id="unknown_kind-link",
     ),
 ]

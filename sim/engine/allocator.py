@@ -13,6 +13,7 @@ Step 3 makes a plan at least as good as max-flow when a contract may use any rou
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -276,8 +277,8 @@ class _ClassProgramme:
                     ub_rows.append((row, j, -1.0))
         self.quota_rows: dict[int, int] = {}
         for t in self.topo.transit:
-            if t.quota_t_per_month is None:
-                continue
+            if t.quota_t_per_month is None or math.isinf(self.residual.quota[t.index]):
+                continue  # no quota, or one with tonnes left (the step enforces those)
             entries = []
             for j, (pos, kind, item) in enumerate(self.columns):
                 if kind == "route" and t.applies_to(self.contracts[pos].origin):

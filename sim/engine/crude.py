@@ -179,3 +179,39 @@ class Tank:
             acc[origin] = tonnes * keep
         self.stock_t = stock - tonnes_t
         return Parcel(tonnes_t, self.ppm, mix)
+
+
+class RailQueue:
+    """Loaded trains of a rail corridor: crude loaded at time t is unloaded `transit_days` later
+    (at the first step starting then or after). Trains that cannot unload wait in order."""
+
+    __slots__ = ("name", "transit_days", "queue")
+
+    def __init__(self, name: str, transit_days: float):
+        self.name = name
+        self.transit_days = transit_days
+        self.queue: deque[tuple[float, Parcel]] = deque()
+
+    def content_t(self) -> float:
+        return sum(p.tonnes_t for _, p in self.queue)
+
+    def push(self, parts: list[Parcel], now_days: float) -> list[Parcel]:
+        """Load `parts`; nothing leaves a rail corridor the moment crude is loaded."""
+        due = now_days + self.transit_days
+        for p in parts:
+            if p.tonnes_t > 0:
+                self.queue.append((due, Parcel(p.tonnes_t, p.ppm, p.mix, now_days)))
+        return []
+
+    def due(self, now_days: float) -> list[Parcel]:
+        """Unload every train due by `now_days`."""
+        out = []
+        queue = self.queue
+        while queue and queue[0][0] <= now_days + 1e-9:
+            out.append(queue.popleft()[1])
+        return out
+
+    def hold(self, parcels: list[Parcel], now_days: float) -> None:
+        """Trains that could not unload wait at the head of the queue, in order."""
+        for p in reversed(parcels):
+            self.queue.appendleft((now_days, p))

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sim.engine.allocator import Plan
-from sim.engine.crude import Parcel, PipelineFIFO, Tank
+from sim.engine.crude import Parcel, PipelineFIFO, RailQueue, Tank
 from sim.engine.refinery import Refinery
 from sim.engine.topology import Topology
 
@@ -42,7 +42,7 @@ class ExecutablePlan:
     #: Routes drawing from each port's tanks.
     routes_by_port: list[tuple[str, list[int]]] = field(default_factory=list)
     #: Routes delivering to each refinery.
-    routes_by_refinery: list[tuple[str, list[int]]] = field(default_factory=list)
+    routes_by_refinery: dict[str, list[int]] = field(default_factory=dict)
     #: (first link, ppm, mix, routes) for routes injecting at sources without tanks, grouped
     #: when they put the same crude into the same link (one parcel instead of several).
     injections: list[tuple[int, float, dict, list[int]]] = field(default_factory=list)
@@ -54,6 +54,11 @@ class ExecutablePlan:
     route_is_supply: list[bool] = field(default_factory=list)
     #: (transit index, times counted) of each route for the quotas it counts against.
     route_quota_hits: list[list[tuple[int, int]]] = field(default_factory=list)
+    #: Transport cost components of each route, USD/t (pipeline, rail, transit fees).
+    route_components: list[dict[str, float]] = field(default_factory=list)
+    #: Each route's links, named, joined by " > " (the route column of costs.csv).
+    route_links_label: list[str] = field(default_factory=list)
+    routes_by_port_dict: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _hop_shares(
@@ -140,6 +145,21 @@ def executable(plan: Plan, topology: Topology) -> ExecutablePlan:
                 if n:
                     hits.append((t.index, n))
         quota_hits.append(hits)
+    components = []
+    for r in routes:
+        origin = topology.contracts[r.contract].origin
+        links = [topology.links[link] for link in r.links]
+        components.append(
+            {
+                "pipeline_usd": sum(x.tariff_usd_per_t for x in links if x.kind == "pipeline"),
+                "rail_usd": sum(x.tariff_usd_per_t for x in links if x.kind == "rail"),
+                "transit_fee_usd": sum(
+                    t.tariff_usd_per_t * t.entries_on(r.links)
+                    for t in topology.transit
+                    if t.applies_to(origin)
+                ),
+            }
+        )
     return ExecutablePlan(
         plan,
         routes,
@@ -147,12 +167,15 @@ def executable(plan: Plan, topology: Topology) -> ExecutablePlan:
         costs,
         rates,
         list(by_port.items()),
-        list(by_refinery.items()),
+        by_refinery,
         injections,
         _hop_shares(routes, rates),
         [r.contract for r in routes],
         [r.source not in topology.ports for r in routes],
         quota_hits,
+        components,
+        [" > ".join(topology.links[link].name for link in r.links) for r in routes],
+        by_port,
     )
 
 
@@ -168,6 +191,10 @@ class StepResult:
     events: list[tuple[str, str, str]] = field(default_factory=list)  # (asset, event, detail)
     #: False when every route shipped exactly its planned rate × step.
     scaled: bool = False
+    #: Tonnes loaded onto each rail corridor this step.
+    rail_loaded: dict[int, float] = field(default_factory=dict)
+    #: Tonnes drawn from each port's tanks this step.
+    port_drawn_t: dict[str, float] = field(default_factory=dict)
 
 
 class NetworkStep:
@@ -176,7 +203,7 @@ class NetworkStep:
     def __init__(
         self,
         topology: Topology,
-        fifos: list[PipelineFIFO],
+        fifos: list[PipelineFIFO | RailQueue],
         refineries: dict[str, Refinery],
         ports: dict[str, Tank],
     ):
@@ -184,12 +211,36 @@ class NetworkStep:
         self.fifos = fifos
         self.refineries = refineries
         self.ports = ports
+        self.rail_links = [link for link in topology.links if link.kind == "rail"]
+        self.rail_index = {link.index for link in self.rail_links}
 
-    def step(self, plan: ExecutablePlan, dt: float, now_days: float) -> StepResult:
+    def step(
+        self,
+        plan: ExecutablePlan,
+        dt: float,
+        now_days: float,
+        quota_left_t: list[float] | None = None,
+    ) -> StepResult:
+        """Advance the network by `dt` days from `now_days`; `quota_left_t[t]` is what transit
+        condition t's monthly quota still allows (None: no quotas)."""
         routes = plan.routes
         volumes = [rate * dt for rate in plan.rates_t_per_day]
         scaled = False
-        # 1. Sources with tanks (ports) cannot send more than they hold.
+        # 1. A transit quota stops its crude exactly when the month's tonnes are used up.
+        if quota_left_t is not None:
+            for t_index, left in enumerate(quota_left_t):
+                counted = [
+                    (i, n)
+                    for i, hits in enumerate(plan.route_quota_hits)
+                    for t, n in hits
+                    if t == t_index and volumes[i] > 0
+                ]
+                want = sum(volumes[i] * n for i, n in counted)
+                if want > left:
+                    scaled = True
+                    for i, _ in counted:
+                        volumes[i] *= max(0.0, left) / want
+        # 2. Sources with tanks (ports) cannot send more than they hold.
         for port, idx in plan.routes_by_port:
             stock = self.ports[port].stock_t
             want = sum(volumes[i] for i in idx)
@@ -197,10 +248,26 @@ class NetworkStep:
                 scaled = True
                 for i in idx:
                     volumes[i] *= stock / want
-        # 2. Refineries cannot take more than their tanks have room for.
-        for name, idx in plan.routes_by_refinery:
+        # 3. Trains due now unload first; refineries take no more than their tanks have room
+        #    for, so trains that do not fit wait, and pipeline receipts are cut.
+        rail_in: dict[str, list[tuple[int, Parcel]]] = {}
+        for link in self.rail_links:
+            due = self.fifos[link.index].due(now_days)  # type: ignore[union-attr]
+            if due:
+                rail_in.setdefault(link.to_node, []).extend((link.index, p) for p in due)
+        for name, refinery in self.refineries.items():
+            idx = plan.routes_by_refinery.get(name, ())
+            trains = rail_in.get(name, ())
+            if not idx and not trains:
+                continue
             want = sum(volumes[i] for i in idx)
-            limit = self.refineries[name].receipt_limit_t(want, dt)
+            rail_t = sum(p.tonnes_t for _, p in trains)
+            limit = refinery.receipt_limit_t(want + rail_t, dt)
+            if rail_t > limit:
+                rail_in[name] = self._unload_what_fits(trains, max(0.0, limit), now_days)
+                limit = 0.0
+            else:
+                limit -= rail_t
             if want > limit:
                 scaled = True
                 scale = max(0.0, limit) / want
@@ -213,19 +280,25 @@ class NetworkStep:
             v = volumes[idx[0]] if len(idx) == 1 else sum(volumes[i] for i in idx)
             if v > 0:
                 inputs.setdefault(link, []).append(Parcel(v, ppm, mix))
+        port_drawn: dict[str, float] = {}
         for port, idx in plan.routes_by_port:
             parcel = self.ports[port].draw(sum(volumes[i] for i in idx))
+            port_drawn[port] = parcel.tonnes_t
             for i in idx:
                 if volumes[i] > 0:
                     link = routes[i].links[0]
                     inputs.setdefault(link, []).append(Parcel(volumes[i], parcel.ppm, parcel.mix))
         link_flow: dict[int, list[Parcel]] = {}
+        rail_loaded: dict[int, float] = {}
         fifos = self.fifos
         for link in plan.link_order:
             parts = inputs.get(link)
             if not parts:
                 continue
             out = fifos[link].push(parts, now_days)
+            if link in self.rail_index:  # loaded now, unloaded `transit_days` later
+                rail_loaded[link] = sum(p.tonnes_t for p in parts)
+                continue
             link_flow[link] = out
             hops = hop_shares[link]
             if len(hops) == 1:  # the parcels left the line: hand them on as they are
@@ -236,11 +309,26 @@ class NetworkStep:
                 for p in out:
                     target.append(Parcel(p.tonnes_t * share, p.ppm, p.mix, p.entered_days))
         # 4. Refineries refuse contaminated crude, receive the rest and run.
-        result = StepResult(volumes, link_flow, {}, {}, {}, scaled=scaled)
+        for trains in rail_in.values():
+            for link, p in trains:
+                link_flow.setdefault(link, []).append(p)  # a corridor's flow: what it unloaded
+        result = StepResult(
+            volumes,
+            link_flow,
+            {},
+            {},
+            {},
+            scaled=scaled,
+            rail_loaded=rail_loaded,
+            port_drawn_t=port_drawn,
+        )
         for name, refinery in self.refineries.items():
             accepted, rejected = [], 0.0
             limit_ppm = refinery.spec.contaminant_limit_ppm
-            for p in inputs.get(name, ()):
+            arriving = inputs.get(name, [])
+            if name in rail_in:
+                arriving = [*arriving, *(p for _, p in rail_in[name])]
+            for p in arriving:
                 if p.ppm > limit_ppm:
                     rejected += p.tonnes_t
                 else:
@@ -253,6 +341,24 @@ class NetworkStep:
             result.quarantined[name] = rejected
             result.runs[name] = ran
         return result
+
+    def _unload_what_fits(
+        self, trains: list[tuple[int, Parcel]], room_t: float, now_days: float
+    ) -> list[tuple[int, Parcel]]:
+        """Unload trains in order up to `room_t`; the rest wait on their own corridors."""
+        unloaded = []
+        waiting: dict[int, list[Parcel]] = {}
+        for link, p in trains:
+            take = min(p.tonnes_t, room_t)
+            if take > 0:
+                unloaded.append((link, Parcel(take, p.ppm, p.mix, p.entered_days)))
+                room_t -= take
+            if p.tonnes_t - take > 0:
+                rest = Parcel(p.tonnes_t - take, p.ppm, p.mix, p.entered_days)
+                waiting.setdefault(link, []).append(rest)
+        for link, parcels in waiting.items():
+            self.fifos[link].hold(parcels, now_days)  # type: ignore[union-attr]
+        return unloaded
 
     def linefill_t(self) -> float:
         return sum(f.content_t() for f in self.fifos)

@@ -20,17 +20,21 @@ import simpy
 from simpy.events import Event
 
 from sim.engine.allocator import Allocator, PlanRequest
-from sim.engine.crude import Parcel, PipelineFIFO, Tank
+from sim.engine.crude import Parcel, PipelineFIFO, RailQueue, Tank
 from sim.engine.network_step import ExecutablePlan, NetworkStep, executable
+from sim.engine.port_book import PortBook
 from sim.engine.refinery import Refinery
-from sim.engine.topology import Topology
+from sim.engine.topology import CargoSpec, Topology
 from sim.errors import MassBalanceError
+from sim.randomness import stream
 from sim.recording import Recorder, ReplicationResult
 from sim.scenario.schema import Scenario
 from sim.units import days_in_month, first_of_next_month, month_key
 
 #: Priority of the network clock's wake-up: after SimPy's URGENT (0) and NORMAL (1) events.
 _CLOCK_PRIORITY = 2
+#: A quota with less than this left is used up, t.
+_QUOTA_EPS_T = 1e-6
 #: Mass balance must close to this share of the tonnes handled (floating-point rounding).
 MASS_BALANCE_RELATIVE_TOLERANCE = 1e-9
 
@@ -69,7 +73,9 @@ class Conditions:
     link_factor: list[float]
     contract_active: list[bool]
     quota_used_t: list[float]
+    #: Purchase price (crude + premium) and crude price alone of each contract this month, USD/t.
     price_usd_per_t: list[float]
+    crude_usd_per_t: list[float]
 
 
 class Simulation:
@@ -96,8 +102,10 @@ class Simulation:
         self.env = CountingEnvironment()
         self.allocator = allocator or Allocator(topology)
         # Construct
-        fifos = [
-            PipelineFIFO(
+        fifos: list[PipelineFIFO | RailQueue] = [
+            RailQueue(link.name, link.transit_days)
+            if link.kind == "rail"
+            else PipelineFIFO(
                 link.name,
                 link.linefill_t,
                 Parcel(link.linefill_t, 0.0, _linefill_mix(link.initial_grade)),
@@ -120,7 +128,18 @@ class Simulation:
             contract_active=[c.start_day <= 0 < c.end_day for c in topology.contracts],
             quota_used_t=[0.0] * len(topology.transit),
             price_usd_per_t=[0.0] * len(topology.contracts),
+            crude_usd_per_t=[0.0] * len(topology.contracts),
         )
+        # Global-market cargoes: berths queue at each port; costs follow crude through ports.
+        self.berths = {
+            name: simpy.Resource(self.env, capacity=spec.berths)
+            for name, spec in topology.ports.items()
+        }
+        self.port_books = {name: PortBook() for name in topology.ports}
+        self.open_cargo_t = dict.fromkeys(topology.refineries, 0.0)
+        self._open_cargoes = [0] * len(topology.cargoes)
+        self._bought = [0] * len(topology.cargoes)
+        self.cargo_rows: list[dict] = []
         self._update_prices()
         self.recorder = Recorder(self, record_daily)
         self.initial_inventory_t = self._inventory_t()
@@ -131,7 +150,9 @@ class Simulation:
         # between replications that share the allocator.
         self._executables = executables if executables is not None else {}
         self._rejecting = dict.fromkeys(refineries, False)
+        self._rngs: dict[str, np.random.Generator] = {}
         self._has_quota = any(t.quota_t_per_month is not None for t in topology.transit)
+        self._quota_spent = [False] * len(topology.transit)
         #: Start of the step the network clock is at, days (see `now`).
         self._clock_now = 0.0
         #: Capacity factor of each active disruption, by target and disruption name.
@@ -146,18 +167,24 @@ class Simulation:
     def now_date(self) -> dt.date:
         return self.start_date + dt.timedelta(days=math.floor(self.now + 1e-9))
 
-    def log(self, asset: str, event: str, detail: str = "") -> None:
-        self.recorder.event(self.now, asset, event, detail)
+    def log(self, asset: str, event: str, detail: str = "", at: float | None = None) -> None:
+        self.recorder.event(self.now if at is None else at, asset, event, detail)
 
     def mark_stale(self) -> None:
         self._plan_stale = True
 
+    def benchmark_usd_per_bbl(self, benchmark: str, month: str) -> float:
+        series = self.scenario.prices[benchmark]
+        return series.monthly_usd_per_bbl.get(month, series.usd_per_bbl)
+
     def _update_prices(self) -> None:
         month = month_key(self.conditions.month_start)
         for c in self.topology.contracts:
-            series = self.scenario.prices[c.price_benchmark]
-            bench = series.monthly_usd_per_bbl.get(month, series.usd_per_bbl)
+            bench = 0.0
+            if c.price_benchmark is not None:
+                bench = self.benchmark_usd_per_bbl(c.price_benchmark, month)
             self.conditions.price_usd_per_t[c.index] = c.price_usd_per_t(bench)
+            self.conditions.crude_usd_per_t[c.index] = c.crude_usd_per_t(bench)
 
     def _plan_request(self) -> PlanRequest:
         cond = self.conditions
@@ -169,15 +196,18 @@ class Simulation:
         caps = tuple(
             link.capacity_t_per_day * cond.link_factor[link.index] for link in self.topology.links
         )
-        month_end_days = (first_of_next_month(cond.month_start) - self.start_date).days
-        days_left = max(self.dt, min(month_end_days, self.horizon_days) - self.now)
+        # A quota with tonnes left does not bound the plan: the step stops its crude exactly
+        # when the month's tonnes are used up, and the plan is then made again without it.
         quotas = tuple(
-            math.inf
-            if t.quota_t_per_month is None
-            else max(0.0, t.quota_t_per_month - cond.quota_used_t[t.index]) / days_left
+            0.0 if self._quota_left_t(t) <= _QUOTA_EPS_T else math.inf
             for t in self.topology.transit
         )
         return PlanRequest(rates, caps, quotas)
+
+    def _quota_left_t(self, t) -> float:
+        if t.quota_t_per_month is None:
+            return math.inf
+        return t.quota_t_per_month - self.conditions.quota_used_t[t.index]
 
     def _current_plan(self) -> ExecutablePlan:
         if self._plan_stale or self._plan is None:
@@ -200,6 +230,7 @@ class Simulation:
             yield self.env.timeout(wait)
             self.conditions.month_start = nxt
             self.conditions.quota_used_t = [0.0] * len(self.topology.transit)
+            self._quota_spent = [False] * len(self.topology.transit)
             self._update_prices()
             self.mark_stale()
             self.log("network", "month_start", month_key(nxt))
@@ -263,6 +294,138 @@ class Simulation:
         self.log(node, "lot_landed", f"{fits:.0f} t")
         return parcel.tonnes_t - fits
 
+    # -- global-market cargoes ------------------------------------------------------------
+    def _cargo_schedule(self, cargo: CargoSpec) -> Generator[Event, None, None]:
+        for day in cargo.schedule_days or ():
+            yield self.env.timeout(day - self.env.now)
+            self.env.process(self._voyage(cargo))
+
+    def _cargo_reorder(self, cargo: CargoSpec) -> Generator[Event, None, None]:
+        """Review the inventory position every `review_days`; buy below the threshold."""
+        target = self.topology.refineries[cargo.destination].target_run_t_per_day
+        if cargo.start_day > 0:
+            yield self.env.timeout(cargo.start_day)
+        while self.env.now < min(cargo.end_day, self.horizon_days):
+            refinery = self.network.refineries[cargo.destination]
+            position = (
+                refinery.tank.stock_t
+                + self.network.ports[cargo.port].stock_t
+                + self.open_cargo_t[cargo.destination]
+            )
+            below = position / target < (cargo.days_of_cover_below or 0.0)
+            if below and self._open_cargoes[cargo.index] < cargo.max_open_cargoes:
+                self.env.process(self._voyage(cargo))
+            yield self.env.timeout(cargo.review_days)
+
+    def _voyage(self, cargo: CargoSpec) -> Generator[Event, None, None]:
+        """One cargo: bought, loaded, sailed, berthed (queueing), discharged into port tanks."""
+        env, port = self.env, self.topology.ports[cargo.port]
+        self._bought[cargo.index] += 1
+        number = self._bought[cargo.index]
+        self._open_cargoes[cargo.index] += 1
+        self.open_cargo_t[cargo.destination] += cargo.lot_t
+        label = f"{cargo.name}#{number}"
+        bought = env.now
+        month = month_key(self.now_date())
+        crude = cargo.crude_usd_per_t(self.benchmark_usd_per_bbl(cargo.price_benchmark, month))
+        self.log(cargo.name, "cargo_bought", f"{label}: {cargo.lot_t:.0f} t")
+        yield env.timeout(cargo.loading_days)
+        sailed = env.now
+        delay = 0.0
+        if cargo.delay_days_mean > 0:
+            delay = float(self._voyage_rng(cargo.sea_link).exponential(cargo.delay_days_mean))
+        yield env.timeout(cargo.voyage_days + delay)
+        arrived = env.now
+        self.log(cargo.port, "tanker_arrived", label)
+        with self.berths[cargo.port].request() as berth:
+            yield berth
+            berthed = env.now
+            self.log(cargo.port, "tanker_berthed", f"{label} after {berthed - arrived:g} days")
+            yield env.timeout(cargo.lot_t / port.discharge_t_per_day)
+            unit = {
+                "crude_usd": crude,
+                "premium_usd": cargo.premium_usd_per_t,
+                "freight_usd": cargo.freight_usd_per_t,
+                "port_usd": port.port_fee_usd_per_t,
+            }
+            remaining, room_wait = cargo.lot_t, 0.0
+            while True:
+                parcel = Parcel(
+                    remaining, cargo.contaminant_ppm, self.topology.cargo_mix[cargo.index]
+                )
+                left = self.land_lot(cargo.port, parcel)
+                self.port_books[cargo.port].add(
+                    cargo.origin, cargo.sea_link, remaining - left, unit
+                )
+                remaining = left
+                if remaining <= 1e-9:
+                    break
+                yield env.timeout(1.0)  # no room in the tanks: wait on board, on demurrage
+                room_wait += 1.0
+            discharged = env.now
+        wait = berthed - arrived + room_wait
+        demurrage = wait * port.demurrage_usd_per_day
+        self.port_books[cargo.port].add_cost(
+            cargo.origin, cargo.sea_link, "demurrage_usd", demurrage
+        )
+        self._open_cargoes[cargo.index] -= 1
+        self.open_cargo_t[cargo.destination] -= cargo.lot_t
+        self.log(cargo.port, "tanker_discharged", label)
+        lot = cargo.lot_t
+        costs = {k: v * lot for k, v in unit.items()}
+        costs["demurrage_usd"] = demurrage
+        total = sum(costs.values())
+        self.cargo_rows.append(
+            {
+                "cargo": cargo.name,
+                "number": number,
+                "origin": cargo.origin,
+                "sea_link": cargo.sea_link,
+                "port": cargo.port,
+                "destination": cargo.destination,
+                "lot_t": lot,
+                "bought_day": bought,
+                "sailed_day": sailed,
+                "arrived_day": arrived,
+                "berthed_day": berthed,
+                "discharged_day": discharged,
+                "voyage_delay_days": delay,
+                "berth_wait_days": berthed - arrived,
+                "room_wait_days": room_wait,
+                **costs,
+                "total_usd": total,
+                "total_usd_per_t": total / lot,
+            }
+        )
+
+    def _voyage_rng(self, sea_link: str) -> np.random.Generator:
+        rng = self._rngs.get(sea_link)
+        if rng is None:
+            rng = self._rngs[sea_link] = stream(self.seed_sequence, f"voyage:{sea_link}")
+        return rng
+
+    def _book_port_draw(self, plan: ExecutablePlan, result, port: str, tonnes: float) -> None:
+        """Crude drawn from a port's tanks carries its cargoes' costs to the routes it took."""
+        entries = self.port_books[port].draw(tonnes, self.network.ports[port].stock_t + tonnes)
+        routes = plan.routes_by_port_dict.get(port, ())
+        total = sum(result.shipped_by_route[i] for i in routes)
+        if total <= 0:
+            return
+        for i in routes:
+            share = result.shipped_by_route[i] / total
+            if share <= 0:
+                continue
+            onward = plan.route_links_label[i]
+            for (origin, sea_link), drawn_t, usd in entries:
+                self.recorder.book_cost(
+                    plan.routes[i].destination,
+                    origin,
+                    f"{sea_link} > {port} > {onward}" if sea_link else f"{port} > {onward}",
+                    drawn_t * share,
+                    {k: v * share for k, v in usd.items()},
+                    plan.route_components[i],
+                )
+
     # -- the network clock --------------------------------------------------------------
     def _clock(self) -> Generator[Event, None, None]:
         env, dt = self.env, self.dt
@@ -275,7 +438,10 @@ class Simulation:
                 yield _ClockTick(env, now - env.now)
             self._clock_now = now
             plan = self._current_plan()
-            result = self.network.step(plan, dt, now)
+            quota_left = (
+                [self._quota_left_t(t) for t in self.topology.transit] if self._has_quota else None
+            )
+            result = self.network.step(plan, dt, now, quota_left)
             self._account(plan, result)
             self.recorder.step(now, dt, plan, result)
         # Otherwise the clock steps on without a round trip through SimPy's event queue:
@@ -288,6 +454,16 @@ class Simulation:
             for hits, v in zip(plan.route_quota_hits, result.shipped_by_route, strict=True):
                 for transit, n in hits:
                     used[transit] += n * v
+            for t in self.topology.transit:
+                left = self._quota_left_t(t)
+                if left <= _QUOTA_EPS_T and plan.plan.routes and not self._quota_spent[t.index]:
+                    self._quota_spent[t.index] = True
+                    self.mark_stale()
+                    # Used up by the end of this step.
+                    month = month_key(self.conditions.month_start)
+                    self.log(t.name, "quota_exhausted", month, at=self.now + self.dt)
+        for port, tonnes in result.port_drawn_t.items():
+            self._book_port_draw(plan, result, port, tonnes)
         for asset, event, detail in result.events:
             self.log(asset, event, detail)
             if event == "unit_stop":
@@ -309,6 +485,11 @@ class Simulation:
                 self.env.process(self._contract_calendar(c.index))
         for name in self.scenario.disruptions:
             self.env.process(self._disruption(name))
+        for cargo in self.topology.cargoes:
+            if cargo.schedule_days is not None:
+                self.env.process(self._cargo_schedule(cargo))
+            else:
+                self.env.process(self._cargo_reorder(cargo))
         for make in extra or []:
             self.env.process(make(self))
         self.env.process(self._clock())

@@ -8,20 +8,61 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.scenario.schema import FieldNode, PortNode, RefineryNode, Scenario
+from sim.scenario.schema import FieldNode, PortNode, RailLink, RefineryNode, Scenario, SeaLink
 from sim.units import usd_per_bbl_to_usd_per_t
 
 
 @dataclass(frozen=True)
 class LinkSpec:
+    """A link crude moves on every step: a pipeline (full line) or a rail corridor (delay)."""
+
     index: int
     name: str
+    kind: str
     from_node: str
     to_node: str
     capacity_t_per_day: float
+    #: Pipelines: crude held in the full line, t. Rail: 0 (what is in transit varies).
     linefill_t: float
     tariff_usd_per_t: float
     initial_grade: str
+    #: Rail: loading to unloading, days. Pipelines: 0 (their delay follows from linefill).
+    transit_days: float = 0.0
+
+
+@dataclass(frozen=True)
+class CargoSpec:
+    """A global-market supply option, compiled: tanker lots on one sea link."""
+
+    index: int
+    name: str
+    origin: str
+    grade: str
+    market: str
+    port: str
+    sea_link: str
+    destination: str
+    lot_t: float
+    loading_days: float
+    voyage_days: float
+    delay_days_mean: float
+    freight_usd_per_t: float
+    contaminant_ppm: float
+    price_benchmark: str
+    differential_usd_per_bbl: float
+    premium_usd_per_t: float
+    duty_discount_usd_per_t: float
+    bbl_per_t: float
+    schedule_days: tuple[float, ...] | None
+    days_of_cover_below: float | None
+    review_days: float
+    max_open_cargoes: int
+    start_day: float
+    end_day: float
+
+    def crude_usd_per_t(self, benchmark_usd_per_bbl: float) -> float:
+        per_bbl = benchmark_usd_per_bbl + self.differential_usd_per_bbl
+        return usd_per_bbl_to_usd_per_t(per_bbl, self.bbl_per_t) - self.duty_discount_usd_per_t
 
 
 @dataclass(frozen=True)
@@ -39,15 +80,23 @@ class ContractSpec:
     routes: tuple[tuple[int, ...], ...] | None
     start_day: float
     end_day: float
-    price_benchmark: str
+    #: None: no purchase price (crude already owned, e.g. drawn from a port's tanks).
+    price_benchmark: str | None
     differential_usd_per_bbl: float
     premium_usd_per_t: float
+    duty_discount_usd_per_t: float
     bbl_per_t: float
 
-    def price_usd_per_t(self, benchmark_usd_per_bbl: float) -> float:
-        """Purchase price of one tonne at the source, USD/t."""
+    def crude_usd_per_t(self, benchmark_usd_per_bbl: float) -> float:
+        """Crude price of one tonne at the source (less any duty not paid), USD/t."""
+        if self.price_benchmark is None:
+            return 0.0
         per_bbl = benchmark_usd_per_bbl + self.differential_usd_per_bbl
-        return usd_per_bbl_to_usd_per_t(per_bbl, self.bbl_per_t) + self.premium_usd_per_t
+        return usd_per_bbl_to_usd_per_t(per_bbl, self.bbl_per_t) - self.duty_discount_usd_per_t
+
+    def price_usd_per_t(self, benchmark_usd_per_bbl: float) -> float:
+        """Purchase price of one tonne at the source: crude plus premium, USD/t."""
+        return self.crude_usd_per_t(benchmark_usd_per_bbl) + self.premium_usd_per_t
 
 
 @dataclass(frozen=True)
@@ -80,6 +129,7 @@ class TransitSpec:
 @dataclass(frozen=True)
 class Topology:
     links: tuple[LinkSpec, ...]
+    cargoes: tuple[CargoSpec, ...]
     contracts: tuple[ContractSpec, ...]
     transit: tuple[TransitSpec, ...]
     #: Daily production limit of field nodes that have one, t/day.
@@ -90,6 +140,8 @@ class Topology:
     #: Origin mix of each contract's crude; one dict object per origin, shared, so parcels of
     #: the same origin compare by identity (cheap) in the pipelines.
     contract_mix: list[dict[str, float]]
+    #: Origin mix of each cargo's crude (shared per origin, as for contracts).
+    cargo_mix: list[dict[str, float]]
     #: Links leaving and entering each node, in link order.
     out_links: dict[str, list[int]]
     in_links: dict[str, list[int]]
@@ -126,24 +178,44 @@ class Topology:
 
 def compile_topology(scenario: Scenario) -> Topology:
     start = scenario.scenario.start_date
-    link_index = {name: i for i, name in enumerate(scenario.links)}
-    links = tuple(
-        LinkSpec(
-            index=i,
-            name=name,
-            from_node=link.from_node,
-            to_node=link.to_node,
-            capacity_t_per_day=link.capacity_t_per_day,
-            linefill_t=link.length_km * link.linefill_t_per_km,
-            tariff_usd_per_t=link.tariff_usd_per_t,
-            initial_grade=(
-                link.initial_linefill_grade
-                if link.initial_linefill_grade is not None
-                else scenario.default_grade
-            ),
+    # Sea links carry discrete tanker lots (SimPy processes), not daily flows.
+    flow_links = {n: link for n, link in scenario.links.items() if not isinstance(link, SeaLink)}
+    link_index = {name: i for i, name in enumerate(flow_links)}
+    links = []
+    for i, (name, link) in enumerate(flow_links.items()):
+        if isinstance(link, RailLink):
+            links.append(
+                LinkSpec(
+                    index=i,
+                    name=name,
+                    kind="rail",
+                    from_node=link.from_node,
+                    to_node=link.to_node,
+                    capacity_t_per_day=link.capacity_t_per_day,
+                    linefill_t=0.0,
+                    tariff_usd_per_t=link.tariff_usd_per_t,
+                    initial_grade=scenario.default_grade,
+                    transit_days=link.transit_days,
+                )
+            )
+            continue
+        links.append(
+            LinkSpec(
+                index=i,
+                name=name,
+                kind="pipeline",
+                from_node=link.from_node,
+                to_node=link.to_node,
+                capacity_t_per_day=link.capacity_t_per_day,
+                linefill_t=link.length_km * link.linefill_t_per_km,
+                tariff_usd_per_t=link.tariff_usd_per_t,
+                initial_grade=(
+                    link.initial_linefill_grade
+                    if link.initial_linefill_grade is not None
+                    else scenario.default_grade
+                ),
+            )
         )
-        for i, (name, link) in enumerate(scenario.links.items())
-    )
     contracts = []
     for i, (name, c) in enumerate(scenario.contracts.items()):
         routes = None
@@ -163,15 +235,16 @@ def compile_topology(scenario: Scenario) -> Topology:
                 routes=routes,
                 start_day=float((c.start_date - start).days) if c.start_date else 0.0,
                 end_day=float((c.end_date - start).days) if c.end_date else float("inf"),
-                price_benchmark=c.price.benchmark,
-                differential_usd_per_bbl=c.price.differential_usd_per_bbl,
-                premium_usd_per_t=c.price.premium_usd_per_t,
+                price_benchmark=c.price.benchmark if c.price else None,
+                differential_usd_per_bbl=c.price.differential_usd_per_bbl if c.price else 0.0,
+                premium_usd_per_t=c.price.premium_usd_per_t if c.price else 0.0,
+                duty_discount_usd_per_t=c.price.duty_discount_usd_per_t if c.price else 0.0,
                 bbl_per_t=scenario.grades[c.grade].bbl_per_t,
             )
         )
     transit = []
     for i, (name, t) in enumerate(scenario.transit.items()):
-        members = frozenset(link_index[link] for link in t.links)
+        members = frozenset(link_index[link] for link in t.links if link in link_index)
         transit.append(
             TransitSpec(
                 index=i,
@@ -190,8 +263,49 @@ def compile_topology(scenario: Scenario) -> Topology:
         in_links[link.to_node].append(link.index)
     origin_mix: dict[str, dict[str, float]] = {}
     contract_mix = [origin_mix.setdefault(c.origin, {c.origin: 1.0}) for c in contracts]
+    cargo_mix = [
+        origin_mix.setdefault(g.origin, {g.origin: 1.0}) for g in scenario.cargoes.values()
+    ]
+    cargoes = []
+    for i, (name, g) in enumerate(scenario.cargoes.items()):
+        sea = scenario.links[g.sea_link]
+        assert isinstance(sea, SeaLink)
+        cargoes.append(
+            CargoSpec(
+                index=i,
+                name=name,
+                origin=g.origin,
+                grade=g.grade,
+                market=sea.from_node,
+                port=sea.to_node,
+                sea_link=g.sea_link,
+                destination=g.destination,
+                lot_t=g.lot_t,
+                loading_days=g.loading_days,
+                voyage_days=sea.voyage_days,
+                delay_days_mean=sea.delay_days_mean,
+                freight_usd_per_t=sea.freight_usd_per_t,
+                contaminant_ppm=g.contaminant_ppm,
+                price_benchmark=g.price.benchmark,
+                differential_usd_per_bbl=g.price.differential_usd_per_bbl,
+                premium_usd_per_t=g.price.premium_usd_per_t,
+                duty_discount_usd_per_t=g.price.duty_discount_usd_per_t,
+                bbl_per_t=scenario.grades[g.grade].bbl_per_t,
+                schedule_days=(
+                    tuple(float((d - start).days) for d in sorted(g.schedule))
+                    if g.schedule is not None
+                    else None
+                ),
+                days_of_cover_below=g.reorder.days_of_cover_below if g.reorder else None,
+                review_days=g.reorder.review_days if g.reorder else 1.0,
+                max_open_cargoes=g.reorder.max_open_cargoes if g.reorder else 1,
+                start_day=float((g.start_date - start).days) if g.start_date else 0.0,
+                end_day=float((g.end_date - start).days) if g.end_date else float("inf"),
+            )
+        )
     return Topology(
-        links=links,
+        links=tuple(links),
+        cargoes=tuple(cargoes),
         contracts=tuple(contracts),
         transit=tuple(transit),
         field_limits_t_per_day={
@@ -203,6 +317,7 @@ def compile_topology(scenario: Scenario) -> Topology:
         ports={n: node for n, node in scenario.nodes.items() if isinstance(node, PortNode)},
         link_index=link_index,
         contract_mix=contract_mix,
+        cargo_mix=cargo_mix,
         out_links=out_links,
         in_links=in_links,
     )

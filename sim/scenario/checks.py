@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 import networkx as nx
 
-from sim.scenario.schema import PortNode, RefineryNode, Scenario
+from sim.scenario.schema import MarketNode, PortNode, RailLink, RefineryNode, Scenario, SeaLink
 
 Finding = tuple[str, str]
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -23,9 +23,12 @@ def _end_date(s: Scenario) -> dt.date:
 
 
 def _link_graph(s: Scenario) -> nx.DiGraph:
+    """Nodes and the links crude flows on every day (pipelines and rail, not sea)."""
     graph = nx.DiGraph()
     graph.add_nodes_from(s.nodes)
     for link in s.links.values():
+        if isinstance(link, SeaLink):
+            continue
         if link.from_node in s.nodes and link.to_node in s.nodes:
             graph.add_edge(link.from_node, link.to_node)
     return graph
@@ -55,6 +58,24 @@ def check_link_endpoints(s: Scenario) -> Iterator[Finding]:
             yield f"links.{name}.to_node", "a link cannot end where it starts"
 
 
+def check_link_kinds_fit_nodes(s: Scenario) -> Iterator[Finding]:
+    """Rail runs from a port's tanks to a refinery; sea links from a market to a port."""
+    for name, link in s.links.items():
+        if link.from_node not in s.nodes or link.to_node not in s.nodes:
+            continue
+        src, dst = s.nodes[link.from_node], s.nodes[link.to_node]
+        if isinstance(link, RailLink):
+            if not isinstance(src, PortNode):
+                yield f"links.{name}.from_node", "a rail link must load at a port"
+            if not isinstance(dst, RefineryNode):
+                yield f"links.{name}.to_node", "a rail link must unload at a refinery"
+        elif isinstance(link, SeaLink):
+            if not isinstance(src, MarketNode):
+                yield f"links.{name}.from_node", "a sea link must start at a market"
+            if not isinstance(dst, PortNode):
+                yield f"links.{name}.to_node", "a sea link must end at a port"
+
+
 def check_grade_references(s: Scenario) -> Iterator[Finding]:
     """Every grade named by a node, link or contract is declared in `grades`."""
     for name, node in s.nodes.items():
@@ -62,7 +83,7 @@ def check_grade_references(s: Scenario) -> Iterator[Finding]:
         if grade is not None and grade not in s.grades:
             yield f"nodes.{name}.initial_grade", f"unknown grade {grade!r}"
     for name, link in s.links.items():
-        grade = link.initial_linefill_grade
+        grade = getattr(link, "initial_linefill_grade", None)
         if grade is not None and grade not in s.grades:
             yield (
                 f"links.{name}.initial_linefill_grade",
@@ -137,6 +158,13 @@ def check_contract_routes(s: Scenario) -> Iterator[Finding]:
             if unknown:
                 yield key, f"unknown link(s) {', '.join(map(repr, unknown))}"
                 continue
+            sea = [link for link in route if isinstance(s.links[link], SeaLink)]
+            if sea:
+                yield key, f"sea link(s) {', '.join(map(repr, sea))} carry cargoes, not contracts"
+                continue
+            if len(route) > 1 and any(isinstance(s.links[link], RailLink) for link in route):
+                yield key, "a rail link must be a route of its own (port to refinery)"
+                continue
             at = c.source
             for link_id in route:
                 link = s.links[link_id]
@@ -194,32 +222,82 @@ def check_contract_dates(s: Scenario) -> Iterator[Finding]:
             yield f"contracts.{name}.end_date", "must be after start_date"
 
 
-def check_prices(s: Scenario) -> Iterator[Finding]:
-    """Every benchmark a contract names exists; monthly prices are keyed `YYYY-MM`."""
+def check_contract_price(s: Scenario) -> Iterator[Finding]:
+    """A contract has a price formula unless it draws crude already bought from a port."""
     for name, c in s.contracts.items():
-        if c.price.benchmark not in s.prices:
-            yield f"contracts.{name}.price.benchmark", f"unknown price series {c.price.benchmark!r}"
+        if c.price is None and not isinstance(s.nodes.get(c.source), PortNode):
+            yield f"contracts.{name}.price", "required unless the source is a port"
+
+
+def check_prices(s: Scenario) -> Iterator[Finding]:
+    """Every benchmark a contract or cargo names exists; monthly prices are keyed `YYYY-MM`."""
+    for section, options in (("contracts", s.contracts), ("cargoes", s.cargoes)):
+        for name, c in options.items():
+            if c.price is not None and c.price.benchmark not in s.prices:
+                yield (
+                    f"{section}.{name}.price.benchmark",
+                    (f"unknown price series {c.price.benchmark!r}"),
+                )
     for name, series in s.prices.items():
         for month in series.monthly_usd_per_bbl:
             if not _MONTH.match(month):
                 yield f"prices.{name}.monthly_usd_per_bbl.{month}", "month must be written YYYY-MM"
 
 
+def check_cargoes(s: Scenario) -> Iterator[Finding]:
+    """A cargo option names a grade, a sea link and a refinery, and one purchase policy."""
+    start, end = s.scenario.start_date, _end_date(s)
+    for name, g in s.cargoes.items():
+        key = f"cargoes.{name}"
+        if g.grade not in s.grades:
+            yield f"{key}.grade", f"unknown grade {g.grade!r}"
+        link = s.links.get(g.sea_link)
+        if not isinstance(link, SeaLink):
+            yield f"{key}.sea_link", f"{g.sea_link!r} is not a sea link"
+        elif isinstance(s.nodes.get(link.to_node), PortNode):
+            port = s.nodes[link.to_node]
+            if g.lot_t > port.tank_capacity_t:  # type: ignore[union-attr]
+                yield (
+                    f"{key}.lot_t",
+                    (
+                        f"{g.lot_t:g} t never fits the tanks of {link.to_node!r} "
+                        f"({port.tank_capacity_t:g} t)"  # type: ignore[union-attr]
+                    ),
+                )
+        if not isinstance(s.nodes.get(g.destination), RefineryNode):
+            yield f"{key}.destination", f"{g.destination!r} is not a refinery"
+        if (g.schedule is None) == (g.reorder is None):
+            yield key, "give exactly one purchase policy: `schedule` or `reorder`"
+        for i, day in enumerate(g.schedule or []):
+            if not start <= day < end:
+                yield f"{key}.schedule.{i}", f"{day} is outside the horizon {start} to {end}"
+
+
 def check_transit_links(s: Scenario) -> Iterator[Finding]:
-    """A transit condition names known links."""
+    """A transit condition names known pipeline or rail links."""
     for name, cond in s.transit.items():
         for link in cond.links:
             if link not in s.links:
                 yield f"transit.{name}.links", f"unknown link {link!r}"
+            elif isinstance(s.links[link], SeaLink):
+                yield (
+                    f"transit.{name}.links",
+                    f"{link!r} is a sea link; conditions apply to pipelines and rail",
+                )
 
 
 def check_disruptions(s: Scenario) -> Iterator[Finding]:
     """A disruption targets a known link or refinery and starts inside the horizon."""
     start, end = s.scenario.start_date, _end_date(s)
     for name, d in s.disruptions.items():
-        target_ok = d.target in s.links or isinstance(s.nodes.get(d.target), RefineryNode)
+        target_ok = (
+            d.target in s.links and not isinstance(s.links[d.target], SeaLink)
+        ) or isinstance(s.nodes.get(d.target), RefineryNode)
         if not target_ok:
-            yield f"disruptions.{name}.target", f"no link or refinery named {d.target!r}"
+            yield (
+                f"disruptions.{name}.target",
+                f"no pipeline, rail link or refinery named {d.target!r}",
+            )
         if not start <= d.start_date < end:
             yield (
                 f"disruptions.{name}.start_date",
@@ -231,6 +309,7 @@ CHECKS: tuple[Callable[[Scenario], Iterator[Finding]], ...] = (
     check_step_divides_day,
     check_ids_distinct,
     check_link_endpoints,
+    check_link_kinds_fit_nodes,
     check_grade_references,
     check_refinery_rates,
     check_stock_fits_tank,
@@ -239,7 +318,9 @@ CHECKS: tuple[Callable[[Scenario], Iterator[Finding]], ...] = (
     check_contract_reachable,
     check_refinery_supplied,
     check_contract_dates,
+    check_contract_price,
     check_prices,
+    check_cargoes,
     check_transit_links,
     check_disruptions,
 )

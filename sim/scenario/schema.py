@@ -85,6 +85,16 @@ class PortNode(Spec):
     initial_grade: str | None = Field(
         None, description="Grade of the initial stock; default: the first grade declared."
     )
+    berths: int = Field(1, ge=1, description="Tankers that can discharge at once.")
+    discharge_t_per_day: float = Field(
+        50_000.0, gt=0, description="Rate one tanker discharges at, t/day."
+    )
+    port_fee_usd_per_t: PositiveTonnes = Field(
+        0.0, description="Port and terminal charges per tonne discharged, USD/t."
+    )
+    demurrage_usd_per_day: PositiveTonnes = Field(
+        0.0, description="Paid for each day a tanker waits for a berth or for tank room, USD/day."
+    )
     description: str = Field("", description="Free text.")
 
 
@@ -145,7 +155,57 @@ class PipelineLink(Spec):
     description: str = Field("", description="Free text.")
 
 
-Link = Annotated[PipelineLink, Field(discriminator="kind")]
+class RailLink(Spec):
+    """A rail corridor of tank-car trains from a port's tanks to a refinery.
+
+    Its capacity is the lesser of what is loaded a day (trains × cars × payload) and what the
+    fleet can carry round its cycle (fleet cars × payload ÷ cycle days); crude loaded on a day
+    arrives `transit_days` later.
+    """
+
+    kind: Literal["rail"]
+    from_node: str = Field(description="Port the trains load at (id in `nodes`).")
+    to_node: str = Field(description="Refinery the trains unload at (id in `nodes`).")
+    trains_per_day: float = Field(gt=0, description="Trains loaded a day, trains/day.")
+    cars_per_train: int = Field(gt=0, description="Tank cars in a train.")
+    payload_t_per_car: float = Field(gt=0, description="Crude one tank car carries, t.")
+    fleet_cars: int = Field(gt=0, description="Tank cars in the corridor's fleet.")
+    cycle_days: float = Field(
+        gt=0, description="Round trip of a car: load, run, unload, return, days."
+    )
+    transit_days: float = Field(
+        ge=0, description="Loading to unloading of a train (one way), days."
+    )
+    tariff_usd_per_t: PositiveTonnes = Field(
+        0.0, description="Rail tariff and loading charges, USD/t."
+    )
+    description: str = Field("", description="Free text.")
+
+    @property
+    def capacity_t_per_day(self) -> float:
+        """Most the corridor moves a day: loading limit or fleet cycle, the lesser, t/day."""
+        loading = self.trains_per_day * self.cars_per_train * self.payload_t_per_car
+        fleet = self.fleet_cars * self.payload_t_per_car / self.cycle_days
+        return min(loading, fleet)
+
+
+class SeaLink(Spec):
+    """A tanker voyage from a market (load port) to a discharge port."""
+
+    kind: Literal["sea"]
+    from_node: str = Field(description="Market the cargo loads at (id in `nodes`).")
+    to_node: str = Field(description="Port the cargo discharges at (id in `nodes`).")
+    voyage_days: float = Field(gt=0, description="Sailing time, load port to discharge port, days.")
+    freight_usd_per_t: PositiveTonnes = Field(description="Freight, USD/t.")
+    delay_days_mean: PositiveTonnes = Field(
+        0.0,
+        description="Mean of a random extra sailing delay (exponential; 0 = none), days; "
+        "drawn per voyage from the replication's `voyage:<link>` stream.",
+    )
+    description: str = Field("", description="Free text.")
+
+
+Link = Annotated[PipelineLink | RailLink | SeaLink, Field(discriminator="kind")]
 
 
 class PriceFormula(Spec):
@@ -154,6 +214,11 @@ class PriceFormula(Spec):
     benchmark: str = Field(description="Price series id in `prices`.")
     differential_usd_per_bbl: float = Field(0.0, description="Added to the benchmark, USD/bbl.")
     premium_usd_per_t: float = Field(0.0, description="Added per tonne (premium), USD/t.")
+    duty_discount_usd_per_t: PositiveTonnes = Field(
+        0.0,
+        description="Export duty the buyer does not pay (Russian crude inside the EAEU is "
+        "priced at the world price less the duty), subtracted per tonne, USD/t.",
+    )
 
 
 class Contract(Spec):
@@ -167,7 +232,11 @@ class Contract(Spec):
     volume_t_per_month: PositiveTonnes = Field(
         description="Nominated volume, delivered evenly over the month, t/month."
     )
-    price: PriceFormula
+    price: PriceFormula | None = Field(
+        None,
+        description="Price formula; required unless the source is a port (crude already bought "
+        "as a cargo, which carries its own costs).",
+    )
     routes: list[list[str]] | None = Field(
         None,
         min_length=1,
@@ -184,6 +253,58 @@ class Contract(Spec):
     end_date: dt.date | None = Field(
         None, description="Day supply stops (exclusive); default never."
     )
+
+
+class ReorderRule(Spec):
+    """Buy a cargo when the destination's inventory position falls below a number of days."""
+
+    days_of_cover_below: float = Field(
+        gt=0,
+        description="Buy when (refinery stock + port stock + cargoes bought and not yet "
+        "discharged) ÷ target run falls below this, days.",
+    )
+    review_days: float = Field(1.0, gt=0, description="How often the position is reviewed, days.")
+    max_open_cargoes: int = Field(
+        2, ge=1, description="Most cargoes of this option bought and not yet discharged."
+    )
+
+
+class Cargo(Spec):
+    """A supply option on the global market: tanker lots bought at a market and shipped by sea."""
+
+    seller: str = Field(description="Seller, free text.")
+    origin: str = Field(description="Origin country of the crude.")
+    grade: str = Field(description="Grade id in `grades`.")
+    sea_link: str = Field(description="Sea link (market → port) the cargoes sail.")
+    destination: str = Field(
+        description="Refinery the cargoes are bought for (its cover drives the reorder rule; "
+        "it is where their cost is reported)."
+    )
+    lot_t: float = Field(gt=0, description="Cargo size, t.")
+    price: PriceFormula
+    loading_days: PositiveTonnes = Field(
+        0.0, description="Purchase to loaded and sailing (lead time at the load port), days."
+    )
+    contaminant_ppm: PositiveTonnes = Field(0.0, description="Contaminant level of the crude, ppm.")
+    schedule: list[dt.date] | None = Field(
+        None, description="Purchase dates (a fixed schedule); or give `reorder`."
+    )
+    reorder: ReorderRule | None = Field(None, description="Reorder rule; or give `schedule`.")
+    start_date: dt.date | None = Field(None, description="First day the reorder rule may buy.")
+    end_date: dt.date | None = Field(None, description="Day the reorder rule stops buying.")
+
+
+class TradeBalance(Spec):
+    """A bilateral trade balance that crude purchases from the partner change."""
+
+    partner_origin: str = Field(description="Origin whose purchases count as imports.")
+    exports_usd_per_year: float = Field(
+        ge=0, description="Baseline exports to the partner, USD/yr."
+    )
+    imports_usd_per_year: float = Field(
+        ge=0, description="Baseline imports from the partner, USD/yr."
+    )
+    source: str = Field("", description="Where the baseline comes from.")
 
 
 class PriceSeries(Spec):
@@ -232,9 +353,11 @@ class Scenario(Spec):
     nodes: dict[str, Node] = Field(min_length=1)
     links: dict[str, Link] = Field(default_factory=dict)
     contracts: dict[str, Contract] = Field(default_factory=dict)
+    cargoes: dict[str, Cargo] = Field(default_factory=dict)
     prices: dict[str, PriceSeries] = Field(default_factory=dict)
     transit: dict[str, TransitCondition] = Field(default_factory=dict)
     disruptions: dict[str, Disruption] = Field(default_factory=dict)
+    trade: TradeBalance | None = None
 
     @property
     def default_grade(self) -> str:

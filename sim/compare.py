@@ -1,0 +1,358 @@
+"""Comparing supply strategies on common random numbers.
+
+Every strategy (scenario) runs with the same root seed and the same number of replications, so
+replication r of each one draws from the same random streams (sim.randomness): the difference
+between two strategies in one replication is due to the strategies, not to luck. Each KPI is
+summarised per strategy (mean, sd, 95 % Student-t confidence interval of the mean) and as the
+paired difference against the first strategy, whose interval is usually much narrower than the
+two separate intervals suggest.
+
+The statistics are small pure functions (`mean_ci`, `paired_differences`); `compare` loads,
+runs and writes `<out>/comparisons/<name>/` atomically, as sim.results does for a run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim.api import _with_settings
+from sim.errors import Problem, ScenarioError
+from sim.results import ensure_free, program_version, scenario_sha256, write_csv
+from sim.runner import ScenarioResult, simulate
+from sim.scenario.loading import load_scenario
+from sim.scenario.schema import Scenario
+
+#: The KPIs compared, in order: columns of summary.csv (docs/results.md). Add more here.
+KPIS: tuple[str, ...] = (
+    "landed_cost_usd_per_t",
+    "refinery_intake_t",
+    "unserved_t",
+    "run_cut_days",
+    "min_days_cover",
+    "supplier_hhi",
+    "supply_cost_usd",
+    "lost_margin_usd",
+)
+
+#: Columns of comparison.csv: one row per KPI and strategy.
+COMPARISON_COLUMNS: tuple[str, ...] = (
+    "kpi",
+    "strategy",
+    "n",
+    "mean",
+    "sd",
+    "ci95_low",
+    "ci95_high",
+    "diff_vs_first_mean",
+    "diff_vs_first_ci95_low",
+    "diff_vs_first_ci95_high",
+)
+
+#: Columns of replications.csv: one row per strategy and replication.
+REPLICATION_COLUMNS: tuple[str, ...] = ("strategy", "replication", "seed", *KPIS)
+
+CONFIDENCE = 0.95
+NAME_SEPARATOR = "__vs__"
+
+
+# ------------------------------------------------------------------ statistics
+
+
+def _t_quantile(dof: int) -> float:
+    """The two-sided 95 % Student-t quantile, t(0.975, dof)."""
+    from scipy.stats import t  # imported here: scipy.stats is slow to import, only needed here
+
+    return float(t.ppf(0.5 + CONFIDENCE / 2, dof))
+
+
+def mean_ci(values: Iterable[float]) -> tuple[int, float, float, float, float]:
+    """`(n, mean, sd, low, high)` of the values, NaNs left out; low–high is the 95 % CI.
+
+    sd is the sample standard deviation (n − 1); the interval is mean ± t(0.975, n − 1) · sd / √n,
+    of half-width 0 when n = 1 or sd = 0. With no values left: n = 0 and NaN for the rest.
+    """
+    xs = [float(v) for v in values if not math.isnan(v)]
+    n = len(xs)
+    if n == 0:
+        nan = float("nan")
+        return 0, nan, nan, nan, nan
+    if all(x == xs[0] for x in xs):  # exact: no rounding noise around identical values
+        return n, xs[0], 0.0, xs[0], xs[0]
+    mean = math.fsum(xs) / n
+    sd = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1))
+    half = _t_quantile(n - 1) * sd / math.sqrt(n) if sd > 0 else 0.0
+    return n, mean, sd, mean - half, mean + half
+
+
+def paired_differences(first: Sequence[float], other: Sequence[float]) -> list[float]:
+    """Per replication, `other − first` (NaN where either is NaN)."""
+    if len(first) != len(other):
+        raise ValueError(f"paired values differ in length: {len(first)} and {len(other)}")
+    return [float(b) - float(a) for a, b in zip(first, other, strict=True)]
+
+
+def comparison_rows(strategies: Sequence[str], values: Sequence[dict[str, list[float]]]) -> list:
+    """Rows of comparison.csv from each strategy's per-replication KPI values."""
+    rows = []
+    for kpi in KPIS:
+        first = values[0][kpi]
+        for index, (strategy, kpis) in enumerate(zip(strategies, values, strict=True)):
+            n, mean, sd, low, high = mean_ci(kpis[kpi])
+            if index == 0:
+                diff_mean = diff_low = diff_high = 0.0
+            else:
+                _, diff_mean, _, diff_low, diff_high = mean_ci(paired_differences(first, kpis[kpi]))
+            rows.append(
+                {
+                    "kpi": kpi,
+                    "strategy": strategy,
+                    "n": n,
+                    "mean": mean,
+                    "sd": sd,
+                    "ci95_low": low,
+                    "ci95_high": high,
+                    "diff_vs_first_mean": diff_mean,
+                    "diff_vs_first_ci95_low": diff_low,
+                    "diff_vs_first_ci95_high": diff_high,
+                }
+            )
+    return rows
+
+
+# ------------------------------------------------------------------ running
+
+
+@dataclass
+class ComparisonOutput:
+    """Where a comparison was written, and its tables and runs in memory."""
+
+    folder: Path
+    strategies: list[str]
+    seed: int
+    replications: int
+    comparison: list[dict[str, Any]]
+    replication_rows: list[dict[str, Any]]
+    results: list[ScenarioResult]
+
+
+def strategy_labels(names: Sequence[str]) -> list[str]:
+    """Scenario names, made unique: a repeated name gets `-2`, `-3`, ... (e.g. A vs A)."""
+    labels: list[str] = []
+    for name in names:
+        label, k = name, 1
+        while label in labels or (label != name and label in names):
+            k += 1
+            label = f"{name}-{k}"
+        labels.append(label)
+    return labels
+
+
+def comparison_name(strategies: Sequence[str], seed: int, replications: int) -> str:
+    return f"{NAME_SEPARATOR.join(strategies)}-seed{seed}-n{replications}"
+
+
+def _load_all(
+    scenarios: Sequence[Scenario | str | Path], overrides: Sequence[str]
+) -> tuple[list[Scenario], list[str | None]]:
+    """Every scenario loaded and validated; every problem of every file raised at once."""
+    loaded: list[Scenario] = []
+    files: list[str | None] = []
+    problems: list[Problem] = []
+    for item in scenarios:
+        if isinstance(item, Scenario):
+            loaded.append(item)
+            files.append(None)
+            continue
+        files.append(str(item))
+        try:
+            loaded.append(load_scenario(item, overrides))
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
+    if not problems:
+        problems = list(_horizon_problems(loaded, files))
+    if problems:
+        raise ScenarioError(problems)
+    return loaded, files
+
+
+def _horizon_problems(scenarios: Sequence[Scenario], files: Sequence[str | None]):
+    """Strategies are compared over the same days: start date and horizon as the first's."""
+    first = scenarios[0].scenario
+    for scenario, file in zip(scenarios[1:], files[1:], strict=True):
+        where = file or scenario.scenario.name
+        for key in ("start_date", "horizon_days"):
+            mine, theirs = getattr(scenario.scenario, key), getattr(first, key)
+            if mine != theirs:
+                yield Problem(
+                    where,
+                    f"scenario.{key}",
+                    f"is {mine} but {theirs} in the first scenario; strategies are compared "
+                    f"over the same days (align them with --set scenario.{key}=...)",
+                )
+
+
+def _write_atomically(folder: Path, force: bool, write: Callable[[Path], None]) -> None:
+    """`write(tmp)` into a hidden temporary folder beside `folder`, then rename it into place."""
+    ensure_free(folder, force)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        write(tmp)
+        if folder.exists():  # force: swap in the new folder, then drop the old one
+            trash = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+            folder.rename(trash)
+            tmp.rename(folder)
+            shutil.rmtree(trash)
+        else:
+            tmp.rename(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def compare(
+    scenarios: Sequence[Scenario | str | Path],
+    *,
+    overrides: Iterable[str] = (),
+    replications: int | None = None,
+    seed: int | None = None,
+    out: str | Path = "results",
+    force: bool = False,
+) -> ComparisonOutput:
+    """Run every scenario on common random numbers and write `<out>/comparisons/<name>/`.
+
+    Scenarios are `Scenario`s or file paths (`overrides` apply to every file). All run with the
+    root seed `seed` (default: the first scenario's) and `replications` (default: the first
+    scenario's). Every file is validated before anything runs: ScenarioError lists every
+    problem of every file. Raises ResultsExistError if the folder exists and `force` is false,
+    MassBalanceError if a run's books do not close; nothing is written then.
+    """
+    scenarios = list(scenarios)
+    if len(scenarios) < 2:
+        raise ValueError("compare needs at least two scenarios")
+    if replications is not None and replications < 1:
+        raise ValueError("replications must be at least 1")
+    if seed is not None and seed < 0:
+        raise ValueError("seed must be zero or more")
+    overrides = list(overrides)
+    loaded, files = _load_all(scenarios, overrides)
+    first = loaded[0].scenario
+    seed = first.seed if seed is None else seed
+    replications = first.replications if replications is None else replications
+    loaded = [_with_settings(s, replications, seed) for s in loaded]
+    strategies = strategy_labels([s.scenario.name for s in loaded])
+    folder = Path(out) / "comparisons" / comparison_name(strategies, seed, replications)
+    ensure_free(folder, force)  # fail before the work, not after
+
+    started = dt.datetime.now(dt.UTC)
+    results = [simulate(s, daily="none") for s in loaded]
+    values = [
+        {kpi: [float(rep.summary[kpi]) for rep in result.replications] for kpi in KPIS}
+        for result in results
+    ]
+    comparison = comparison_rows(strategies, values)
+    replication_rows = [
+        {"strategy": strategy, **{c: rep.summary[c] for c in REPLICATION_COLUMNS[1:]}}
+        for strategy, result in zip(strategies, results, strict=True)
+        for rep in result.replications
+    ]
+
+    def write(tmp: Path) -> None:
+        write_csv(tmp / "comparison.csv", COMPARISON_COLUMNS, comparison)
+        write_csv(tmp / "replications.csv", REPLICATION_COLUMNS, replication_rows)
+        manifest = {
+            "program": "oil-supply-sim",
+            "program_version": program_version(),
+            "kind": "comparison",
+            "strategies": [
+                {
+                    "strategy": strategy,
+                    "scenario_name": scenario.scenario.name,
+                    "scenario_file": file,
+                    "scenario_sha256": scenario_sha256(scenario),
+                }
+                for strategy, scenario, file in zip(strategies, loaded, files, strict=True)
+            ],
+            "overrides": overrides,
+            "seed": seed,
+            "seed_derivation": "replication r: numpy SeedSequence(entropy=seed, spawn_key=(r,)), "
+            "the same for every strategy (common random numbers)",
+            "replications": replications,
+            "kpis": list(KPIS),
+            "confidence": CONFIDENCE,
+            "start_time_utc": started.isoformat(timespec="seconds"),
+            "end_time_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "status": "completed",
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+    _write_atomically(folder, force, write)
+    return ComparisonOutput(
+        folder, strategies, seed, replications, comparison, replication_rows, results
+    )
+
+
+# ------------------------------------------------------------------ terminal table
+
+
+def _number(value: float) -> str:
+    if math.isnan(value):
+        return "n/a"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 1 or value == 0:
+        return f"{value:.2f}"
+    return f"{value:.3g}"
+
+
+def _plus_minus(mean: float, low: float, high: float) -> str:
+    if math.isnan(mean):
+        return "n/a"
+    return f"{_number(mean)} ± {_number((high - low) / 2)}"
+
+
+def format_table(output: ComparisonOutput) -> str:
+    """KPI rows, strategy columns: `mean ± half-width`, and `Δ vs first` for the others."""
+    first = output.strategies[0]
+    header = ["kpi"]
+    for index, strategy in enumerate(output.strategies):
+        header.append(strategy)
+        if index:
+            header.append(f"Δ {strategy} − {first}")
+    by_key = {(r["kpi"], r["strategy"]): r for r in output.comparison}
+    body = []
+    for kpi in KPIS:
+        line = [kpi]
+        for index, strategy in enumerate(output.strategies):
+            row = by_key[kpi, strategy]
+            line.append(_plus_minus(row["mean"], row["ci95_low"], row["ci95_high"]))
+            if index:
+                line.append(
+                    _plus_minus(
+                        row["diff_vs_first_mean"],
+                        row["diff_vs_first_ci95_low"],
+                        row["diff_vs_first_ci95_high"],
+                    )
+                )
+        body.append(line)
+    widths = [max(len(line[i]) for line in (header, *body)) for i in range(len(header))]
+
+    def render(line: list[str]) -> str:
+        cells = [cell.rjust(width) for cell, width in zip(line, widths, strict=True)]
+        cells[0] = line[0].ljust(widths[0])
+        return "  ".join(cells).rstrip()
+
+    title = (
+        f"{len(output.strategies)} strategies on common random numbers: seed {output.seed}, "
+        f"{output.replications} replication(s) each; mean ± 95 % CI half-width"
+    )
+    return "\n".join([title, "", render(header), *(render(line) for line in body)])
