@@ -118,7 +118,7 @@ class Recorder:
             self.purchase_usd[c] += v * prices[c]
             self.transport_usd[c] += v * plan.route_cost_usd_per_t[i]
             if plan.route_is_supply[i]:
-                self.supplied_t += v
+                self.supplied_t += v * plan.route_is_supply[i]
                 # Crude bought at its source: its whole cost is known here. (Crude drawn from
                 # a port's tanks is booked when drawn, with its cargoes' costs.)
                 contract = self.sim.topology.contracts[c]
@@ -331,13 +331,15 @@ class Recorder:
         final_inventory = sim._inventory_t()
         initial = sim.initial_inventory_t
         supplied = self.supplied_t + sim.lots_landed_t
-        imbalance = initial + supplied - (runs + final_inventory + quarantined)
+        swapped = sim.swapped_out_t
+        imbalance = initial + supplied - (runs + final_inventory + quarantined + swapped)
         mass_balance = {
             "initial_inventory_t": initial,
             "supplied_t": supplied,
             "runs_t": runs,
             "final_inventory_t": final_inventory,
             "quarantined_t": quarantined,
+            "swapped_out_t": swapped,
             "imbalance_t": imbalance,
         }
         costs = self._cost_rows(refinery_rows)

@@ -241,3 +241,56 @@ def test_kazakh_purchases_change_the_bilateral_trade_balance():
     assert purchases == pytest.approx(shipped * 60.0 * 7.25)
     assert result.summary["trade_balance_usd_per_year"] == pytest.approx(783e6 - 117e6 - purchases)
     assert math.isclose(result.summary["supplier_hhi"], 10_000.0)
+
+
+def test_a_swap_hands_kazakh_crude_in_at_samara_and_russian_crude_out_at_unecha():
+    data = scenario_dict(horizon_days=31)
+    data["nodes"] = {
+        "uzen": {"kind": "field"},
+        "samara": {"kind": "junction"},
+        "unecha": {"kind": "junction"},
+        "mozyr": refinery(target=1000.0, tank=1e7, stock=50_000.0),
+    }
+
+    def line(a: str, b: str, tariff: float) -> dict[str, Any]:
+        return {
+            "kind": "pipeline",
+            "from_node": a,
+            "to_node": b,
+            "capacity_t_per_day": 5000.0,
+            "length_km": 10.0,
+            "linefill_t_per_km": 300.0,  # 3 000 t: 3 days at 1 000 t/day
+            "tariff_usd_per_t": tariff,
+        }
+
+    data["links"] = {
+        "atyrau_samara": line("uzen", "samara", 4.0),
+        "samara_unecha": line("samara", "unecha", 12.5),
+        "unecha_mozyr": line("unecha", "mozyr", 1.0),
+    }
+    kz = contract("uzen", "mozyr", 31_000.0, origin="kazakhstan")
+    kz["routes"] = [["atyrau_samara", "unecha_mozyr"]]
+    kz["swap"] = {"in_at": "samara", "out_at": "unecha", "fee_usd_per_t": 3.0}
+    data["contracts"] = {"kz": kz}
+    # A Russian transit quota on Samara–Unecha does not touch swapped Kazakh crude.
+    data["transit"] = {
+        "ru": {"links": ["samara_unecha"], "origins": ["kazakhstan"], "quota_t_per_month": 1.0}
+    }
+    _, result = simulate_one(data)
+    assert [r["inflow_t"] for r in daily(result, "samara_unecha")] == [0.0] * 31
+    assert [r["inflow_t"] for r in daily(result, "atyrau_samara")] == pytest.approx([1000.0] * 31)
+    assert [r["inflow_t"] for r in daily(result, "mozyr")] == pytest.approx([1000.0] * 31)
+    # Physically, Mozyr gets the day-0 linefill, then Russian crude handed out at Unecha.
+    out = {r["origin"]: r["tonnes_t"] for r in result.flows if r["link"] == "unecha_mozyr"}
+    assert out == pytest.approx({"linefill": 3000.0, "russia": 28_000.0})
+    # Commercially the tonnes are Kazakh: crude 60 × 7.25, tariffs 4 + 1, swap fee 3.
+    [cost] = [c for c in result.costs if c["route"] != "run_cuts"]
+    assert (cost["origin"], cost["route"]) == ("kazakhstan", "atyrau_samara > unecha_mozyr")
+    assert cost["tonnes_t"] == pytest.approx(31_000.0)
+    assert cost["pipeline_usd_per_t"] == pytest.approx(5.0)
+    assert cost["transit_fee_usd_per_t"] == pytest.approx(3.0)
+    # The Kazakh tonnes leave the simulated network at Samara: mass balance counts them.
+    mb = result.mass_balance
+    assert mb["swapped_out_t"] == pytest.approx(31_000.0)
+    assert mb["supplied_t"] == pytest.approx(62_000.0)
+    assert abs(mb["imbalance_t"]) < 1e-6

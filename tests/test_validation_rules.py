@@ -148,6 +148,20 @@ WITH_PORT = {"nodes.port": PORT, "nodes.mkt": MARKET, "links.voyage": SEA, "link
 
 RULE_CASES = [
     pytest.param(
+        "check_swaps",
+        {"contracts.c1.swap": {"in_at": "src", "out_at": "nowhere"}},
+        "contracts.c1.swap.out_at",
+        ("unknown node 'nowhere'",),
+        id="check_swaps-unknown_node",
+    ),
+    pytest.param(
+        "check_swaps",
+        {"contracts.c1.swap": {"in_at": "src", "out_at": "ref"}},
+        "contracts.c1.routes",
+        ("a swap needs declared routes",),
+        id="check_swaps-no_routes",
+    ),
+    pytest.param(
         "check_link_kinds_fit_nodes",
         {**WITH_PORT, "links.rail.from_node": "src"},
         "links.rail.from_node",

@@ -25,6 +25,19 @@ class RoutePlan:
     rate_t_per_day: float
     destination: str
     source: str
+    #: Swap: position of the first link after the hand-over (None: the crude travels).
+    swap_split: int | None = None
+
+    def next_hops(self) -> list[tuple[int, object]]:
+        """(link, where its outflow goes next): the next link, the refinery, or the swap."""
+        nxt: list[object] = [*self.links[1:], self.destination]
+        if self.swap_split is not None:
+            nxt[self.swap_split - 1] = SWAP_HAND_IN
+        return list(zip(self.links, nxt, strict=True))
+
+
+#: Where a swap's crude leaves the simulated network (handed in to the other party).
+SWAP_HAND_IN = "__swap_hand_in__"
 
 
 @dataclass
@@ -50,8 +63,9 @@ class ExecutablePlan:
     hop_shares: dict[int, list[tuple[object, float]]] = field(default_factory=dict)
     #: Contract of each route.
     route_contract: list[int] = field(default_factory=list)
-    #: True where a route brings new crude into the network (its source has no tanks).
-    route_is_supply: list[bool] = field(default_factory=list)
+    #: Times a route's tonnes enter the network: 0 from a port's tanks, 1 from a source without
+    #: tanks, 2 for a swap (the crude at its source, and the crude handed out).
+    route_is_supply: list[int] = field(default_factory=list)
     #: (transit index, times counted) of each route for the quotas it counts against.
     route_quota_hits: list[list[tuple[int, int]]] = field(default_factory=list)
     #: Transport cost components of each route, USD/t (pipeline, rail, transit fees).
@@ -69,8 +83,7 @@ def _hop_shares(
     for r, v in zip(routes, volumes, strict=True):
         if v <= 0:
             continue
-        nxt: tuple[object, ...] = (*r.links[1:], r.destination)
-        for a, b in zip(r.links, nxt, strict=True):
+        for a, b in r.next_hops():
             hops.setdefault(a, {})
             hops[a][b] = hops[a].get(b, 0.0) + v
     out = {}
@@ -85,8 +98,9 @@ def _link_order(routes: list[RoutePlan]) -> list[int]:
     used = sorted({link for r in routes for link in r.links})
     after: dict[int, set[int]] = defaultdict(set)
     for r in routes:
-        for a, b in zip(r.links, r.links[1:], strict=False):
-            after[a].add(b)
+        for a, b in r.next_hops():
+            if isinstance(b, int):
+                after[a].add(b)
     indegree = dict.fromkeys(used, 0)
     for a in used:
         for b in after[a]:
@@ -106,10 +120,16 @@ def _link_order(routes: list[RoutePlan]) -> list[int]:
     return order
 
 
+def _split(c, links: tuple[int, ...]) -> int | None:
+    if not c.swap_splits or c.routes is None:
+        return None
+    return c.swap_splits[c.routes.index(links)]
+
+
 def executable(plan: Plan, topology: Topology) -> ExecutablePlan:
     """Unpack `plan` for the daily step."""
     routes = [
-        RoutePlan(c.index, links, rate, c.destination, c.source)
+        RoutePlan(c.index, links, rate, c.destination, c.source, _split(c, links))
         for c in topology.contracts
         for links, rate in plan.routes[c.index]
     ]
@@ -117,6 +137,8 @@ def executable(plan: Plan, topology: Topology) -> ExecutablePlan:
     for r in routes:
         origin = topology.contracts[r.contract].origin
         cost = sum(topology.links[link].tariff_usd_per_t for link in r.links)
+        if r.swap_split is not None:
+            cost += topology.contracts[r.contract].swap_fee_usd_per_t
         for t in topology.transit:
             if t.applies_to(origin):
                 cost += t.tariff_usd_per_t * t.entries_on(r.links)
@@ -134,6 +156,10 @@ def executable(plan: Plan, topology: Topology) -> ExecutablePlan:
             mix = topology.contract_mix[c.index]
             key = (r.links[0], c.contaminant_ppm, id(mix))
             injection_groups.setdefault(key, (r.links[0], c.contaminant_ppm, mix, []))[3].append(i)
+        if r.swap_split is not None:  # the same tonnes handed out, clean, of another origin
+            c = topology.contracts[r.contract]
+            link, mix = r.links[r.swap_split], topology.swap_mix[c.index]
+            injection_groups.setdefault((link, 0.0, id(mix)), (link, 0.0, mix, []))[3].append(i)
     injections = list(injection_groups.values())
     quota_hits = []
     for r in routes:
@@ -157,7 +183,8 @@ def executable(plan: Plan, topology: Topology) -> ExecutablePlan:
                     t.tariff_usd_per_t * t.entries_on(r.links)
                     for t in topology.transit
                     if t.applies_to(origin)
-                ),
+                )
+                + (topology.contracts[r.contract].swap_fee_usd_per_t if r.swap_split else 0.0),
             }
         )
     return ExecutablePlan(
@@ -171,7 +198,7 @@ def executable(plan: Plan, topology: Topology) -> ExecutablePlan:
         injections,
         _hop_shares(routes, rates),
         [r.contract for r in routes],
-        [r.source not in topology.ports for r in routes],
+        [(r.source not in topology.ports) * (2 if r.swap_split is not None else 1) for r in routes],
         quota_hits,
         components,
         [" > ".join(topology.links[link].name for link in r.links) for r in routes],
@@ -195,6 +222,8 @@ class StepResult:
     rail_loaded: dict[int, float] = field(default_factory=dict)
     #: Tonnes drawn from each port's tanks this step.
     port_drawn_t: dict[str, float] = field(default_factory=dict)
+    #: Tonnes handed in under swaps this step (they leave the simulated network).
+    swapped_out_t: float = 0.0
 
 
 class NetworkStep:
@@ -308,6 +337,7 @@ class NetworkStep:
                 target = inputs.setdefault(hop, [])
                 for p in out:
                     target.append(Parcel(p.tonnes_t * share, p.ppm, p.mix, p.entered_days))
+        swapped = sum(p.tonnes_t for p in inputs.get(SWAP_HAND_IN, ()))
         # 4. Refineries refuse contaminated crude, receive the rest and run.
         for trains in rail_in.values():
             for link, p in trains:
@@ -321,6 +351,7 @@ class NetworkStep:
             scaled=scaled,
             rail_loaded=rail_loaded,
             port_drawn_t=port_drawn,
+            swapped_out_t=swapped,
         )
         for name, refinery in self.refineries.items():
             accepted, rejected = [], 0.0

@@ -144,6 +144,8 @@ class Simulation:
         self.recorder = Recorder(self, record_daily)
         self.initial_inventory_t = self._inventory_t()
         self.lots_landed_t = 0.0
+        #: Tonnes handed in under swaps (they left the simulated network), t.
+        self.swapped_out_t = 0.0
         self._plan: ExecutablePlan | None = None
         self._plan_stale = True
         # Unpacked plans, by the id of the allocator's (cached, so long-lived) plan; shared
@@ -462,6 +464,7 @@ class Simulation:
                     # Used up by the end of this step.
                     month = month_key(self.conditions.month_start)
                     self.log(t.name, "quota_exhausted", month, at=self.now + self.dt)
+        self.swapped_out_t += result.swapped_out_t
         for port, tonnes in result.port_drawn_t.items():
             self._book_port_draw(plan, result, port, tonnes)
         for asset, event, detail in result.events:
@@ -514,7 +517,8 @@ class Simulation:
         )
 
     def check_mass_balance(self, result: ReplicationResult) -> None:
-        """initial stock + supplied = runs + final stock + linefill change + quarantined."""
+        """initial stock + supplied = runs + final stock + linefill change + quarantined
+        (+ crude handed in under swaps, which leaves the simulated network)."""
         mb = result.mass_balance
         handled = max(1.0, mb["initial_inventory_t"] + mb["supplied_t"])
         if abs(mb["imbalance_t"]) > MASS_BALANCE_RELATIVE_TOLERANCE * handled:

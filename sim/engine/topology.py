@@ -86,6 +86,10 @@ class ContractSpec:
     premium_usd_per_t: float
     duty_discount_usd_per_t: float
     bbl_per_t: float
+    #: Swap: per route, the position of the first link after the hand-over (None: no swap).
+    swap_splits: tuple[int | None, ...] = ()
+    swap_origin: str = ""
+    swap_fee_usd_per_t: float = 0.0
 
     def crude_usd_per_t(self, benchmark_usd_per_bbl: float) -> float:
         """Crude price of one tonne at the source (less any duty not paid), USD/t."""
@@ -140,6 +144,8 @@ class Topology:
     #: Origin mix of each contract's crude; one dict object per origin, shared, so parcels of
     #: the same origin compare by identity (cheap) in the pipelines.
     contract_mix: list[dict[str, float]]
+    #: Origin mix of the crude handed out under each contract's swap (physical origin).
+    swap_mix: list[dict[str, float]]
     #: Origin mix of each cargo's crude (shared per origin, as for contracts).
     cargo_mix: list[dict[str, float]]
     #: Links leaving and entering each node, in link order.
@@ -174,6 +180,18 @@ class Topology:
                     seen.add(other)
                     stack.append(other)
         return seen
+
+
+def _swap_split(contract, route: list[str], scenario: Scenario) -> int | None:
+    """Position in `route` of the first link after a swap's hand-over, if the route swaps."""
+    if contract.swap is None:
+        return None
+    for i in range(1, len(route)):
+        before, after = scenario.links[route[i - 1]], scenario.links[route[i]]
+        if before.to_node == contract.swap.in_at and after.from_node == contract.swap.out_at:
+            if before.to_node != after.from_node:
+                return i
+    return None
 
 
 def compile_topology(scenario: Scenario) -> Topology:
@@ -219,8 +237,10 @@ def compile_topology(scenario: Scenario) -> Topology:
     contracts = []
     for i, (name, c) in enumerate(scenario.contracts.items()):
         routes = None
+        splits: tuple[int | None, ...] = ()
         if c.routes is not None:
             routes = tuple(tuple(link_index[link] for link in route) for route in c.routes)
+            splits = tuple(_swap_split(c, route, scenario) for route in c.routes)
         contracts.append(
             ContractSpec(
                 index=i,
@@ -240,6 +260,9 @@ def compile_topology(scenario: Scenario) -> Topology:
                 premium_usd_per_t=c.price.premium_usd_per_t if c.price else 0.0,
                 duty_discount_usd_per_t=c.price.duty_discount_usd_per_t if c.price else 0.0,
                 bbl_per_t=scenario.grades[c.grade].bbl_per_t,
+                swap_splits=splits,
+                swap_origin=c.swap.delivered_origin if c.swap else "",
+                swap_fee_usd_per_t=c.swap.fee_usd_per_t if c.swap else 0.0,
             )
         )
     transit = []
@@ -263,6 +286,10 @@ def compile_topology(scenario: Scenario) -> Topology:
         in_links[link.to_node].append(link.index)
     origin_mix: dict[str, dict[str, float]] = {}
     contract_mix = [origin_mix.setdefault(c.origin, {c.origin: 1.0}) for c in contracts]
+    swap_mix = [
+        origin_mix.setdefault(c.swap_origin, {c.swap_origin: 1.0}) if c.swap_origin else {}
+        for c in contracts
+    ]
     cargo_mix = [
         origin_mix.setdefault(g.origin, {g.origin: 1.0}) for g in scenario.cargoes.values()
     ]
@@ -317,6 +344,7 @@ def compile_topology(scenario: Scenario) -> Topology:
         ports={n: node for n, node in scenario.nodes.items() if isinstance(node, PortNode)},
         link_index=link_index,
         contract_mix=contract_mix,
+        swap_mix=swap_mix,
         cargo_mix=cargo_mix,
         out_links=out_links,
         in_links=in_links,

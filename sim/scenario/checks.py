@@ -165,10 +165,13 @@ def check_contract_routes(s: Scenario) -> Iterator[Finding]:
             if len(route) > 1 and any(isinstance(s.links[link], RailLink) for link in route):
                 yield key, "a rail link must be a route of its own (port to refinery)"
                 continue
-            at = c.source
+            at, swapped = c.source, False
             for link_id in route:
                 link = s.links[link_id]
-                if link.from_node != at:
+                swap = c.swap
+                if swap and not swapped and at == swap.in_at and link.from_node == swap.out_at:
+                    swapped = True  # handed in at in_at, handed out at out_at
+                elif link.from_node != at:
                     yield key, f"link {link_id!r} starts at {link.from_node!r}, not at {at!r}"
                     break
                 at = link.to_node
@@ -177,6 +180,19 @@ def check_contract_routes(s: Scenario) -> Iterator[Finding]:
                     yield key, f"route ends at {at!r}, not at the destination {c.destination!r}"
             if len(set(route)) != len(route):
                 yield key, "a route uses a link twice"
+
+
+def check_swaps(s: Scenario) -> Iterator[Finding]:
+    """A swap names known nodes and comes with declared routes."""
+    for name, c in s.contracts.items():
+        if c.swap is None:
+            continue
+        for key in ("in_at", "out_at"):
+            node = getattr(c.swap, key)
+            if node not in s.nodes:
+                yield f"contracts.{name}.swap.{key}", f"unknown node {node!r}"
+        if c.routes is None:
+            yield f"contracts.{name}.routes", "a swap needs declared routes"
 
 
 def check_contract_reachable(s: Scenario) -> Iterator[Finding]:
@@ -315,6 +331,7 @@ CHECKS: tuple[Callable[[Scenario], Iterator[Finding]], ...] = (
     check_stock_fits_tank,
     check_contract_nodes,
     check_contract_routes,
+    check_swaps,
     check_contract_reachable,
     check_refinery_supplied,
     check_contract_dates,

@@ -23,11 +23,17 @@ SECTIONS: list[tuple[str, str, type[BaseModel]]] = [
     ('[nodes.ID] kind = "port"', "", schema.PortNode),
     ('[nodes.ID] kind = "refinery"', "", schema.RefineryNode),
     ('[links.ID] kind = "pipeline"', "", schema.PipelineLink),
-    ("[contracts.ID]", "Supply options.", schema.Contract),
-    ("contracts.ID.price", "The price formula of a contract.", schema.PriceFormula),
+    ('[links.ID] kind = "rail"', "", schema.RailLink),
+    ('[links.ID] kind = "sea"', "", schema.SeaLink),
+    ("[contracts.ID]", "Supply options by pipeline (or from a port's tanks).", schema.Contract),
+    ("contracts.ID.price", "The price formula of a contract or cargo.", schema.PriceFormula),
+    ("contracts.ID.swap", "", schema.Swap),
+    ("[cargoes.ID]", "Supply options on the global market.", schema.Cargo),
+    ("cargoes.ID.reorder", "", schema.ReorderRule),
     ("[prices.ID]", "Benchmark price series.", schema.PriceSeries),
     ("[transit.ID]", "Transit conditions.", schema.TransitCondition),
     ("[disruptions.ID]", "Scheduled disruptions.", schema.Disruption),
+    ("[trade]", "Optional.", schema.TradeBalance),
 ]
 
 INTRO = """# Scenario reference

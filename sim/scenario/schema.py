@@ -221,6 +221,16 @@ class PriceFormula(Spec):
     )
 
 
+class Swap(Spec):
+    """A swap: the seller's crude is handed in at one node; the same tonnes of another origin
+    are handed out at another node, downstream, for the buyer (no physical transit between)."""
+
+    in_at: str = Field(description="Node where the contract's crude is handed in (e.g. Samara).")
+    out_at: str = Field(description="Node where the same tonnes are handed out (e.g. Unecha).")
+    delivered_origin: str = Field("russia", description="Physical origin of the crude handed out.")
+    fee_usd_per_t: PositiveTonnes = Field(0.0, description="Swap fee per tonne, USD/t.")
+
+
 class Contract(Spec):
     """A supply option: who sells what, from where, to which refinery, how much a month."""
 
@@ -245,6 +255,11 @@ class Contract(Spec):
     )
     priority: int = Field(
         1, ge=1, description="Sharing rule class: 1 is served first; within a class, pro rata."
+    )
+    swap: Swap | None = Field(
+        None,
+        description="Deliver by swap: each route runs from the source to `swap.in_at`, then "
+        "from `swap.out_at` to the destination. Needs `routes`.",
     )
     contaminant_ppm: PositiveTonnes = Field(
         0.0, description="Contaminant level of the crude as delivered by the seller, ppm."
