@@ -168,7 +168,7 @@ class Recorder:
 
     def step(self, now: float, dt: float, plan: ExecutablePlan, result: StepResult) -> None:
         self.steps += 1
-        month = self.sim.conditions.month_start
+        month = self.sim.conditions.price_version  # prices change at month turns and shocks
         if plan is not self._open_plan or month != self._open_month:
             self._settle()
             self._open_plan, self._open_month = plan, month

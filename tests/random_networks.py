@@ -68,7 +68,7 @@ def networks(
         for r in names[-n_refineries:]:
             if f in graph and r in graph and nx.has_path(graph, f, r):
                 volume = 1e9 if ample_supply else draw(st.floats(0, 700_000))
-                data["contracts"][f"{f}_{r}"] = contract(
+                data["contracts"][f"c_{f}_{r}"] = contract(
                     f, r, volume, origin=f, priority=draw(st.integers(1, 2))
                 )
     # A refinery no field reaches would not validate: give it a direct line from f0.
@@ -76,7 +76,7 @@ def networks(
         if not any(c["destination"] == r for c in data["contracts"].values()):
             links[f"f0_{r}_direct"] = pipeline("f0", r, draw(capacity))
             volume = 1e9 if ample_supply else draw(st.floats(0, 700_000))
-            data["contracts"][f"f0_{r}"] = contract("f0", r, volume, origin="f0")
+            data["contracts"][f"c_f0_{r}"] = contract("f0", r, volume, origin="f0")
     if disruptions and links and draw(st.booleans()):
         target = draw(st.sampled_from(sorted(links)))
         data["disruptions"] = {

@@ -439,7 +439,9 @@ RULE_CASES = [
             }
         },
         "disruptions.d1.target",
-        ("no pipeline, rail link or refinery named 'src'",),
+        (
+            "no pipeline, rail link, port, refinery, contract, transit condition or price series named 'src'",
+        ),
         id="check_disruptions-target_not_link_or_refinery",
     ),
     pytest.param(
@@ -452,7 +454,9 @@ RULE_CASES = [
             }
         },
         "disruptions.d1.target",
-        ("no pipeline, rail link or refinery named 'nolink'",),
+        (
+            "no pipeline, rail link, port, refinery, contract, transit condition or price series named 'nolink'",
+        ),
         id="check_disruptions-unknown_target",
     ),
     pytest.param(
@@ -467,6 +471,55 @@ RULE_CASES = [
         "disruptions.d1.start_date",
         ("2020-01-31 is outside the horizon 2020-01-01 to 2020-01-31",),
         id="check_disruptions-starts_at_horizon_end",
+    ),
+    pytest.param(
+        "check_disruptions",
+        {"disruptions.d1": {"target": "c1", "volume_factor": 0.5, "duration_days": 3}},
+        "disruptions.d1",
+        ("needs both start_date and duration_days",),
+        id="check_disruptions-half_scheduled",
+    ),
+    pytest.param(
+        "check_disruptions",
+        {
+            "disruptions.d1": {
+                "target": "c1",
+                "start_date": dt.date(2020, 1, 5),
+                "duration_days": 3,
+                "random": {"mtbf_days": 100, "mttr_days": 5},
+            }
+        },
+        "disruptions.d1",
+        ("either start_date and duration_days, or random",),
+        id="check_disruptions-two_timings",
+    ),
+    pytest.param(
+        "check_disruptions",
+        {
+            "disruptions.d1": {
+                "target": "c1",
+                "start_date": dt.date(2020, 1, 5),
+                "duration_days": 3,
+                "capacity_factor": 0.5,
+            }
+        },
+        "disruptions.d1.capacity_factor",
+        ("does not apply to a contract",),
+        id="check_disruptions-effect_does_not_fit",
+    ),
+    pytest.param(
+        "check_disruptions",
+        {
+            "contracts.src_ref": {**MINIMAL["contracts"]["c1"]},
+            "disruptions.d1": {
+                "target": "src_ref",
+                "start_date": dt.date(2020, 1, 5),
+                "duration_days": 3,
+            },
+        },
+        "disruptions.d1.target",
+        ("'src_ref' is ambiguous: it names a link and a contract",),
+        id="check_disruptions-ambiguous",
     ),
 ]
 

@@ -126,8 +126,17 @@ def _split(c, links: tuple[int, ...]) -> int | None:
     return c.swap_splits[c.routes.index(links)]
 
 
-def executable(plan: Plan, topology: Topology) -> ExecutablePlan:
-    """Unpack `plan` for the daily step."""
+def executable(
+    plan: Plan,
+    topology: Topology,
+    added_ppm: list[float] | None = None,
+    fee_add: list[float] | None = None,
+) -> ExecutablePlan:
+    """Unpack `plan` for the daily step, with any contamination added to contracts' crude
+    (`added_ppm`, by contract) and fee changes of transit conditions (`fee_add`, by condition)
+    in force."""
+    added_ppm = added_ppm or [0.0] * len(topology.contracts)
+    fee_add = fee_add or [0.0] * len(topology.transit)
     routes = [
         RoutePlan(c.index, links, rate, c.destination, c.source, _split(c, links))
         for c in topology.contracts
@@ -141,7 +150,7 @@ def executable(plan: Plan, topology: Topology) -> ExecutablePlan:
             cost += topology.contracts[r.contract].swap_fee_usd_per_t
         for t in topology.transit:
             if t.applies_to(origin):
-                cost += t.tariff_usd_per_t * t.entries_on(r.links)
+                cost += (t.tariff_usd_per_t + fee_add[t.index]) * t.entries_on(r.links)
         costs.append(cost)
     rates = [r.rate_t_per_day for r in routes]
     by_port: dict[str, list[int]] = {}
@@ -154,8 +163,9 @@ def executable(plan: Plan, topology: Topology) -> ExecutablePlan:
         else:
             c = topology.contracts[r.contract]
             mix = topology.contract_mix[c.index]
-            key = (r.links[0], c.contaminant_ppm, id(mix))
-            injection_groups.setdefault(key, (r.links[0], c.contaminant_ppm, mix, []))[3].append(i)
+            ppm = c.contaminant_ppm + added_ppm[c.index]
+            key = (r.links[0], ppm, id(mix))
+            injection_groups.setdefault(key, (r.links[0], ppm, mix, []))[3].append(i)
         if r.swap_split is not None:  # the same tonnes handed out, clean, of another origin
             c = topology.contracts[r.contract]
             link, mix = r.links[r.swap_split], topology.swap_mix[c.index]
@@ -180,7 +190,7 @@ def executable(plan: Plan, topology: Topology) -> ExecutablePlan:
                 "pipeline_usd": sum(x.tariff_usd_per_t for x in links if x.kind == "pipeline"),
                 "rail_usd": sum(x.tariff_usd_per_t for x in links if x.kind == "rail"),
                 "transit_fee_usd": sum(
-                    t.tariff_usd_per_t * t.entries_on(r.links)
+                    (t.tariff_usd_per_t + fee_add[t.index]) * t.entries_on(r.links)
                     for t in topology.transit
                     if t.applies_to(origin)
                 )
@@ -242,6 +252,8 @@ class NetworkStep:
         self.ports = ports
         self.rail_links = [link for link in topology.links if link.kind == "rail"]
         self.rail_index = {link.index for link in self.rail_links}
+        #: Contamination injected into the crude entering a link (disruptions), ppm.
+        self.link_added_ppm: dict[int, float] = {}
 
     def step(
         self,
@@ -324,6 +336,9 @@ class NetworkStep:
             parts = inputs.get(link)
             if not parts:
                 continue
+            if self.link_added_ppm.get(link):
+                add = self.link_added_ppm[link]
+                parts = [Parcel(p.tonnes_t, p.ppm + add, p.mix, p.entered_days) for p in parts]
             out = fifos[link].push(parts, now_days)
             if link in self.rail_index:  # loaded now, unloaded `transit_days` later
                 rail_loaded[link] = sum(p.tonnes_t for p in parts)

@@ -28,8 +28,21 @@ from sim.engine.topology import CargoSpec, Topology
 from sim.errors import MassBalanceError
 from sim.randomness import stream
 from sim.recording import Recorder, ReplicationResult
+from sim.scenario.checks import disruption_target_kinds
 from sim.scenario.schema import Scenario
 from sim.units import days_in_month, first_of_next_month, month_key
+
+
+def _repair_days(rng: np.random.Generator, timing) -> float:
+    """A repair time with mean `mttr_days` from the timing's distribution."""
+    mean = timing.mttr_days
+    if timing.repair_distribution == "fixed":
+        return mean
+    if timing.repair_distribution == "exponential":
+        return float(rng.exponential(mean))
+    sigma = timing.repair_sigma  # lognormal with this log-sd and the given mean
+    return float(rng.lognormal(math.log(mean) - sigma**2 / 2, sigma))
+
 
 #: Priority of the network clock's wake-up: after SimPy's URGENT (0) and NORMAL (1) events.
 _CLOCK_PRIORITY = 2
@@ -76,6 +89,14 @@ class Conditions:
     #: Purchase price (crude + premium) and crude price alone of each contract this month, USD/t.
     price_usd_per_t: list[float]
     crude_usd_per_t: list[float]
+    #: Disruption effects now in force (1.0 / 0.0 when none).
+    volume_factor: list[float]
+    contract_added_ppm: list[float]
+    quota_factor: list[float]
+    fee_add: list[float]
+    price_add: dict[str, float]
+    #: Bumped whenever prices change, so costs are booked at the right prices.
+    price_version: int = 0
 
 
 class Simulation:
@@ -129,7 +150,20 @@ class Simulation:
             quota_used_t=[0.0] * len(topology.transit),
             price_usd_per_t=[0.0] * len(topology.contracts),
             crude_usd_per_t=[0.0] * len(topology.contracts),
+            volume_factor=[1.0] * len(topology.contracts),
+            contract_added_ppm=[0.0] * len(topology.contracts),
+            quota_factor=[1.0] * len(topology.transit),
+            fee_add=[0.0] * len(topology.transit),
+            price_add={},
         )
+        self._target_kind = {
+            name: disruption_target_kinds(scenario, d.target)[0]
+            for name, d in scenario.disruptions.items()
+        }
+        self._active: dict[tuple[str, str, str], dict[str, float]] = {}
+        self._contract_index = {c.name: c.index for c in topology.contracts}
+        self._transit_index = {t.name: t.index for t in topology.transit}
+        self.port_factor = dict.fromkeys(topology.ports, 1.0)
         # Global-market cargoes: berths queue at each port; costs follow crude through ports.
         self.berths = {
             name: simpy.Resource(self.env, capacity=spec.berths)
@@ -176,8 +210,10 @@ class Simulation:
         self._plan_stale = True
 
     def benchmark_usd_per_bbl(self, benchmark: str, month: str) -> float:
+        """A price series' value for a month, with any price shock in force, USD/bbl."""
         series = self.scenario.prices[benchmark]
-        return series.monthly_usd_per_bbl.get(month, series.usd_per_bbl)
+        shock = self.conditions.price_add.get(benchmark, 0.0)
+        return series.monthly_usd_per_bbl.get(month, series.usd_per_bbl) + shock
 
     def _update_prices(self) -> None:
         month = month_key(self.conditions.month_start)
@@ -187,12 +223,15 @@ class Simulation:
                 bench = self.benchmark_usd_per_bbl(c.price_benchmark, month)
             self.conditions.price_usd_per_t[c.index] = c.price_usd_per_t(bench)
             self.conditions.crude_usd_per_t[c.index] = c.crude_usd_per_t(bench)
+        self.conditions.price_version += 1
 
     def _plan_request(self) -> PlanRequest:
         cond = self.conditions
         month_days = days_in_month(cond.month_start)
         rates = tuple(
-            c.volume_t_per_month / month_days if cond.contract_active[c.index] else 0.0
+            c.volume_t_per_month / month_days * cond.volume_factor[c.index]
+            if cond.contract_active[c.index]
+            else 0.0
             for c in self.topology.contracts
         )
         caps = tuple(
@@ -209,14 +248,18 @@ class Simulation:
     def _quota_left_t(self, t) -> float:
         if t.quota_t_per_month is None:
             return math.inf
-        return t.quota_t_per_month - self.conditions.quota_used_t[t.index]
+        quota = t.quota_t_per_month * self.conditions.quota_factor[t.index]
+        return quota - self.conditions.quota_used_t[t.index]
 
     def _current_plan(self) -> ExecutablePlan:
         if self._plan_stale or self._plan is None:
             plan = self.allocator.plan(self._plan_request())
-            key = id(plan)
+            cond = self.conditions
+            key = (id(plan), tuple(cond.contract_added_ppm), tuple(cond.fee_add))
             if key not in self._executables:
-                self._executables[key] = executable(plan, self.topology)
+                self._executables[key] = executable(
+                    plan, self.topology, cond.contract_added_ppm, cond.fee_add
+                )
             self._plan = self._executables[key]
             self._plan_stale = False
             self.recorder.plans_used += 1
@@ -251,26 +294,87 @@ class Simulation:
             self.log(c.name, "contract_end")
 
     def _disruption(self, name: str) -> Generator[Event, None, None]:
+        """A scheduled disruption: on at its start date, off after its duration."""
         d = self.scenario.disruptions[name]
-        start = float((d.start_date - self.start_date).days)
-        yield self.env.timeout(start)
-        active = self._active_factors.setdefault(d.target, {})
-        active[name] = d.capacity_factor
-        self._apply_factor(d.target)
-        self.log(d.target, "disruption_start", f"{name}: capacity x{d.capacity_factor:g}")
+        assert d.start_date is not None and d.duration_days is not None
+        yield self.env.timeout(float((d.start_date - self.start_date).days))
+        self._switch(name, on=True)
         yield self.env.timeout(d.duration_days)
-        del active[name]
-        self._apply_factor(d.target)
-        self.log(d.target, "disruption_end", name)
+        self._switch(name, on=False)
 
-    def _apply_factor(self, target: str) -> None:
-        """While disruptions overlap on one asset, the lowest capacity factor applies."""
-        factor = min(self._active_factors[target].values(), default=1.0)
-        if target in self.topology.link_index:
-            self.conditions.link_factor[self.topology.link_index[target]] = factor
-            self.mark_stale()
+    def _random_disruption(self, name: str) -> Generator[Event, None, None]:
+        """A random disruption: exponential up-times (mean MTBF), random repair times (MTTR).
+
+        Its draws come from the replication's `disruption:<name>` stream, so two strategies
+        that declare the same disruption see the same failures (common random numbers).
+        """
+        timing = self.scenario.disruptions[name].random
+        assert timing is not None
+        rng = stream(self.seed_sequence, f"disruption:{name}")
+        while True:
+            yield self.env.timeout(float(rng.exponential(timing.mtbf_days)))
+            if self.env.now >= self.horizon_days:
+                return
+            self._switch(name, on=True)
+            yield self.env.timeout(_repair_days(rng, timing))
+            self._switch(name, on=False)
+
+    def _switch(self, name: str, on: bool) -> None:
+        d = self.scenario.disruptions[name]
+        kind = self._target_kind[name]
+        effects = d.effects() or {"capacity_factor": 0.0}
+        for effect, value in effects.items():
+            active = self._active.setdefault((kind, d.target, effect), {})
+            if on:
+                active[name] = value
+            else:
+                active.pop(name, None)
+            self._apply(kind, d.target, effect, active)
+        if on:
+            detail = ", ".join(f"{k}={v:g}" for k, v in effects.items())
+            self.log(d.target, "disruption_start", f"{name}: {detail}")
         else:
-            self.network.refineries[target].capacity_factor = factor
+            self.log(d.target, "disruption_end", name)
+
+    def _apply(self, kind: str, target: str, effect: str, active: dict[str, float]) -> None:
+        """Set the effect of the disruptions active on one asset: while several overlap, the
+        lowest factor, the highest contamination and the sum of additions apply."""
+        if effect.endswith("_factor"):
+            value = min(active.values(), default=1.0)
+        elif effect == "contaminant_ppm":
+            value = max(active.values(), default=0.0)
+        else:
+            value = sum(active.values())
+        cond = self.conditions
+        if kind == "link":
+            index = self.topology.link_index[target]
+            if effect == "capacity_factor":
+                cond.link_factor[index] = value
+            else:
+                self.network.link_added_ppm[index] = value
+        elif kind == "refinery":  # the step reads it; plans do not depend on it
+            self.network.refineries[target].capacity_factor = value
+            return
+        elif kind == "port":  # tankers read it
+            self.port_factor[target] = value
+            return
+        elif kind == "contract":
+            index = self._contract_index[target]
+            if effect == "volume_factor":
+                cond.volume_factor[index] = value
+            else:
+                cond.contract_added_ppm[index] = value
+        elif kind == "transit":
+            index = self._transit_index[target]
+            if effect == "quota_factor":
+                cond.quota_factor[index] = value
+                self._quota_spent[index] = self._quota_left_t(self.topology.transit[index]) <= 0
+            else:
+                cond.fee_add[index] = value
+        else:  # a price series
+            cond.price_add[target] = value
+            self._update_prices()
+        self.mark_stale()
 
     def _restart_after(self, refinery: Refinery, ready_days: float) -> Generator[Event, None, None]:
         yield self.env.timeout(ready_days - self.env.now)
@@ -341,9 +445,12 @@ class Simulation:
         self.log(cargo.port, "tanker_arrived", label)
         with self.berths[cargo.port].request() as berth:
             yield berth
+            while self.port_factor[cargo.port] <= 0:  # closed (weather): wait, on demurrage
+                yield env.timeout(min(1.0, self.dt))
             berthed = env.now
             self.log(cargo.port, "tanker_berthed", f"{label} after {berthed - arrived:g} days")
-            yield env.timeout(cargo.lot_t / port.discharge_t_per_day)
+            rate = port.discharge_t_per_day * self.port_factor[cargo.port]
+            yield env.timeout(cargo.lot_t / rate)
             unit = {
                 "crude_usd": crude,
                 "premium_usd": cargo.premium_usd_per_t,
@@ -486,8 +593,11 @@ class Simulation:
         for c in self.topology.contracts:
             if c.start_day > 0 or c.end_day < self.horizon_days:
                 self.env.process(self._contract_calendar(c.index))
-        for name in self.scenario.disruptions:
-            self.env.process(self._disruption(name))
+        for name, d in self.scenario.disruptions.items():
+            if d.random is None:
+                self.env.process(self._disruption(name))
+            else:
+                self.env.process(self._random_disruption(name))
         for cargo in self.topology.cargoes:
             if cargo.schedule_days is not None:
                 self.env.process(self._cargo_schedule(cargo))

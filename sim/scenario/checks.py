@@ -302,23 +302,65 @@ def check_transit_links(s: Scenario) -> Iterator[Finding]:
                 )
 
 
+#: Effects each kind of disruption target accepts.
+_EFFECTS_BY_TARGET = {
+    "link": {"capacity_factor", "contaminant_ppm"},
+    "port": {"capacity_factor"},
+    "refinery": {"capacity_factor"},
+    "contract": {"volume_factor", "contaminant_ppm"},
+    "transit": {"quota_factor", "fee_add_usd_per_t"},
+    "price": {"price_add_usd_per_bbl"},
+}
+
+
+def disruption_target_kinds(s: Scenario, target: str) -> list[str]:
+    """Which kinds of asset are named `target` (more than one is ambiguous)."""
+    kinds = []
+    if target in s.links and not isinstance(s.links[target], SeaLink):
+        kinds.append("link")
+    node = s.nodes.get(target)
+    if isinstance(node, PortNode):
+        kinds.append("port")
+    if isinstance(node, RefineryNode):
+        kinds.append("refinery")
+    for kind, section in (("contract", s.contracts), ("transit", s.transit), ("price", s.prices)):
+        if target in section:
+            kinds.append(kind)
+    return kinds
+
+
 def check_disruptions(s: Scenario) -> Iterator[Finding]:
-    """A disruption targets a known link or refinery and starts inside the horizon."""
+    """A disruption targets one known asset, with effects that fit it, at a time in the horizon."""
     start, end = s.scenario.start_date, _end_date(s)
     for name, d in s.disruptions.items():
-        target_ok = (
-            d.target in s.links and not isinstance(s.links[d.target], SeaLink)
-        ) or isinstance(s.nodes.get(d.target), RefineryNode)
-        if not target_ok:
+        key = f"disruptions.{name}"
+        kinds = disruption_target_kinds(s, d.target)
+        if not kinds:
             yield (
-                f"disruptions.{name}.target",
-                f"no pipeline, rail link or refinery named {d.target!r}",
+                f"{key}.target",
+                (
+                    f"no pipeline, rail link, port, refinery, contract, transit condition or price "
+                    f"series named {d.target!r}"
+                ),
             )
-        if not start <= d.start_date < end:
-            yield (
-                f"disruptions.{name}.start_date",
-                (f"{d.start_date} is outside the horizon {start} to {end}"),
-            )
+        elif len(kinds) > 1:
+            yield f"{key}.target", f"{d.target!r} is ambiguous: it names a {' and a '.join(kinds)}"
+        else:
+            allowed = _EFFECTS_BY_TARGET[kinds[0]]
+            for effect in sorted(set(d.effects()) - allowed):
+                yield (
+                    f"{key}.{effect}",
+                    f"does not apply to a {kinds[0]} ({', '.join(sorted(allowed))} do)",
+                )
+            if not d.effects() and kinds[0] not in ("link", "port", "refinery"):
+                yield key, f"give an effect for a {kinds[0]}: one of {', '.join(sorted(allowed))}"
+        scheduled = d.start_date is not None or d.duration_days is not None
+        if scheduled == (d.random is not None):
+            yield key, "give either start_date and duration_days, or random"
+        elif d.random is None and (d.start_date is None or d.duration_days is None):
+            yield key, "a scheduled disruption needs both start_date and duration_days"
+        if d.start_date is not None and not start <= d.start_date < end:
+            yield f"{key}.start_date", f"{d.start_date} is outside the horizon {start} to {end}"
 
 
 CHECKS: tuple[Callable[[Scenario], Iterator[Finding]], ...] = (

@@ -32,7 +32,8 @@ SECTIONS: list[tuple[str, str, type[BaseModel]]] = [
     ("cargoes.ID.reorder", "", schema.ReorderRule),
     ("[prices.ID]", "Benchmark price series.", schema.PriceSeries),
     ("[transit.ID]", "Transit conditions.", schema.TransitCondition),
-    ("[disruptions.ID]", "Scheduled disruptions.", schema.Disruption),
+    ("[disruptions.ID]", "Disruptions.", schema.Disruption),
+    ("disruptions.ID.random", "", schema.RandomTiming),
     ("[trade]", "Optional.", schema.TradeBalance),
 ]
 

@@ -349,15 +349,70 @@ class TransitCondition(Spec):
     halted: bool = Field(False, description="True: no crude of those origins may use the links.")
 
 
-class Disruption(Spec):
-    """A scheduled change to a link or node: an outage (factor 0) or a derate (0 < factor < 1)."""
+class RandomTiming(Spec):
+    """When a random disruption happens: failures arrive at random (exponential up-times), and
+    each lasts a random repair time."""
 
-    target: str = Field(description="Link id or refinery node id affected.")
-    start_date: dt.date = Field(description="First day of the disruption.")
-    duration_days: float = Field(gt=0, description="Length, days.")
-    capacity_factor: float = Field(
-        0.0, ge=0, le=1, description="Share of capacity left while it lasts (0 = outage)."
+    mtbf_days: float = Field(gt=0, description="Mean time between failures (mean up-time), days.")
+    mttr_days: float = Field(gt=0, description="Mean time to repair (mean duration), days.")
+    repair_distribution: Literal["exponential", "lognormal", "fixed"] = Field(
+        "lognormal", description="Distribution of the repair time, with mean `mttr_days`."
     )
+    repair_sigma: float = Field(
+        0.5, gt=0, description="Lognormal only: standard deviation of the log of the repair time."
+    )
+
+
+class Disruption(Spec):
+    """A change to an asset for a while: scheduled (start and duration) or random (`random`).
+
+    The target is a link, a port, a refinery, a contract, a transit condition or a price series
+    (ids are looked up in that order and must not be ambiguous). Give the effects that fit it:
+    links, ports, refineries: `capacity_factor` (default 0, an outage; for a port, 0 closes it
+    to tankers); links and contracts: `contaminant_ppm`; contracts: `volume_factor` (a cut-off
+    or reduction); transit conditions: `quota_factor`, `fee_add_usd_per_t`; price series:
+    `price_add_usd_per_bbl`.
+    """
+
+    target: str = Field(description="Id of the asset affected (see above).")
+    start_date: dt.date | None = Field(None, description="First day (scheduled disruptions).")
+    duration_days: float | None = Field(None, gt=0, description="Length (scheduled), days.")
+    random: RandomTiming | None = Field(
+        None, description="Random timing instead of `start_date` and `duration_days`."
+    )
+    capacity_factor: float | None = Field(
+        None, ge=0, le=1, description="Share of capacity left while it lasts (0 = outage)."
+    )
+    volume_factor: float | None = Field(
+        None, ge=0, le=1, description="Share of a contract's nomination still delivered."
+    )
+    contaminant_ppm: float | None = Field(
+        None,
+        ge=0,
+        description="Contaminant added to the crude a contract ships, or to the crude entering "
+        "a link, while it lasts, ppm.",
+    )
+    quota_factor: float | None = Field(
+        None, ge=0, description="Multiplies a transit condition's monthly quota."
+    )
+    fee_add_usd_per_t: float | None = Field(
+        None, description="Added to a transit condition's fee, USD/t (costs; routing keeps fees)."
+    )
+    price_add_usd_per_bbl: float | None = Field(
+        None, description="Added to a price series (a price shock), USD/bbl."
+    )
+
+    def effects(self) -> dict[str, float]:
+        """The effects given, by field name."""
+        names = (
+            "capacity_factor",
+            "volume_factor",
+            "contaminant_ppm",
+            "quota_factor",
+            "fee_add_usd_per_t",
+            "price_add_usd_per_bbl",
+        )
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
 
 class Scenario(Spec):
