@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.results import ensure_free, run_folder, write_run
-from sim.runner import DAILY_CHOICES, ScenarioResult, simulate
+from sim.results import SUMMARY_KPIS, ensure_free, run_folder, write_run
+from sim.runner import DAILY_CHOICES, ScenarioResult, simulate, simulate_to_precision
 from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Scenario
 
@@ -53,10 +53,14 @@ def run(
     out: str | Path = "results",
     force: bool = False,
     daily: str = "first",
+    target_ci: dict[str, float] | None = None,
+    max_replications: int = 1000,
 ) -> RunOutput:
     """Run a scenario (a `Scenario` or a file path) and write its result folder under `out`.
 
     `daily` is "first" (per-day series of replication 0 only), "all" or "none".
+    `target_ci` ({KPI: half-width}) adds replications (doubling, up to `max_replications`)
+    until each KPI's 95 % confidence interval is that tight; the folder records the count.
     Raises ScenarioError for invalid input, ResultsExistError if the folder exists and
     `force` is false, MassBalanceError if the engine's books do not close.
     """
@@ -67,8 +71,23 @@ def run(
         scenario_file = str(scenario)
         scenario = load_scenario(scenario, overrides)
     scenario = _with_settings(scenario, replications, seed)
-    ensure_free(run_folder(out, scenario), force)  # fail before the work, not after
     started = dt.datetime.now(dt.UTC)
-    result = simulate(scenario, daily=daily)
-    folder = write_run(result, out, force=force, started_utc=started, scenario_file=scenario_file)
+    if target_ci:
+        unknown = sorted(set(target_ci) - set(SUMMARY_KPIS))
+        if unknown:
+            raise ValueError(
+                f"--target-ci: unknown KPI {', '.join(unknown)}; one of {', '.join(SUMMARY_KPIS)}"
+            )
+        result = simulate_to_precision(scenario, target_ci, max_replications, daily=daily)
+    else:
+        ensure_free(run_folder(out, scenario), force)  # fail before the work, not after
+        result = simulate(scenario, daily=daily)
+    folder = write_run(
+        result,
+        out,
+        force=force,
+        started_utc=started,
+        scenario_file=scenario_file,
+        target_ci=target_ci,
+    )
     return RunOutput(folder, result)

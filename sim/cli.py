@@ -14,7 +14,7 @@ from sim.api import run
 from sim.compare import compare, format_table
 from sim.errors import MassBalanceError, ResultsExistError, ScenarioError
 from sim.network import refinery_reach
-from sim.runner import DAILY_CHOICES
+from sim.runner import DAILY_CHOICES, half_widths
 from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Scenario
 
@@ -54,6 +54,20 @@ def build_parser() -> argparse.ArgumentParser:
         choices=DAILY_CHOICES,
         default="first",
         help="per-day series for the first replication (default), all, or none",
+    )
+    p.add_argument(
+        "--target-ci",
+        action="append",
+        default=[],
+        metavar="KPI=HALFWIDTH",
+        help="add replications until the KPI's 95%% confidence interval half-width is at most "
+        "HALFWIDTH (in the KPI's unit), e.g. unserved_t=10000",
+    )
+    p.add_argument(
+        "--max-replications",
+        type=int,
+        default=1000,
+        help="most replications --target-ci may run (default 1000)",
     )
     p.add_argument("--quiet", action="store_true", help="print only the result folder")
 
@@ -114,15 +128,40 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.seed is not None and args.seed < 0:
         print("--seed must be zero or more", file=sys.stderr)
         return EXIT_INVALID
-    output = run(
-        args.file,
-        overrides=args.overrides,
-        replications=args.replications,
-        seed=args.seed,
-        out=args.out,
-        force=args.force,
-        daily=args.daily,
-    )
+    target_ci = {}
+    for text in args.target_ci:
+        kpi, sep, value = text.partition("=")
+        try:
+            target_ci[kpi.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or target_ci.get(kpi.strip(), 0) <= 0:
+            print(
+                f"--target-ci {text!r}: expected KPI=HALFWIDTH with HALFWIDTH > 0", file=sys.stderr
+            )
+            return EXIT_INVALID
+    try:
+        output = run(
+            args.file,
+            overrides=args.overrides,
+            replications=args.replications,
+            seed=args.seed,
+            out=args.out,
+            force=args.force,
+            daily=args.daily,
+            target_ci=target_ci or None,
+            max_replications=args.max_replications,
+        )
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INVALID
+    if target_ci and not args.quiet:
+        n = len(output.summary)
+        widths = half_widths(output.result.replications, list(target_ci))
+        reached = all(widths[k] <= target_ci[k] for k in target_ci)
+        state = "reached" if reached else f"NOT reached (stopped at --max-replications {n})"
+        detail = ", ".join(f"{k} ±{widths[k]:.4g} (target {target_ci[k]:g})" for k in target_ci)
+        print(f"target confidence interval {state} with {n} replications: {detail}")
     if not args.quiet:
         rows = output.summary
         n = len(rows)

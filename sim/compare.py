@@ -30,6 +30,7 @@ from sim.results import ensure_free, program_version, scenario_sha256, write_csv
 from sim.runner import ScenarioResult, simulate
 from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Scenario
+from sim.statistics import mean_ci
 
 #: The KPIs compared, in order: columns of summary.csv (docs/results.md). Add more here.
 KPIS: tuple[str, ...] = (
@@ -65,32 +66,6 @@ NAME_SEPARATOR = "__vs__"
 
 
 # ------------------------------------------------------------------ statistics
-
-
-def _t_quantile(dof: int) -> float:
-    """The two-sided 95 % Student-t quantile, t(0.975, dof)."""
-    from scipy.stats import t  # imported here: scipy.stats is slow to import, only needed here
-
-    return float(t.ppf(0.5 + CONFIDENCE / 2, dof))
-
-
-def mean_ci(values: Iterable[float]) -> tuple[int, float, float, float, float]:
-    """`(n, mean, sd, low, high)` of the values, NaNs left out; low–high is the 95 % CI.
-
-    sd is the sample standard deviation (n − 1); the interval is mean ± t(0.975, n − 1) · sd / √n,
-    of half-width 0 when n = 1 or sd = 0. With no values left: n = 0 and NaN for the rest.
-    """
-    xs = [float(v) for v in values if not math.isnan(v)]
-    n = len(xs)
-    if n == 0:
-        nan = float("nan")
-        return 0, nan, nan, nan, nan
-    if all(x == xs[0] for x in xs):  # exact: no rounding noise around identical values
-        return n, xs[0], 0.0, xs[0], xs[0]
-    mean = math.fsum(xs) / n
-    sd = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1))
-    half = _t_quantile(n - 1) * sd / math.sqrt(n) if sd > 0 else 0.0
-    return n, mean, sd, mean - half, mean + half
 
 
 def paired_differences(first: Sequence[float], other: Sequence[float]) -> list[float]:

@@ -25,6 +25,7 @@ from sim.errors import ResultsExistError
 from sim.recording import COST_COMPONENTS
 from sim.runner import ScenarioResult
 from sim.scenario.schema import Scenario
+from sim.statistics import describe
 
 #: Columns of every table, in order: the stable result contract (docs/results.md).
 TABLES: dict[str, tuple[str, ...]] = {
@@ -60,6 +61,19 @@ TABLES: dict[str, tuple[str, ...]] = {
         "transport_usd", "landed_cost_usd_per_t",
     ),
 }  # fmt: skip
+
+
+#: Numeric summary columns summarised across replications (summary_stats.csv, --target-ci).
+SUMMARY_KPIS: tuple[str, ...] = tuple(
+    c for c in TABLES["summary"] if c not in ("replication", "seed")
+)
+STATS_COLUMNS = ("kpi", "n", "mean", "sd", "ci95_low", "ci95_high", "p5", "p50", "p95")
+
+
+def summary_stats(result: ScenarioResult) -> list[dict[str, Any]]:
+    """One row per KPI: its distribution over the replications (summary_stats.csv)."""
+    rows = result.rows("summary")
+    return [{"kpi": kpi, **describe(r[kpi] for r in rows)} for kpi in SUMMARY_KPIS]
 
 
 def program_version() -> str:
@@ -123,6 +137,7 @@ def write_run(
     force: bool = False,
     started_utc: dt.datetime,
     scenario_file: str | None = None,
+    target_ci: dict[str, float] | None = None,
 ) -> Path:
     """Write the result folder atomically and return its path."""
     scenario = result.scenario
@@ -134,6 +149,9 @@ def write_run(
         counts = {}
         for table, columns in TABLES.items():
             counts[table] = write_csv(tmp / f"{table}.csv", columns, result.rows(table))
+        counts["summary_stats"] = write_csv(
+            tmp / "summary_stats.csv", STATS_COLUMNS, summary_stats(result)
+        )
         _write_text(tmp / "scenario.resolved.json", resolved_json(scenario))
         engine_seconds = sum(r.counters["engine_seconds"] for r in result.replications)
         manifest = {
@@ -152,6 +170,7 @@ def write_run(
             "engine_seconds": round(engine_seconds, 4),
             "plans_computed": result.plans_computed,
             "plans_reused": result.plans_reused,
+            "target_ci_half_width": target_ci or {},
             "rows": counts,
         }
         _write_text(tmp / "manifest.json", json.dumps(manifest, indent=2) + "\n")

@@ -10,6 +10,7 @@ from sim.engine.topology import compile_topology
 from sim.randomness import replication_seed_sequence
 from sim.recording import ReplicationResult
 from sim.scenario.schema import Scenario
+from sim.statistics import mean_ci
 
 DAILY_CHOICES = ("first", "all", "none")
 
@@ -33,24 +34,75 @@ class ScenarioResult:
         return out
 
 
+class Replicator:
+    """Runs replications of one scenario, sharing the compiled network, the allocator's plan
+    cache and the unpacked plans between them (and between batches)."""
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+        self.topology = compile_topology(scenario)
+        self.allocator = Allocator(self.topology)
+        self.executables: dict = {}
+
+    def run(self, replications: range, daily: str = "first") -> list[ReplicationResult]:
+        results = []
+        for r in replications:
+            record_daily = daily == "all" or (daily == "first" and r == 0)
+            sim = Simulation(
+                self.scenario,
+                self.topology,
+                r,
+                replication_seed_sequence(self.scenario.scenario.seed, r),
+                record_daily=record_daily,
+                allocator=self.allocator,
+                executables=self.executables,
+            )
+            results.append(sim.run())
+        return results
+
+    def result(self, replications: list[ReplicationResult]) -> ScenarioResult:
+        a = self.allocator
+        return ScenarioResult(
+            self.scenario, replications, a.plans_computed, a.plans_reused, a.solve_seconds
+        )
+
+
 def simulate(scenario: Scenario, daily: str = "first") -> ScenarioResult:
     """Run every replication of `scenario` in memory (nothing is written)."""
-    topology = compile_topology(scenario)
-    allocator = Allocator(topology)
-    executables: dict = {}  # unpacked plans, shared like the allocator's plan cache
-    results = []
-    for r in range(scenario.scenario.replications):
-        record_daily = daily == "all" or (daily == "first" and r == 0)
-        sim = Simulation(
-            scenario,
-            topology,
-            r,
-            replication_seed_sequence(scenario.scenario.seed, r),
-            record_daily=record_daily,
-            allocator=allocator,
-            executables=executables,
-        )
-        results.append(sim.run())
-    return ScenarioResult(
-        scenario, results, allocator.plans_computed, allocator.plans_reused, allocator.solve_seconds
-    )
+    replicator = Replicator(scenario)
+    return replicator.result(replicator.run(range(scenario.scenario.replications), daily))
+
+
+def simulate_to_precision(
+    scenario: Scenario,
+    target_half_width: dict[str, float],
+    max_replications: int,
+    daily: str = "first",
+) -> ScenarioResult:
+    """Add replications until every named KPI's 95 % CI half-width is at most its target (or
+    `max_replications` is reached). Replication r is the same whichever batch runs it, so the
+    result equals a plain run with the final count. The returned scenario carries that count."""
+    replicator = Replicator(scenario)
+    n = max(2, scenario.scenario.replications)
+    results = replicator.run(range(n), daily)
+    while n < max_replications and not _precise_enough(results, target_half_width):
+        more = min(n, max_replications - n)  # double each time
+        results += replicator.run(range(n, n + more), daily)
+        n += more
+    settings = scenario.scenario.model_copy(update={"replications": n})
+    replicator.scenario = scenario.model_copy(update={"scenario": settings})
+    return replicator.result(results)
+
+
+def half_widths(results: list[ReplicationResult], kpis: list[str]) -> dict[str, float]:
+    """95 % CI half-width of each KPI's mean over the replications."""
+    out = {}
+    for kpi in kpis:
+        _, _, _, low, high = mean_ci(r.summary[kpi] for r in results)
+        out[kpi] = (high - low) / 2
+    return out
+
+
+def _precise_enough(results: list[ReplicationResult], target: dict[str, float]) -> bool:
+    widths = half_widths(results, list(target))
+    return all(widths[k] <= target[k] for k in target)
