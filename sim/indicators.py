@@ -32,3 +32,39 @@ def shannon(amounts: Mapping[str, float]) -> float:
     if not s:
         return float("nan")
     return -sum(x * math.log(x) for x in s.values())
+
+
+def n_minus_1_pct(scenario) -> float:
+    """The N−1 indicator adapted to oil (EU Regulation 2017/1938 Annex II): can the refineries
+    do without their largest entry route?
+
+        N−1 = 100 × (Σ_k C_k − max_k C_k + S_m) / D
+
+    C_k: the most entry route k can deliver to the refineries a day (max-flow from the entry
+    point alone, every link at full capacity); entry points are the sources of contracts and
+    the ports. S_m: usable stock (initial − minimum operating, over the refineries) ÷
+    `scenario.n1_stock_draw_days`. D: the refineries' design (nameplate) daily run.
+    At least 100 % means the loss of the largest route can be covered.
+    """
+    import networkx as nx
+
+    from sim.network import link_graph
+
+    graph = link_graph(scenario)
+    refineries = scenario.refineries()
+    for name in refineries:
+        graph.add_edge(name, "__refineries__")  # uncapacitated
+    entries = sorted(
+        {c.source for c in scenario.contracts.values() if c.source in graph}
+        | {n for n, node in scenario.nodes.items() if node.kind == "port"}
+    )
+    capacities = [
+        nx.maximum_flow_value(graph, entry, "__refineries__") if entry in graph else 0.0
+        for entry in entries
+    ]
+    usable = sum(max(0.0, r.initial_stock_t - r.min_operating_stock_t) for r in refineries.values())
+    stock_draw = usable / scenario.scenario.n1_stock_draw_days
+    design = sum(r.capacity_t_per_day for r in refineries.values())
+    if design <= 0:
+        return float("nan")
+    return 100.0 * (sum(capacities) - max(capacities, default=0.0) + stock_draw) / design

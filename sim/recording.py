@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sim.indicators import hhi, shannon
+from sim.indicators import hhi, n_minus_1_pct, shannon
 from sim.indicators import shares as indicator_shares
 from sim.units import date_at
 
@@ -57,6 +57,7 @@ class _RefineryTotals:
         "day_runs_t",
         "day_target_t",
         "runs_by_origin",
+        "low_stock_days",
     )
 
     def __init__(self, stock_t: float):
@@ -69,6 +70,17 @@ class _RefineryTotals:
         self.day_runs_t = 0.0
         self.day_target_t = 0.0
         self.runs_by_origin: dict[str, float] = defaultdict(float)
+        self.low_stock_days = 0.0
+
+
+def _time_below(start_t: float, end_t: float, level_t: float, dt: float) -> float:
+    """Time within a step that a stock moving linearly from start to end spends below a level."""
+    if start_t < level_t and end_t < level_t:
+        return dt
+    if start_t >= level_t and end_t >= level_t:
+        return 0.0
+    low, high = (start_t, end_t) if start_t < end_t else (end_t, start_t)
+    return dt * (level_t - low) / (high - low)
 
 
 class Recorder:
@@ -88,6 +100,14 @@ class Recorder:
         self._day_out: dict[str, float] = defaultdict(float)
         self.plans_used = 0
         self.steps = 0
+        low_days = sim.scenario.scenario.low_stock_days
+        self._low_stock_t = {
+            n: low_days * r.spec.target_run_t_per_day for n, r in net.refineries.items()
+        }
+        #: Spells of time in which some refinery ran below target: (start, end) days.
+        self.cut_spells: list[tuple[float, float]] = []
+        self._cut_since: float | None = None
+        self._cut_now = False
         self._link_mix_t: list[dict[int, list]] = [{} for _ in sim.topology.links]
         self._open_plan: ExecutablePlan | None = None
         self._open_month = None
@@ -211,12 +231,22 @@ class Recorder:
             if low < tot.min_stock_t:
                 tot.min_stock_t = low
             tot.stock_integral_t_days += 0.5 * (stock_start + stock_end) * dt
+            tot.low_stock_days += _time_below(stock_start, stock_end, self._low_stock_t[name], dt)
+            if ran_t < target - _CUT_TOLERANCE_T:
+                self._cut_now = True
             tot.day_runs_t += ran_t
             tot.day_target_t += target
             if end_of_day:
                 if tot.day_runs_t < tot.day_target_t - _CUT_TOLERANCE_T:
                     tot.cut_days += 1
                 tot.day_runs_t = tot.day_target_t = 0.0
+        if self._cut_now:
+            if self._cut_since is None:
+                self._cut_since = now
+        elif self._cut_since is not None:
+            self.cut_spells.append((self._cut_since, now))
+            self._cut_since = None
+        self._cut_now = False
         if self.record_daily:
             self._record_day(now, result, end_of_day)
 
@@ -290,6 +320,10 @@ class Recorder:
                     "mean_stock_t": tot.stock_integral_t_days / horizon,
                     "final_stock_t": refinery.tank.stock_t,
                     "min_days_cover": tot.min_stock_t / spec.target_run_t_per_day,
+                    "mean_days_cover": tot.stock_integral_t_days
+                    / horizon
+                    / spec.target_run_t_per_day,
+                    "low_stock_share": tot.low_stock_days / horizon,
                     "quarantined_t": refinery.quarantined_t,
                     "lost_margin_usd": tot.unserved_t * spec.margin_usd_per_t,
                 }
@@ -347,8 +381,13 @@ class Recorder:
         supply_cost = sum(r["total_usd"] for r in supply_rows)
         delivered_total = sum(r["tonnes_t"] for r in supply_rows)
         by_origin: dict[str, float] = defaultdict(float)
+        by_route: dict[str, float] = defaultdict(float)
+        entry_points: set[str] = set()
         for r in supply_rows:
             by_origin[r["origin"]] += r["tonnes_t"]
+            by_route[r["route"]] += r["tonnes_t"]
+            if r["tonnes_t"] > 0:
+                entry_points.add(r["route"].split(" > ")[0])
         shares = [
             {"replication": rep, "origin": origin, "tonnes_t": by_origin[origin], "share": share}
             for origin, share in sorted(indicator_shares(by_origin).items())
@@ -383,8 +422,17 @@ class Recorder:
                 (r["min_days_cover"] for r in refinery_rows), default=float("nan")
             ),
             "lost_margin_usd": sum(r["lost_margin_usd"] for r in refinery_rows),
+            "mean_days_cover": (
+                sum(r["mean_stock_t"] for r in refinery_rows)
+                / sum(r.spec.target_run_t_per_day for r in sim.network.refineries.values())
+            ),
+            "low_stock_share": max((r["low_stock_share"] for r in refinery_rows), default=0.0),
+            "recovery_days_max": self._recovery_days_max(),
             "supplier_hhi": hhi(by_origin),
             "supplier_shannon": shannon(by_origin),
+            "route_hhi": hhi(by_route),
+            "entry_points": len(entry_points),
+            "n_minus_1_pct": n_minus_1_pct(sim.scenario),
             "trade_partner_purchases_usd": partner_usd,
             "trade_balance_usd_per_year": balance,
             "cargoes_bought": len(sim.cargo_rows) + sum(sim._open_cargoes),
@@ -411,6 +459,23 @@ class Recorder:
             shares=shares,
             cargoes=[{"replication": rep, **row} for row in sim.cargo_rows],
         )
+
+    def _recovery_days_max(self) -> float:
+        """Longest time, after a disruption ended, until no refinery ran below target.
+
+        For each disruption that ended, the run-cut spells that began before its end and
+        lasted past it give its recovery time (0 if none did).
+        """
+        spells = list(self.cut_spells)
+        if self._cut_since is not None:
+            spells.append((self._cut_since, self.sim.horizon_days))
+        ends = [t for t, _, event, _ in self.events if event == "disruption_end"]
+        worst = 0.0
+        for end in ends:
+            for start, stop in spells:
+                if start <= end < stop:
+                    worst = max(worst, stop - end)
+        return worst
 
     def _cost_rows(self, refinery_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """costs.csv: one row per (refinery, origin, route), then one per refinery's run cuts."""

@@ -25,3 +25,61 @@ def test_shannon_on_hand_made_shares():
         -(0.5 * math.log(0.5) + 2 * 0.25 * math.log(0.25))
     )
     assert shares({"a": 3.0, "b": 1.0}) == {"a": 0.75, "b": 0.25}
+
+
+def test_n_minus_1_of_the_base_scenario_by_hand():
+    from sim import load_scenario
+    from sim.indicators import n_minus_1_pct
+    from tests.test_scenarios import ROOT
+
+    base = load_scenario(ROOT / "scenarios" / "base.toml")
+    # Entry points: Samara (max-flow min(137 000, 47 900 + 30 000) = 77 900 t/day) and Surgut
+    # (54 800). Without the largest: 54 800. Usable stock (482 000 − 120 500) × 2 over 30 days:
+    # 24 100 t/day. Design run 2 × 30 000. N−1 = 100 × (54 800 + 24 100) / 60 000 = 131.5 %.
+    assert n_minus_1_pct(base) == pytest.approx(131.5)
+
+
+def test_low_stock_share_and_recovery_time_are_exact():
+    from tests.builders import chain, simulate_one
+
+    # Stock 10 000 t, target 1 000 t/day, supply stops on day 2 for 10 days. Low stock means
+    # below 5 days (5 000 t): the stock falls 1 000 t a day from day 2 and reaches 5 000 t at
+    # day 7; no supply until day 12 and no minimum stock, so it runs out at day 12; supply
+    # back at 1 000 t/day keeps it at 0. Below 5 000 t from day 7 to the end (day 20): 13 days.
+    data = chain(capacity=5000.0, volume_t_per_month=31_000.0, stock=10_000.0, tank=100_000.0)
+    data["scenario"].update(horizon_days=20, low_stock_days=5.0)
+    data["disruptions"] = {
+        "cut": {"target": "line", "start_date": "2019-01-03", "duration_days": 10}
+    }
+    _, result = simulate_one(data)
+    [ref] = result.refineries
+    assert ref["low_stock_share"] == pytest.approx(13 / 20)
+    # Runs at target until the stock is gone (day 12: 10 000 t after 10 days of 1 000 t
+    # draws from day 2); the disruption ends at day 12 and supply at 1 000 t/day feeds runs at
+    # target at once: no cut spell, recovery 0.
+    assert result.summary["recovery_days_max"] == 0.0
+
+
+def test_recovery_time_counts_cuts_that_outlast_a_disruption():
+    from tests.builders import chain, simulate_one
+
+    # The line is out on days 2..11; the stock (10 000 t, minimum 5 000) lasts to day 7, when
+    # the unit stops (feasible run 0 < minimum rate) and must stay down 8 days: until day 15,
+    # 3 days after the line is back on day 12.
+    data = chain(
+        capacity=5000.0,
+        volume_t_per_month=31_000.0,
+        stock=10_000.0,
+        tank=100_000.0,
+        min_stock=5000.0,
+        min_rate=500.0,
+        restart_days=8.0,
+    )
+    data["scenario"]["horizon_days"] = 20
+    data["disruptions"] = {
+        "cut": {"target": "line", "start_date": "2019-01-03", "duration_days": 10}
+    }
+    _, result = simulate_one(data)
+    events = [(e["time_days"], e["event"]) for e in result.events if e["asset"] == "ref"]
+    assert events == [(7.0, "unit_stop"), (15.0, "unit_restart")]
+    assert result.summary["recovery_days_max"] == 3.0

@@ -39,6 +39,18 @@ class Settings(Spec):
         le=1,
         description="Length of one network step, days; 1 divided by it must be a whole number.",
     )
+    low_stock_days: float = Field(
+        10.0,
+        ge=0,
+        description="Days of cover (stock ÷ target run) below which a refinery's stock counts "
+        "as low (the low-stock share of time), days.",
+    )
+    n1_stock_draw_days: float = Field(
+        30.0,
+        gt=0,
+        description="Period the N−1 indicator asks usable stock to cover a lost entry route "
+        "for: S_m = Σ (initial stock − minimum operating stock) ÷ this, days.",
+    )
 
 
 class Grade(Spec):
