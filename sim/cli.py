@@ -71,6 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="print only the result folder")
 
+    p = sub.add_parser(
+        "n1", help="take every supply asset out in turn and rank them by the shortfall caused"
+    )
+    _scenario_options(p)
+    p.add_argument(
+        "--duration-days", type=float, required=True, help="how long each asset is out, days"
+    )
+    p.add_argument("--replications", type=int, help="replications per asset (overrides file)")
+    p.add_argument("--out", default="results", help="results directory (default: results/)")
+    p.add_argument("--force", action="store_true", help="replace an existing result folder")
+    p.add_argument("--quiet", action="store_true", help="print only the result folder")
+
     p = sub.add_parser("describe", help="print the network and what each refinery can receive")
     _scenario_options(p)
 
@@ -281,6 +293,39 @@ def describe(scenario: Scenario) -> str:
     return "\n".join(lines)
 
 
+def cmd_n1(args: argparse.Namespace) -> int:
+    from sim.n1 import n1_analysis
+
+    if args.replications is not None and args.replications < 1:
+        print("--replications must be at least 1", file=sys.stderr)
+        return EXIT_INVALID
+    scenario = load_scenario(args.file, args.overrides)
+    try:
+        output = n1_analysis(
+            scenario,
+            args.duration_days,
+            replications=args.replications,
+            out=args.out,
+            force=args.force,
+            scenario_file=args.file,
+        )
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INVALID
+    if not args.quiet:
+        print(f"N-1: each asset out for {args.duration_days:g} days, ranked by extra unserved t")
+        print(f"  {'rank':>4}  {'asset':<24} {'kind':<9} {'extra unserved t':>18} {'cut days':>9}")
+        for row in output.rows:
+            extra = row["extra_unserved_t_mean"]
+            half = (row["extra_unserved_t_ci95_high"] - row["extra_unserved_t_ci95_low"]) / 2
+            print(
+                f"  {row['rank']:>4}  {row['asset']:<24} {row['asset_kind']:<9} "
+                f"{extra:>10,.0f} ±{half:<7,.0f} {row['run_cut_days_mean']:>9.1f}"
+            )
+    print(f"results written to {output.folder}")
+    return EXIT_OK
+
+
 def cmd_describe(args: argparse.Namespace) -> int:
     print(describe(load_scenario(args.file, args.overrides)))
     return EXIT_OK
@@ -292,6 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate": cmd_validate,
         "run": cmd_run,
         "describe": cmd_describe,
+        "n1": cmd_n1,
         "compare": cmd_compare,
     }[args.command]
     try:

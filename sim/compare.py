@@ -16,17 +16,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sim.api import _with_settings
 from sim.errors import Problem, ScenarioError
-from sim.results import ensure_free, program_version, scenario_sha256, write_csv
+from sim.results import (
+    ensure_free,
+    program_version,
+    scenario_sha256,
+    write_csv,
+    write_folder_atomically,
+)
 from sim.runner import ScenarioResult, simulate
 from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Scenario
@@ -175,25 +178,6 @@ def _horizon_problems(scenarios: Sequence[Scenario], files: Sequence[str | None]
                 )
 
 
-def _write_atomically(folder: Path, force: bool, write: Callable[[Path], None]) -> None:
-    """`write(tmp)` into a hidden temporary folder beside `folder`, then rename it into place."""
-    ensure_free(folder, force)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
-    try:
-        write(tmp)
-        if folder.exists():  # force: swap in the new folder, then drop the old one
-            trash = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-            folder.rename(trash)
-            tmp.rename(folder)
-            shutil.rmtree(trash)
-        else:
-            tmp.rename(folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def compare(
     scenarios: Sequence[Scenario | str | Path],
     *,
@@ -270,7 +254,7 @@ def compare(
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
-    _write_atomically(folder, force, write)
+    write_folder_atomically(folder, force, write)
     return ComparisonOutput(
         folder, strategies, seed, replications, comparison, replication_rows, results
     )

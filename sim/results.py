@@ -17,7 +17,7 @@ import os
 import platform
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +132,28 @@ def _write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def write_folder_atomically(folder: Path, force: bool, write: Callable[[Path], None]) -> None:
+    """`write(tmp)` into a hidden temporary folder beside `folder`, then rename it into place.
+
+    An existing folder is replaced only with `force`, and only once the new one is complete.
+    """
+    ensure_free(folder, force)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        write(tmp)
+        if folder.exists():  # force: swap in the new folder, then drop the old one
+            trash = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+            folder.rename(trash)
+            tmp.rename(folder)
+            shutil.rmtree(trash)
+        else:
+            tmp.rename(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def write_run(
     result: ScenarioResult,
     out: str | Path,
@@ -144,10 +166,8 @@ def write_run(
     """Write the result folder atomically and return its path."""
     scenario = result.scenario
     folder = run_folder(out, scenario)
-    ensure_free(folder, force)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
-    try:
+
+    def write(tmp: Path) -> None:
         counts = {}
         for table, columns in TABLES.items():
             counts[table] = write_csv(tmp / f"{table}.csv", columns, result.rows(table))
@@ -176,14 +196,6 @@ def write_run(
             "rows": counts,
         }
         _write_text(tmp / "manifest.json", json.dumps(manifest, indent=2) + "\n")
-        if folder.exists():  # force: swap in the new folder, then drop the old one
-            trash = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-            folder.rename(trash)
-            tmp.rename(folder)
-            shutil.rmtree(trash)
-        else:
-            tmp.rename(folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    write_folder_atomically(folder, force, write)
     return folder
