@@ -41,8 +41,8 @@ def n_minus_1_pct(scenario) -> float:
         N−1 = 100 × (Σ_k C_k − max_k C_k + S_m) / D
 
     C_k: the most entry route k can deliver to the refineries a day (max-flow from the entry
-    point alone, every link at full capacity); entry points are the sources of contracts and
-    the ports. S_m: usable stock (initial − minimum operating, over the refineries) ÷
+    point alone, every link at full capacity); entry points are the sources (fields,
+    junctions, ports) of contracts that nominate crude. S_m: usable stock (initial − minimum operating, over the refineries) ÷
     `scenario.n1_stock_draw_days`. D: the refineries' design (nameplate) daily run.
     At least 100 % means the loss of the largest route can be covered.
     """
@@ -54,9 +54,14 @@ def n_minus_1_pct(scenario) -> float:
     refineries = scenario.refineries()
     for name in refineries:
         graph.add_edge(name, "__refineries__")  # uncapacitated
+    # Entry routes in use: the sources (fields, junctions, ports) of contracts that nominate
+    # crude. Assets declared but idle are not routes the refineries rely on.
     entries = sorted(
-        {c.source for c in scenario.contracts.values() if c.source in graph}
-        | {n for n, node in scenario.nodes.items() if node.kind == "port"}
+        {
+            c.source
+            for c in scenario.contracts.values()
+            if c.source in graph and c.volume_t_per_month > 0
+        }
     )
     capacities = [
         nx.maximum_flow_value(graph, entry, "__refineries__") if entry in graph else 0.0

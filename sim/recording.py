@@ -332,6 +332,7 @@ class Recorder:
             {"replication": rep, "link": link.name, "origin": origin, "tonnes_t": tonnes}
             for link in sim.topology.links
             for origin, tonnes in sorted(self._link_flow_by_origin(link.index).items())
+            if tonnes > 0
         ]
         events = [
             {
