@@ -42,9 +42,10 @@ def n_minus_1_pct(scenario) -> float:
 
     C_k: the most entry route k can deliver to the refineries a day (max-flow from the entry
     point alone, every link at full capacity); entry points are the sources (fields,
-    junctions, ports) of contracts that nominate crude. S_m: usable stock (initial − minimum operating, over the refineries) ÷
-    `scenario.n1_stock_draw_days`. D: the refineries' design (nameplate) daily run.
-    At least 100 % means the loss of the largest route can be covered.
+    junctions, ports) of contracts that nominate crude. S_m: usable stock (initial − minimum
+    operating, over the refineries) ÷ `scenario.n1_stock_draw_days`. D: the refineries'
+    design (nameplate) daily run. At least 100 % means the loss of the largest route can be
+    covered.
     """
     import networkx as nx
 
