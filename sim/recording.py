@@ -428,6 +428,7 @@ class Recorder:
                 / sum(r.spec.target_run_t_per_day for r in sim.network.refineries.values())
             ),
             "low_stock_share": max((r["low_stock_share"] for r in refinery_rows), default=0.0),
+            "stock_fell_below_threshold": int(any(r["low_stock_share"] > 0 for r in refinery_rows)),
             "recovery_days_max": self._recovery_days_max(),
             "supplier_hhi": hhi(by_origin),
             "supplier_shannon": shannon(by_origin),
