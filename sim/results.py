@@ -33,9 +33,10 @@ TABLES: dict[str, tuple[str, ...]] = {
         "replication", "seed", "refinery_intake_t", "unserved_t", "run_cut_days",
         "supply_cost_usd", "landed_cost_usd_per_t", "min_days_cover", "events",
         "runs_t", "supplied_t", "quarantined_t", "lost_margin_usd", "mean_days_cover",
-        "low_stock_share", "stock_fell_below_threshold", "recovery_days_max", "supplier_hhi", "supplier_shannon", "route_hhi",
-        "entry_points", "n_minus_1_pct", "trade_partner_purchases_usd",
-        "trade_balance_usd_per_year", "cargoes_bought", "mass_balance_error_t",
+        "low_stock_share", "stock_fell_below_threshold", "recovery_days_max", "supplier_hhi",
+        "supplier_shannon", "route_hhi", "entry_points", "n_minus_1_pct",
+        "trade_partner_purchases_usd", "trade_balance_usd_per_year", "cargoes_bought",
+        "mass_balance_error_t",
     ),
     "refineries": (
         "replication", "refinery", "intake_t", "runs_t", "unserved_t", "run_cut_days",
