@@ -178,12 +178,6 @@ def test_leftover_after_pro_rata_is_filled_up_to_max_flow():
     assert carried == pytest.approx(max_flow, abs=EPS_T_PER_DAY)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG/design gap: 'max-min' pro rata is one common share only; capacity left after it "
-    "is split by the min-cost LP arbitrarily (by column order), so two identical contracts on "
-    "the same bottleneck get 400 and 100 t/day instead of 250 each",
-)
 def test_leftover_on_a_shared_bottleneck_is_shared_pro_rata():
     data = scenario_dict()
     data["nodes"] = {

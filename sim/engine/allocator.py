@@ -3,8 +3,9 @@ discrete state changes and reused for any state already seen.
 
 The sharing rule, stated once:
 1. Priority classes are served in order (1 first) on what the classes before them left.
-2. Within a class, every contract first gets the largest equal share of its nomination that the
-   network allows (pro rata, by a max-min linear programme).
+2. Within a class, contracts share bottlenecks pro rata to their nominations, max-min fair:
+   all shares rise together; those a bottleneck stops are fixed there and the rest rise on
+   (progressive filling, a linear programme per level).
 3. Then whatever capacity remains is filled to carry as much as possible, at least cost
    (tariffs and transit fees): a multi-commodity min-cost max-flow, solved with HiGHS.
 
@@ -29,6 +30,8 @@ from sim.engine.topology import ContractSpec, Topology, TransitSpec
 _LINK_TIEBREAK_USD_PER_T = 1e-3
 #: Weight of a tonne delivered against a dollar of cost, so that quantity always comes first.
 _DELIVERY_WEIGHT = 1e6
+#: Largest priority class given full max-min fairness (see `_pro_rata_floors`).
+_MAX_FAIR_CLASS = 12
 #: Flows below this are solver noise, t/day.
 _FLOW_EPS_T_PER_DAY = 1e-6
 
@@ -321,48 +324,88 @@ class _ClassProgramme:
         bounds += [(0.0, None)] * len(self.aux)
         return bounds + [(0.0, 1.0)] * extra
 
-    def _pro_rata_floor(self) -> float:
-        """Largest share t of every nomination the class can carry at once (max-min)."""
-        if len(self.contracts) == 1:
-            return 0.0
-        n = self.n + 1
-        t_col = self.n
-        rows = list(self.ub_rows)
-        b = list(self.b_ub)
-        carried = {col[0] for col in self.columns}
-        for pos, rate in enumerate(self.rates):
-            if pos not in carried:  # nothing it may use: it must not hold the others at 0
-                continue
-            row = len(b)
-            rows += [(row, t_col, rate), (row, self.y0 + pos, -1.0)]
-            b.append(0.0)
-        a_eq = _pad(self.a_eq, n)
-        objective = np.zeros(n)
-        objective[t_col] = -1.0
+    def _linprog(self, objective: np.ndarray, extra_rows, extra_b, bounds):
+        """Solve with the class's constraints plus `extra_rows` (≤ `extra_b`)."""
+        n = len(objective)
+        rows = list(self.ub_rows) + extra_rows
+        b = list(self.b_ub) + extra_b
         res = linprog(
             objective,
-            A_ub=_sparse(rows, len(b), n),
-            b_ub=np.array(b),
-            A_eq=a_eq,
+            A_ub=_sparse(rows, len(b), n) if b else None,
+            b_ub=np.array(b) if b else None,
+            A_eq=_pad(self.a_eq, n),
             b_eq=self.b_eq,
-            bounds=self._bounds(extra=1),
+            bounds=bounds,
             method="highs",
         )
         if res.status != 0:
-            raise RuntimeError(f"allocator: pro-rata programme failed: {res.message}")
-        return max(0.0, float(res.x[t_col]) - 1e-9)
+            raise RuntimeError(f"allocator: programme failed: {res.message}")
+        return res.x
+
+    def _max_share(self, active: list[int], fixed: dict[int, float]) -> float:
+        """Largest t with every active contract at ≥ t × its nomination, the fixed at ≥ theirs."""
+        t_col = self.n
+        rows, b = [], []
+        for pos in active:
+            row = len(self.b_ub) + len(b)
+            rows += [(row, t_col, self.rates[pos]), (row, self.y0 + pos, -1.0)]
+            b.append(0.0)
+        bounds = self._bounds(extra=1)
+        for pos, value in fixed.items():
+            bounds[self.y0 + pos] = (value, self.rates[pos])
+        objective = np.zeros(self.n + 1)
+        objective[t_col] = -1.0
+        x = self._linprog(objective, rows, b, bounds)
+        return max(0.0, min(1.0, float(x[t_col]) - 1e-9))
+
+    def _can_grow(self, pos: int, active: list[int], share: float, fixed: dict[int, float]):
+        """Whether contract `pos` can carry more than `share` of its nomination while every
+        other active one keeps that share and the fixed keep theirs."""
+        bounds = self._bounds()
+        for other in active:
+            bounds[self.y0 + other] = (share * self.rates[other], self.rates[other])
+        for other, value in fixed.items():
+            bounds[self.y0 + other] = (value, self.rates[other])
+        objective = np.zeros(self.n)
+        objective[self.y0 + pos] = -1.0
+        x = self._linprog(objective, [], [], bounds)
+        return float(x[self.y0 + pos]) > share * self.rates[pos] + _FLOW_EPS_T_PER_DAY * 10
+
+    def _pro_rata_floors(self) -> dict[int, float]:
+        """Max-min fair lower bound of each contract's rate, t/day (progressive filling).
+
+        Raise every contract's share of its nomination together; when some can go no further
+        (a bottleneck binds them), fix them there and keep raising the others. Classes of more
+        than `_MAX_FAIR_CLASS` contracts get one common share only (the programmes per level
+        grow with the class), and leftover capacity then goes where it is cheapest.
+        """
+        carried = sorted({col[0] for col in self.columns})  # contracts with something to use
+        if len(carried) <= 1:
+            return {}
+        fixed: dict[int, float] = {}
+        active = carried
+        while active:
+            share = self._max_share(active, fixed)
+            if share >= 1.0 - 1e-9 or len(carried) > _MAX_FAIR_CLASS:
+                fixed.update({pos: share * self.rates[pos] for pos in active})
+                break
+            growing = [pos for pos in active if self._can_grow(pos, active, share, fixed)]
+            if len(growing) == len(active):  # cannot happen at the optimum; stop safely
+                growing = []
+            fixed.update({pos: share * self.rates[pos] for pos in active if pos not in growing})
+            active = growing
+        return fixed
 
     def solve(self) -> dict[int, tuple[tuple[tuple[int, ...], float], ...]]:
         if self.n_flow == 0:
             return {}
-        floor = self._pro_rata_floor()
+        floors = self._pro_rata_floors()
         objective = self.cost.copy()
         objective[self.y0 : self.aux0] = -_DELIVERY_WEIGHT
         bounds = self._bounds()
-        carried = {col[0] for col in self.columns}
-        for pos, rate in enumerate(self.rates):
-            if pos in carried:
-                bounds[self.y0 + pos] = (min(rate, floor * rate), rate)
+        for pos, floor in floors.items():
+            rate = self.rates[pos]
+            bounds[self.y0 + pos] = (min(rate, max(0.0, floor - 1e-9 * rate)), rate)
         res = linprog(
             objective,
             A_ub=_sparse(self.ub_rows, len(self.b_ub), self.n) if len(self.b_ub) else None,
