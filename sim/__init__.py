@@ -7,7 +7,8 @@ Public API::
     output = run(scenario, out="results")
     print(output.folder, output.summary[0]["unserved_t"])
 
-`simulate(scenario)` runs in memory without writing files.
+`simulate(scenario)` runs in memory without writing files. `run_sweep("scenarios/sweeps/x.toml")`
+runs a parameter sweep (levers × uncertainties × replications) and writes `results/<sweep>/`.
 """
 
 from sim.api import RunOutput, run
@@ -16,6 +17,7 @@ from sim.errors import MassBalanceError, Problem, ResultsExistError, ScenarioErr
 from sim.runner import ScenarioResult, simulate
 from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Scenario
+from sim.sweep import SweepOutput, load_sweep, run_sweep
 
 __version__ = "0.1.0"
 
@@ -28,9 +30,12 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "ScenarioResult",
+    "SweepOutput",
     "__version__",
     "compare",
     "load_scenario",
+    "load_sweep",
     "run",
+    "run_sweep",
     "simulate",
 ]

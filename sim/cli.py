@@ -17,6 +17,7 @@ from sim.network import refinery_reach
 from sim.runner import DAILY_CHOICES, half_widths
 from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Scenario
+from sim.sweep import cli as sweep_cli
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_EXISTS = 0, 1, 2, 3
 
@@ -30,6 +31,14 @@ def _scenario_options(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="override a value by its dotted key, e.g. links.unecha_mozyr.capacity_t_per_day=40000",
+    )
+
+
+def _report_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="also write PNG charts and a self-contained report.html into the result folder",
     )
 
 
@@ -69,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=1000,
         help="most replications --target-ci may run (default 1000)",
     )
+    _report_option(p)
     p.add_argument("--quiet", action="store_true", help="print only the result folder")
 
     p = sub.add_parser(
@@ -85,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("describe", help="print the network and what each refinery can receive")
     _scenario_options(p)
+    p.add_argument("--plot", action="store_true", help="also draw the network as a PNG")
+    p.add_argument(
+        "--out", help="where --plot writes the PNG (default: results/<scenario name>-network.png)"
+    )
 
     p = sub.add_parser(
         "compare", help="run strategies on common random numbers and compare their KPIs"
@@ -107,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results", help="results directory (default: results/)")
     p.add_argument("--force", action="store_true", help="replace an existing comparison folder")
     p.add_argument("--quiet", action="store_true", help="print only the comparison folder")
+    _report_option(p)
+
+    p = sub.add_parser(
+        "report", help="write PNG charts and report.html for a run, comparison or sweep folder"
+    )
+    p.add_argument("folder", help="a result folder (run, comparison or sweep)")
+
+    sweep_cli.add_parser(sub)
     return parser
 
 
@@ -189,6 +211,30 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"landed cost {mean('landed_cost_usd_per_t'):.2f} USD/t"
         )
     print(f"results written to {output.folder}")
+    return _maybe_report(args, output.folder)
+
+
+def _maybe_report(args: argparse.Namespace, folder) -> int:
+    """`--report`: charts and report.html into the folder just written."""
+    if not args.report:
+        return EXIT_OK
+    from sim.report import report
+
+    written = report(folder)
+    if not args.quiet:
+        print(f"report written to {written.html} ({len(written.charts)} charts)")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sim.report import ReportError, report
+
+    try:
+        written = report(args.folder)
+    except ReportError as exc:
+        print(f"cannot report: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"{written.kind} report written to {written.html} ({len(written.charts)} charts)")
     return EXIT_OK
 
 
@@ -213,7 +259,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(format_table(output))
     print(f"comparison written to {output.folder}")
-    return EXIT_OK
+    return _maybe_report(args, output.folder)
 
 
 def describe(scenario: Scenario) -> str:
@@ -327,7 +373,13 @@ def cmd_n1(args: argparse.Namespace) -> int:
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
-    print(describe(load_scenario(args.file, args.overrides)))
+    scenario = load_scenario(args.file, args.overrides)
+    print(describe(scenario))
+    if args.plot or args.out:
+        from sim.report import plot_network
+
+        path = args.out or f"results/{scenario.scenario.name}-network.png"
+        print(f"network drawn to {plot_network(scenario, path)}")
     return EXIT_OK
 
 
@@ -339,6 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "describe": cmd_describe,
         "n1": cmd_n1,
         "compare": cmd_compare,
+        "report": cmd_report,
+        "sweep": sweep_cli.command,
     }[args.command]
     try:
         return handler(args)

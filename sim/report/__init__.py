@@ -1,0 +1,74 @@
+"""Pictures of results: PNG charts and one self-contained report.html per result folder.
+
+Reads only the files a run, a comparison or a sweep wrote (docs/results.md) and draws with
+matplotlib on its Agg canvas (no display needed); the engine never imports this package.
+
+    from sim.report import report
+    written = report("results/base/seed20190101-c75f27840e")
+    print(written.html, [c.file for c in written.charts])
+
+`plot_network(scenario, "network.png")` draws a scenario's network (`describe --plot`).
+Every chart and what it shows: docs/reports.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sim.report.canvas import Chart, style
+from sim.report.files import ReportError, detect_kind
+
+__all__ = ["Chart", "Report", "ReportError", "detect_kind", "plot_network", "report"]
+
+REPORT_FILE = "report.html"
+
+
+@dataclass(frozen=True)
+class Report:
+    """What `report` wrote: the folder's kind, its charts (PNG beside the CSVs) and the page."""
+
+    folder: Path
+    kind: str
+    charts: list[Chart]
+    html: Path
+
+
+def report(folder: str | Path) -> Report:
+    """Write the charts and report.html of a run, comparison or sweep folder; return them.
+
+    The kind is detected from the files: a run has summary.csv and daily.csv, a comparison
+    comparison.csv, a sweep points.csv. Charts and report.html are replaced if they exist (they
+    are derived from the CSVs, which are never touched). Raises ReportError for a folder that
+    is not a result folder.
+    """
+    folder = Path(folder)
+    kind = detect_kind(folder)
+    with style():
+        if kind == "run":
+            from sim.report import run as module
+        elif kind == "comparison":
+            from sim.report import comparison as module  # type: ignore[no-redef]
+        else:
+            from sim.report import sweep as module  # type: ignore[no-redef]
+        data = module.load(folder)
+        charts = module.draw(data)
+        page = module.page(data, charts)
+    from sim.report.page import render
+
+    path = folder / REPORT_FILE
+    tmp = path.with_name(f".{REPORT_FILE}.tmp")
+    tmp.write_text(render(page, folder), encoding="utf-8")
+    tmp.replace(path)
+    return Report(folder, kind, charts, path)
+
+
+def plot_network(scenario, path: str | Path) -> Path:
+    """Draw the scenario's network (a `Scenario`) as a PNG at `path`; return the path."""
+    from sim.report.network import draw_network
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with style():
+        draw_network(scenario, path)
+    return path

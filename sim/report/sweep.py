@@ -1,0 +1,520 @@
+"""A sweep's report: each KPI against each lever, a heat map over two levers, and a tornado
+chart of which inputs (levers and sampled uncertainties) move the KPIs most.
+
+Reads `runs.csv` (one row per run: run_key, point, replication, seed, status, error, the lever
+values, the sampled uncertainty values, the summary.csv KPIs), `points.csv` (one row per lever
+point: the lever values and statistics of each KPI) and `manifest.json`. The statistics drawn
+are computed from the runs that succeeded (`status` = `ok`), so a chart of one lever averages
+over the other levers and the uncertainties; points.csv gives the headline numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.patches import Patch
+from matplotlib.ticker import EngFormatter, MaxNLocator
+
+from sim.report.canvas import Chart, figure, pad_limits, save
+from sim.report.files import ReportError, columns_of, finite, read_json, read_rows
+from sim.report.formatting import MEASURES, format_kpi, format_number, measure, scale_for
+from sim.report.page import Headline, Page, Table
+
+#: runs.csv columns that are neither inputs nor KPIs.
+RUN_COLUMNS = ("run_key", "point", "replication", "seed", "status", "error")
+#: KPIs drawn against the levers and in the heat map and tornado, when present.
+SWEEP_KPIS = ("landed_cost_usd_per_t", "unserved_t", "min_days_cover")
+TORNADO_KPIS = ("landed_cost_usd_per_t", "unserved_t")
+#: A numeric input with more distinct values than this is grouped into BINS quantile bins.
+MAX_LEVELS = 12
+BINS = 8
+#: Tornado: fraction of runs in the low and the high group of a continuous input.
+TAIL = 0.2
+#: Tornado: an input with at most this many distinct values compares its lowest and highest.
+FEW_VALUES = 5
+LOW_COLOUR, HIGH_COLOUR = "#4c72b0", "#dd8452"
+STAT_SUFFIXES = ("mean", "sd", "ci95_low", "ci95_high", "p5", "p50", "p95", "n")
+
+
+@dataclass
+class SweepData:
+    folder: Path
+    manifest: dict[str, Any]
+    runs: list[dict[str, Any]]  # every run, failed ones too
+    points: list[dict[str, Any]]
+    levers: list[str]
+    uncertainties: list[str]
+    kpis: list[str]
+
+    @property
+    def ok(self) -> list[dict[str, Any]]:
+        return [r for r in self.runs if str(r.get("status", "ok")) == "ok"]
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest.get("name") or self.manifest.get("sweep_name") or self.folder.name)
+
+
+def _keys(entry: Any) -> list[str]:
+    """Input keys from a manifest entry: a list of keys, of {key: ...} dicts, or a mapping."""
+    if isinstance(entry, dict):
+        return [str(k) for k in entry]
+    if isinstance(entry, list):
+        out = []
+        for item in entry:
+            if isinstance(item, dict):
+                out.append(str(item.get("key") or item.get("name")))
+            else:
+                out.append(str(item))
+        return out
+    return []
+
+
+def _stat_columns(columns: Sequence[str], kpis: Sequence[str]) -> set[str]:
+    """Columns of points.csv that hold a KPI's statistic (`<kpi>_mean`, `<kpi>.p95`, ...)."""
+    out = set()
+    for c in columns:
+        for kpi in kpis:
+            if c.startswith(kpi) and c[len(kpi) :].lstrip("_.:") in STAT_SUFFIXES:
+                out.add(c)
+    return out
+
+
+def load(folder: Path) -> SweepData:
+    folder = Path(folder)
+    manifest = read_json(folder / "manifest.json")
+    runs_path = folder / "runs.csv"
+    if not runs_path.is_file():
+        raise ReportError(f"{runs_path} is missing: the sweep report draws from the runs")
+    run_columns = columns_of(runs_path)
+    point_columns = columns_of(folder / "points.csv")
+    known = set(MEASURES) | _summary_columns()
+    kpis = [c for c in run_columns if c in known]
+    inputs = [c for c in run_columns if c not in RUN_COLUMNS and c not in kpis]
+    levers = [k for k in _keys(manifest.get("levers")) if k in inputs]
+    uncertainties = [k for k in _keys(manifest.get("uncertainties")) if k in inputs]
+    if not levers and not uncertainties:  # no manifest lists: levers are what points.csv keys
+        stats = _stat_columns(point_columns, kpis)
+        levers = [c for c in inputs if c in point_columns and c not in stats]
+        uncertainties = [c for c in inputs if c not in levers]
+    text = (*RUN_COLUMNS[:1], "status", "error")
+    # A sweep stopped part-way may end runs.csv with a truncated line: no status, left out.
+    runs = [r for r in read_rows(runs_path, text) if r.get("status")]
+    points = read_rows(folder / "points.csv", ("kpi",))
+    return SweepData(folder, manifest, runs, points, levers, uncertainties, kpis)
+
+
+def _summary_columns() -> set[str]:
+    from sim.results import SUMMARY_KPIS
+
+    return set(SUMMARY_KPIS)
+
+
+# ------------------------------------------------------------------ grouping
+
+
+def _numeric(values: Sequence[Any]) -> bool:
+    return all(isinstance(v, float) and math.isfinite(v) for v in values)
+
+
+def _ordered(values: Sequence[Any]) -> bool:
+    """Numbers, ISO dates and booleans have an order; other text does not."""
+    if _numeric(values):
+        return True
+    texts = {str(v).lower() for v in values}
+    if texts <= {"true", "false"}:
+        return True
+    return all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(v)) for v in values)
+
+
+def _sort_key(value: Any) -> Any:
+    if isinstance(value, float):
+        return (0, value, "")
+    text = str(value)
+    if text.lower() in ("false", "true"):
+        return (0, float(text.lower() == "true"), "")
+    return (1, 0.0, text)
+
+
+@dataclass(frozen=True)
+class Level:
+    """One group of runs along an input: its label, its x position, the positions of its runs
+    in the list grouped, and their KPI values."""
+
+    label: str
+    x: float
+    members: tuple[int, ...]
+    values: dict[str, list[float]]
+
+
+def levels(runs: Sequence[dict[str, Any]], key: str, kpis: Sequence[str]) -> list[Level]:
+    """The runs grouped by the value of `key` (in order), or into BINS quantile bins when a
+    numeric input has more than MAX_LEVELS distinct values (x = the bin's mean value)."""
+    values = [r[key] for r in runs]
+    distinct = sorted(set(values), key=_sort_key)
+    groups: dict[int, list[int]] = defaultdict(list)
+    labels: dict[int, str] = {}
+    if _numeric(values) and len(distinct) > MAX_LEVELS:
+        edges = np.quantile(np.array(values, dtype=float), np.linspace(0, 1, BINS + 1))
+        index = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, BINS - 1)
+        for position, i in enumerate(index):
+            groups[int(i)].append(position)
+        labels = {i: f"{_short(edges[i])}–{_short(edges[i + 1])}" for i in groups}
+    else:
+        rank = {value: i for i, value in enumerate(distinct)}
+        for position, value in enumerate(values):
+            groups[rank[value]].append(position)
+        labels = {i: _short(value) for i, value in enumerate(distinct)}
+    out = []
+    for i in sorted(groups):
+        members = groups[i]
+        first = values[members[0]]
+        numeric = isinstance(first, float)
+        x = float(np.mean([values[m] for m in members])) if numeric else float(i)
+        kpi_values = {k: finite(runs[m][k] for m in members) for k in kpis}
+        out.append(Level(labels[i], x, tuple(members), kpi_values))
+    return out
+
+
+def _short(value: Any) -> str:
+    """A lever or sampled value, short: 300,000; 62.1; 0.25; a name as it is."""
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        if abs(v) >= 1e4 or (v.is_integer() and abs(v) >= 1):
+            return f"{v:,.0f}"
+        return f"{v:,.4g}"
+    return str(value)
+
+
+def _mean_ci(values: Sequence[float]) -> tuple[float, float, float]:
+    from sim.statistics import mean_ci
+
+    _, m, _, low, high = mean_ci(values)
+    return m, low, high
+
+
+# ------------------------------------------------------------------ charts
+
+
+def lever_chart(data: SweepData, path: Path) -> Chart | None:
+    """Each KPI (columns) against each lever (rows): mean and 95 % band over the runs."""
+    kpis = [k for k in SWEEP_KPIS if k in data.kpis]
+    runs = data.ok
+    if not data.levers or not kpis or not runs:
+        return None
+    fig = figure(0.9 + 2.5 * len(data.levers), width_in=12)
+    axes = fig.subplots(len(data.levers), len(kpis), squeeze=False)
+    for row, lever in enumerate(data.levers):
+        groups = levels(runs, lever, kpis)
+        numeric = _numeric([r[lever] for r in runs])
+        for col, kpi in enumerate(kpis):
+            ax = axes[row][col]
+            stats = [_mean_ci(g.values[kpi]) for g in groups]
+            unit = measure(kpi).unit
+            scale = scale_for(unit, max((abs(v) for s in stats for v in s if v == v), default=0))
+            xs = [g.x for g in groups]
+            m = [s[0] / scale.divisor for s in stats]
+            lo = [s[1] / scale.divisor for s in stats]
+            hi = [s[2] / scale.divisor for s in stats]
+            if numeric:
+                ax.fill_between(xs, lo, hi, color="#1f77b4", alpha=0.25, lw=0)
+                ax.plot(xs, m, "o-", color="#1f77b4", ms=4)
+            else:
+                err = [[a - b for a, b in zip(m, lo, strict=True)],
+                       [b - a for a, b in zip(m, hi, strict=True)]]  # fmt: skip
+                ax.errorbar(xs, m, yerr=err, fmt="o", color="#1f77b4", capsize=4)
+                ax.set_xticks(xs, [g.label for g in groups])
+            pad_limits(ax, [v for v in (*lo, *hi, *m) if v == v], "y")
+            if numeric:
+                ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+                if max(abs(x) for x in xs) >= 1e4:  # 150k, not 150000 (and not 250m for 0.25)
+                    ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+            if row == 0:
+                ax.set_title(measure(kpi).label, fontsize=10)
+            ax.set_ylabel(scale.unit)
+            ax.set_xlabel(lever, fontsize=8)
+    fig.suptitle("KPIs against each lever: mean and 95 % confidence band")
+    save(fig, path)
+    return Chart(
+        path.name,
+        "KPIs against each lever",
+        "One row per lever, one column per KPI. For each value of the lever, the mean over every "
+        "successful run with that value (runs.csv, status ok) — so averaged over the other "
+        "levers and over the sampled uncertainties — and the 95 % confidence interval of that "
+        f"mean (Student t), drawn as a band. A numeric lever with more than {MAX_LEVELS} "
+        f"distinct values (a Latin-hypercube sample) is grouped into {BINS} bins of equal run "
+        "counts, plotted at the bin's mean value.",
+    )
+
+
+def heatmap_chart(data: SweepData, path: Path) -> Chart | None:
+    """Mean KPI over the grid of the first two levers."""
+    kpis = [k for k in TORNADO_KPIS if k in data.kpis]
+    runs = data.ok
+    if len(data.levers) < 2 or not kpis or not runs:
+        return None
+    a, b = data.levers[:2]
+    la, lb = levels(runs, a, ()), levels(runs, b, ())
+    row_of = {m: i for i, level in enumerate(la) for m in level.members}
+    column_of = {m: j for j, level in enumerate(lb) for m in level.members}
+    cells: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
+    for position, run in enumerate(runs):
+        cells[row_of[position], column_of[position]].append(run)
+    fig = figure(1.5 + 0.45 * len(la) + 0.6, width_in=12)
+    axes = fig.subplots(1, len(kpis), squeeze=False)[0]
+    for ax, kpi in zip(axes, kpis, strict=True):
+        grid = np.full((len(la), len(lb)), np.nan)
+        for (i, j), members in cells.items():
+            values = finite(m[kpi] for m in members)
+            if values:
+                grid[i, j] = float(np.mean(values))
+        scale = scale_for(
+            measure(kpi).unit, float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 0.0
+        )
+        shown = grid / scale.divisor
+        cmap = "viridis_r" if measure(kpi).better != "higher" else "viridis"
+        image = ax.imshow(shown, aspect="auto", cmap=cmap, origin="lower")
+        fig.colorbar(image, ax=ax, label=scale.unit, shrink=0.9)
+        low, high = np.nanmin(shown), np.nanmax(shown)
+        for i in range(len(la)):
+            for j in range(len(lb)):
+                if np.isfinite(shown[i, j]):
+                    light = high > low and (shown[i, j] - low) / (high - low) > 0.5
+                    if cmap == "viridis_r":
+                        light = not light
+                    ax.text(
+                        j, i, f"{shown[i, j]:,.4g}", ha="center", va="center", fontsize=8,
+                        color="white" if not light else "black",
+                    )  # fmt: skip
+        ax.set_xticks(range(len(lb)), [lv.label for lv in lb], rotation=30, ha="right")
+        ax.set_yticks(range(len(la)), [lv.label for lv in la])
+        ax.set_xlabel(b, fontsize=8)
+        ax.set_ylabel(a, fontsize=8)
+        ax.grid(False)
+        ax.set_title(f"{measure(kpi).label}, {scale.unit}")
+    fig.suptitle("Mean over runs by the first two levers")
+    save(fig, path)
+    return Chart(
+        path.name,
+        "Heat map over two levers",
+        f"The mean of the KPI over every successful run in each cell of {a} × {b} (runs.csv; "
+        "averaged over any other levers and the sampled uncertainties). Empty cell: no successful "
+        "run. Yellow is the better end of each scale (low cost, low unserved tonnes).",
+    )
+
+
+@dataclass(frozen=True)
+class Swing:
+    """How far a KPI moves between the low and the high runs of one input."""
+
+    key: str
+    kind: str  # lever or uncertainty
+    low: float  # mean KPI over the low group
+    high: float  # mean KPI over the high group
+    note: str  # how the groups were chosen
+
+    @property
+    def width(self) -> float:
+        return abs(self.high - self.low)
+
+
+def swing(runs: Sequence[dict[str, Any]], key: str, kind: str, kpi: str) -> Swing | None:
+    """The tornado bar of one input for one KPI (see the chart's caption)."""
+    pairs = [(r[key], r[kpi]) for r in runs if isinstance(r[kpi], float) and r[kpi] == r[kpi]]
+    if not pairs:
+        return None
+    values = [v for v, _ in pairs]
+    distinct = sorted(set(values), key=_sort_key)
+    if len(distinct) < 2:
+        return None
+    if _ordered(values):
+        if len(distinct) <= FEW_VALUES or not _numeric(values):
+            low_set, high_set = {distinct[0]}, {distinct[-1]}
+            low = [y for v, y in pairs if v in low_set]
+            high = [y for v, y in pairs if v in high_set]
+            note = f"{_short(distinct[0])} → {_short(distinct[-1])}"
+        else:
+            q_low, q_high = np.quantile(np.array(values, dtype=float), [TAIL, 1 - TAIL])
+            low = [y for v, y in pairs if v <= q_low]
+            high = [y for v, y in pairs if v >= q_high]
+            note = f"≤ {_short(q_low)} → ≥ {_short(q_high)}"
+        return Swing(key, kind, float(np.mean(low)), float(np.mean(high)), note)
+    means = {d: float(np.mean([y for v, y in pairs if v == d])) for d in distinct}
+    lowest, highest = min(means, key=means.get), max(means, key=means.get)  # type: ignore[arg-type]
+    return Swing(key, kind, means[lowest], means[highest], f"{lowest} → {highest} (range)")
+
+
+def tornado_chart(data: SweepData, path: Path) -> Chart | None:
+    kpis = [k for k in TORNADO_KPIS if k in data.kpis]
+    runs = data.ok
+    inputs = [(k, "lever") for k in data.levers] + [(k, "uncertainty") for k in data.uncertainties]
+    if not kpis or not runs or not inputs:
+        return None
+    fig = figure(1.4 + 0.55 * len(inputs), width_in=13)
+    axes = fig.subplots(1, len(kpis), squeeze=False)[0]
+    for ax, kpi in zip(axes, kpis, strict=True):
+        overall = float(np.mean(finite(r[kpi] for r in runs)))
+        swings = [s for key, kind in inputs if (s := swing(runs, key, kind, kpi)) is not None]
+        swings.sort(key=lambda s: -s.width)
+        unit = measure(kpi).unit
+        extent = max((max(abs(s.low - overall), abs(s.high - overall)) for s in swings), default=0)
+        scale = scale_for(unit, extent)
+        d = scale.divisor
+        for y, s in enumerate(swings):
+            ends = [((s.low - overall) / d, LOW_COLOUR), ((s.high - overall) / d, HIGH_COLOUR)]
+            ends.sort(key=lambda e: -abs(e[0]))  # the shorter bar on top, thinner: both show
+            for (end, colour), height in zip(ends, (0.6, 0.3), strict=True):
+                ax.barh(y, end, color=colour, height=height)
+        labels = [
+            f"{s.key}{' (uncertainty)' if s.kind == 'uncertainty' else ''}\n"
+            f"{s.note}: {format_number(s.high - s.low, unit)}"
+            for s in swings
+        ]
+        ax.set_yticks(range(len(swings)), labels, fontsize=8)
+        ax.set_ylim(len(swings) - 0.5, -0.5)
+        ax.axvline(0, color="#333333", lw=0.9)
+        spread = [(s.low - overall) / d for s in swings] + [(s.high - overall) / d for s in swings]
+        pad_limits(ax, [*spread, 0.0], "x", margin=0.1)
+        ax.grid(axis="y", visible=False)
+        ax.set_xlabel(f"change from the mean of all runs, {scale.unit}")
+        ax.set_title(f"{measure(kpi).label}\nmean of all runs: {format_kpi(kpi, overall)}")
+    fig.legend(
+        handles=[
+            Patch(color=LOW_COLOUR, label="runs with the input low"),
+            Patch(color=HIGH_COLOUR, label="runs with the input high"),
+        ],
+        loc="outside lower center",
+        ncols=2,
+    )
+    fig.suptitle("What moves the KPIs most: low against high value of each input")
+    save(fig, path)
+    return Chart(
+        path.name,
+        "Tornado: which levers and uncertainties move the KPIs most",
+        "For each input (lever or sampled uncertainty) and KPI, over the successful runs "
+        "(runs.csv): the blue bar ends at the mean KPI of the runs where the input is low, the "
+        "orange bar at the mean KPI of the runs where it is high, both measured from the mean of "
+        f"all runs (the vertical line). Low and high: the lowest and highest value when the input "
+        f"takes at most {FEW_VALUES} values (or is a date or yes/no); otherwise the runs at or "
+        f"below its {TAIL:.0%} quantile and at or above its {1 - TAIL:.0%} quantile. For an "
+        "input whose values have no order (names), the bars span the lowest and highest mean "
+        "over its values. Inputs are sorted by |high − low|; each label gives the values "
+        "compared and the difference high − low. Other inputs vary across both groups, so a "
+        "swing is that input's effect averaged over them.",
+    )
+
+
+def draw(data: SweepData) -> list[Chart]:
+    charts = []
+    for file, chart in (
+        ("levers.png", lever_chart),
+        ("heatmap.png", heatmap_chart),
+        ("tornado.png", tornado_chart),
+    ):
+        made = chart(data, data.folder / file)
+        if made is not None:
+            charts.append(made)
+    return charts
+
+
+# ------------------------------------------------------------------ page
+
+
+def point_means(data: SweepData, kpi: str) -> list[tuple[str, dict[str, Any], float]]:
+    """(point, lever values, mean) of every lever point for the KPI, read from points.csv
+    (wide form `<kpi>_mean`, as sim.sweep writes it; or long form `kpi`, `mean`)."""
+    out = []
+    for row in data.points:
+        if "kpi" in row and "mean" in row:
+            if row["kpi"] != kpi:
+                continue
+            value = row["mean"]
+        else:
+            column = next(
+                (f"{kpi}{sep}mean" for sep in ("_", ".", ":") if f"{kpi}{sep}mean" in row), None
+            )
+            if column is None:
+                return []
+            value = row[column]
+        if isinstance(value, float) and math.isfinite(value):
+            point = row.get("point", len(out))
+            point = str(int(point)) if isinstance(point, float) else str(point)
+            out.append((point, {k: row.get(k) for k in data.levers}, value))
+    return out
+
+
+def page(data: SweepData, charts: list[Chart]) -> Page:
+    total, ok = len(data.runs), len(data.ok)
+    failed = total - ok
+    description = data.manifest.get("description") or ""
+    levers = ", ".join(data.levers) or "no levers"
+    question = (
+        (f"{description.rstrip('.')}. " if description else "")
+        + f"How do landed cost and unserved tonnes respond to {levers}"
+        + (
+            f", with {', '.join(data.uncertainties)} sampled afresh in every run"
+            if data.uncertainties
+            else ""
+        )
+        + ", and which of these inputs matters most?"
+    )
+    headline = [Headline("Runs", f"{total:,}", f"{ok:,} succeeded, {failed:,} failed")]
+    tables = []
+    extremes: list[tuple[str, str, dict[str, Any], str]] = []  # heading, point, levers, mean
+    for kpi in TORNADO_KPIS:
+        means = point_means(data, kpi)
+        if not means:
+            continue
+        ranked = sorted(means, key=lambda p: p[2], reverse=measure(kpi).better == "higher")
+        for which, (point, levers, value) in (("best", ranked[0]), ("worst", ranked[-1])):
+            label = f"{measure(kpi).label}, {which} lever point"
+            headline.append(Headline(label, format_kpi(kpi, value), f"point {point}"))
+            extremes.append(
+                (f"{measure(kpi).label}: {which}", point, levers, format_kpi(kpi, value))
+            )
+    if extremes:
+        body = [["mean over its runs", *(e[3] for e in extremes)]]
+        body.append(["lever point", *(e[1] for e in extremes)])
+        body += [[key, *(_short(e[2][key]) for e in extremes)] for key in data.levers]
+        tables.append(
+            Table(
+                "Best and worst lever points (points.csv)",
+                ["", *(e[0] for e in extremes)],
+                body,
+            )
+        )
+    rows = []
+    for key, kind in [(k, "lever") for k in data.levers] + [
+        (k, "uncertainty") for k in data.uncertainties
+    ]:
+        values = [r[key] for r in data.runs]
+        distinct = sorted(set(values), key=_sort_key)
+        span = f"{_short(distinct[0])} to {_short(distinct[-1])}" if distinct else ""
+        rows.append([key, kind, f"{len(distinct):,}", span])
+    tables.append(Table("Inputs (runs.csv)", ["input", "kind", "distinct values", "range"], rows))
+    notes = []
+    if failed:
+        errors = sorted({str(r.get("error") or "") for r in data.runs if r not in data.ok})
+        notes.append(
+            f"{failed} run(s) failed and are left out of the charts: " + "; ".join(errors[:5])
+        )
+    m = data.manifest
+    facts = f"sweep {data.name}; seed {m.get('seed', '?')}; program {m.get('program_version', '?')}"
+    return Page(
+        title=f"Sweep report: {data.name}",
+        kind="sweep",
+        question=question,
+        facts=facts,
+        headline=headline,
+        tables=tables,
+        notes=notes,
+        charts=charts,
+        sources=sorted(p.name for p in data.folder.glob("*.csv")),
+    )
