@@ -132,6 +132,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _bad_counts(args: argparse.Namespace) -> bool:
+    """Report a --replications below 1 or a negative --seed; True if there was one."""
+    if getattr(args, "replications", None) is not None and args.replications < 1:
+        print("--replications must be at least 1", file=sys.stderr)
+        return True
+    if getattr(args, "seed", None) is not None and args.seed < 0:
+        print("--seed must be zero or more", file=sys.stderr)
+        return True
+    return False
+
+
 def _report_invalid(exc: ScenarioError) -> int:
     print(f"invalid input: {len(exc.problems)} problem(s)", file=sys.stderr)
     for problem in exc.problems:
@@ -156,11 +167,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.replications is not None and args.replications < 1:
-        print("--replications must be at least 1", file=sys.stderr)
-        return EXIT_INVALID
-    if args.seed is not None and args.seed < 0:
-        print("--seed must be zero or more", file=sys.stderr)
+    if _bad_counts(args):
         return EXIT_INVALID
     target_ci = {}
     for text in args.target_ci:
@@ -242,11 +249,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(args.files) < 2:
         print("compare needs at least two scenario files", file=sys.stderr)
         return EXIT_INVALID
-    if args.replications is not None and args.replications < 1:
-        print("--replications must be at least 1", file=sys.stderr)
-        return EXIT_INVALID
-    if args.seed is not None and args.seed < 0:
-        print("--seed must be zero or more", file=sys.stderr)
+    if _bad_counts(args):
         return EXIT_INVALID
     output = compare(
         args.files,
@@ -342,8 +345,7 @@ def describe(scenario: Scenario) -> str:
 def cmd_n1(args: argparse.Namespace) -> int:
     from sim.n1 import n1_analysis
 
-    if args.replications is not None and args.replications < 1:
-        print("--replications must be at least 1", file=sys.stderr)
+    if _bad_counts(args):
         return EXIT_INVALID
     scenario = load_scenario(args.file, args.overrides)
     try:
