@@ -40,6 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     again.add_argument("--force", action="store_true", help="start an existing folder again")
     p.add_argument("--quiet", action="store_true", help="no progress; print only the folder")
+    p.add_argument(
+        "--report", action="store_true", help="also write charts and report.html into the folder"
+    )
 
 
 def command(args: argparse.Namespace) -> int:
@@ -95,4 +98,10 @@ def command(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(summary(output))
     print(f"sweep written to {output.folder}")
+    if args.report:
+        from sim.report import report
+
+        written = report(output.folder)
+        if not args.quiet:
+            print(f"report written to {written.html} ({len(written.charts)} charts)")
     return EXIT_OK

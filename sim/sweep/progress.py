@@ -8,6 +8,8 @@ every 5 seconds (and at the end), e.g. `sweep x: 120/1000 runs (12 %), 45.1 runs
 from __future__ import annotations
 
 import datetime as dt
+import io
+import os
 import sys
 import time
 from typing import IO, Protocol
@@ -83,13 +85,19 @@ class Bar:
             # No monitor thread: a process pool forks only while this process has no thread.
             monitor_interval = 0
 
+        try:  # a terminal that reports no width (0) would get no bar at all: assume 80
+            known = os.get_terminal_size(stream.fileno()).columns > 0
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            known = False
         self.bar = _NoMonitor(
             total=total,
             initial=done,
             unit="run",
             desc=f"sweep {name}",
             file=stream,
-            dynamic_ncols=True,
+            dynamic_ncols=known,
+            ncols=None if known else 80,
+            nrows=None if known else 24,
             smoothing=0.1,
         )
         self.failed = 0
