@@ -56,7 +56,6 @@ class _RefineryTotals:
         "stock_integral_t_days",
         "day_runs_t",
         "day_target_t",
-        "runs_by_origin",
         "low_stock_days",
     )
 
@@ -69,7 +68,6 @@ class _RefineryTotals:
         self.stock_integral_t_days = 0.0
         self.day_runs_t = 0.0
         self.day_target_t = 0.0
-        self.runs_by_origin: dict[str, float] = defaultdict(float)
         self.low_stock_days = 0.0
 
 
@@ -222,8 +220,6 @@ class Recorder:
             stock_start = stock_end - received + ran_t
             tot.intake_t += received
             tot.runs_t += ran_t
-            for origin, share in ran.mix.items():
-                tot.runs_by_origin[origin] += share * ran_t
             target = refinery.spec.target_run_t_per_day * dt
             if ran_t < target:
                 tot.unserved_t += target - ran_t

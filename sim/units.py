@@ -13,23 +13,9 @@ def usd_per_bbl_to_usd_per_t(price_usd_per_bbl: float, bbl_per_t: float) -> floa
     return price_usd_per_bbl * bbl_per_t
 
 
-def rub_to_usd(amount_rub: float, rub_per_usd: float) -> float:
-    return amount_rub / rub_per_usd
-
-
-def bbl_per_t_from_api(api_gravity: float) -> float:
-    """Barrels per tonne from API gravity: 1 / (0.158987 m³/bbl × SG)."""
-    specific_gravity = 141.5 / (api_gravity + 131.5)
-    return 1.0 / (0.158987 * specific_gravity)
-
-
 def date_at(start: dt.date, time_days: float) -> dt.date:
     """Calendar date of a simulation time (days since the start date)."""
     return start + dt.timedelta(days=int(time_days))
-
-
-def days_between(start: dt.date, later: dt.date) -> int:
-    return (later - start).days
 
 
 def month_key(day: dt.date) -> str:

@@ -74,8 +74,8 @@ class _ClockTick(Event):
         env.schedule(self, _CLOCK_PRIORITY, delay)
 
 
-def _linefill_mix(grade: str) -> dict[str, float]:
-    return {"linefill": 1.0}
+#: Origin of the crude filling the lines at day 0 (one shared object: parcels compare by it).
+LINEFILL_MIX = {"linefill": 1.0}
 
 
 @dataclass
@@ -129,7 +129,7 @@ class Simulation:
             else PipelineFIFO(
                 link.name,
                 link.linefill_t,
-                Parcel(link.linefill_t, 0.0, _linefill_mix(link.initial_grade)),
+                Parcel(link.linefill_t, 0.0, LINEFILL_MIX),
                 (fifo_log or {}).get(link.name),
             )
             for link in topology.links
