@@ -55,6 +55,23 @@ class PipelineFIFO:
     def content_t(self) -> float:
         return sum(p.tonnes_t for p in self.queue)
 
+    def dirty_in_head(self, tonnes_t: float, limit_ppm: float, inflow_ppm: float) -> float:
+        """Of the next `tonnes_t` to leave, how many are above `limit_ppm` (a look, no change).
+
+        Tonnes beyond the line's content are this step's own inflow, at `inflow_ppm`.
+        """
+        dirty, left = 0.0, tonnes_t
+        for parcel in self.queue:
+            if left <= 0:
+                break
+            take = min(left, parcel.tonnes_t)
+            if parcel.ppm > limit_ppm:
+                dirty += take
+            left -= take
+        if left > 0 and inflow_ppm > limit_ppm:
+            dirty += left
+        return dirty
+
     def push(self, parts: list[Parcel], now_days: float) -> list[Parcel]:
         """Put `parts` in at the tail; return the same tonnes leaving at the head, in order.
 

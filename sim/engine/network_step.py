@@ -73,6 +73,8 @@ class ExecutablePlan:
     #: Each route's links, named, joined by " > " (the route column of costs.csv).
     route_links_label: list[str] = field(default_factory=list)
     routes_by_port_dict: dict[str, list[int]] = field(default_factory=dict)
+    #: Contaminant level of the crude each route puts into its last link, ppm.
+    route_ppm: list[float] = field(default_factory=list)
 
 
 def _hop_shares(
@@ -213,6 +215,12 @@ def executable(
         components,
         [" > ".join(topology.links[link].name for link in r.links) for r in routes],
         by_port,
+        [
+            0.0  # handed out clean under a swap
+            if r.swap_split is not None
+            else topology.contracts[r.contract].contaminant_ppm + added_ppm[r.contract]
+            for r in routes
+        ],
     )
 
 
@@ -302,7 +310,9 @@ class NetworkStep:
             if not idx and not trains:
                 continue
             want = sum(volumes[i] for i in idx)
-            rail_t = sum(p.tonnes_t for _, p in trains)
+            limit_ppm = refinery.spec.contaminant_limit_ppm
+            # Crude the refinery will refuse takes no room in its tanks.
+            rail_t = sum(p.tonnes_t for _, p in trains if p.ppm <= limit_ppm)
             limit = refinery.receipt_limit_t(want + rail_t, dt)
             if rail_t > limit:
                 rail_in[name] = self._unload_what_fits(trains, max(0.0, limit), now_days)
@@ -310,10 +320,11 @@ class NetworkStep:
             else:
                 limit -= rail_t
             if want > limit:
-                scaled = True
-                scale = max(0.0, limit) / want
-                for i in idx:
-                    volumes[i] *= scale
+                scale = self._scale_to_room(plan, volumes, idx, want, max(0.0, limit), limit_ppm)
+                if scale < 1.0:
+                    scaled = True
+                    for i in idx:
+                        volumes[i] *= scale
         hop_shares = _hop_shares(routes, volumes) if scaled else plan.hop_shares
         # 3. Inject at the sources and move through the lines, upstream first.
         inputs: dict[object, list[Parcel]] = {}
@@ -387,6 +398,70 @@ class NetworkStep:
             result.quarantined[name] = rejected
             result.runs[name] = ran
         return result
+
+    def _scale_to_room(
+        self,
+        plan: ExecutablePlan,
+        volumes: list[float],
+        idx: list[int],
+        want_t: float,
+        room_t: float,
+        limit_ppm: float,
+    ) -> float:
+        """Share of a refinery's planned receipts to ship so that what it accepts fits its room.
+
+        Usually all that arrives is accepted, and the share is room ÷ planned. When the crude at
+        the head of its lines is above its limit (to be refused), the share is found by
+        bisection on the crude that would be accepted, so refused crude takes no room.
+        """
+        plain = room_t / want_t
+        routes = plan.routes
+        # The usual case: nothing dirty in the lines that end here, nor going into them.
+        if not any(
+            plan.route_ppm[i] > limit_ppm
+            or self.link_added_ppm
+            or (
+                routes[i].links[-1] not in self.rail_index
+                and any(p.ppm > limit_ppm for p in self.fifos[routes[i].links[-1]].queue)  # type: ignore[union-attr]
+            )
+            for i in idx
+        ):
+            return plain
+
+        def accepted(share: float) -> float:
+            through: dict[int, float] = {}
+            for i, r in enumerate(routes):
+                v = volumes[i] * (share if i in idx_set else 1.0)
+                for link in r.links:
+                    through[link] = through.get(link, 0.0) + v
+            total = 0.0
+            for i in idx:
+                last = routes[i].links[-1]
+                fifo = self.fifos[last]
+                v = volumes[i] * share
+                if last in self.rail_index or through[last] <= 0:
+                    total += v
+                    continue
+                inflow_ppm = plan.route_ppm[i] + sum(
+                    self.link_added_ppm.get(link, 0.0) for link in routes[i].links
+                )
+                dirty = fifo.dirty_in_head(through[last], limit_ppm, inflow_ppm)  # type: ignore[union-attr]
+                total += v * (1.0 - dirty / through[last])
+            return total
+
+        idx_set = set(idx)
+        if accepted(1.0) >= want_t - 1e-9:  # nothing to refuse: the plain share
+            return plain
+        if accepted(1.0) <= room_t:
+            return 1.0
+        low, high = 0.0, 1.0
+        for _ in range(40):
+            mid = (low + high) / 2
+            if accepted(mid) <= room_t:
+                low = mid
+            else:
+                high = mid
+        return low
 
     def _unload_what_fits(
         self, trains: list[tuple[int, Parcel]], room_t: float, now_days: float
