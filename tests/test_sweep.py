@@ -133,10 +133,14 @@ def test_runs_csv_has_one_sorted_row_per_run_with_its_inputs_and_kpis(small):
     assert len({r["run_key"] for r in rows}) == 36
     assert {r["status"] for r in rows} == {"ok"} and {r["error"] for r in rows} == {""}
     for row in rows:
-        seed = run_seed(run_seed_sequence(11, int(row["point"]), int(row["replication"])))
+        seed = run_seed(run_seed_sequence(11, int(row["replication"])))
         assert int(row["seed"]) == seed
         assert float(row["refinery_intake_t"]) > 0
         assert abs(float(row["mass_balance_error_t"])) < 1e-3
+    # Common random numbers: replication r has the same seed at every lever point.
+    seeds = {(int(r["point"]), int(r["replication"])): r["seed"] for r in rows}
+    assert all(seeds[(p, r)] == seeds[(0, r)] for p, r in seeds)
+    assert len({seeds[(0, r)] for r in range(3)}) == 3
 
 
 def test_levers_cross_grids_with_a_latin_hypercube(small):
@@ -171,8 +175,11 @@ def test_uncertainties_are_drawn_within_their_distributions(small):
     assert set(column("links.unecha_polotsk.capacity_t_per_day")) == {25000, 30000}
     assert all(v > 0 for v in column("links.unecha_mozyr.tariff_usd_per_t"))
     assert {r["nodes.mozyr.restart_days"] for r in rows} <= {"1", "2", "3", "4", "5"}
-    # Afresh in every run: 36 different prices.
-    assert len(set(column("prices.urals.usd_per_bbl"))) == 36
+    # Afresh in every replication (3 different prices), the same at every lever point for a
+    # given replication (common random numbers).
+    prices = {(r["point"], r["replication"]): r["prices.urals.usd_per_bbl"] for r in rows}
+    assert len(set(prices.values())) == 3
+    assert all(prices[(p, rep)] == prices[("0", rep)] for p, rep in prices)
 
 
 def test_a_run_is_a_function_of_its_identity_only(small):

@@ -77,10 +77,12 @@ high = 45
   Points are numbered from 0 in that order.
 - **Runs**: each lever point runs `replications` times (run identity: point, replication). A
   run's random numbers derive from the sweep seed and its identity only, never from which
-  worker runs it or when: its `SeedSequence(entropy=seed, spawn_key=(point, replication))` gives
-  the run's scenario seed (the engine's random streams: voyages, random disruptions, ...) and
+  worker runs it or when: `SeedSequence(entropy=seed, spawn_key=(replication,))` gives the
+  run's scenario seed (the engine's random streams: voyages, random disruptions, ...) and
   one stream per uncertainty, named `uncertainty:<key>`, so adding an uncertainty does not
-  change the others' draws. Results are therefore identical whichever executor runs the sweep.
+  change the others' draws. Replication r thus sees the same uncertainties and disruptions at
+  every lever point (common random numbers: differences between points are the levers'
+  effect). Results are identical whichever executor runs the sweep.
 - Continuous values (ranges, Latin-hypercube points, draws) are rounded to 6 decimals before they
   are set — the precision of the result files — so runs.csv says exactly what ran. `integer =
   true` rounds to whole numbers instead, for integer keys.

@@ -3,7 +3,10 @@
 A run is identified by (lever point, replication). Everything random about it derives from the
 sweep seed and that identity, never from which worker runs it or when:
 
-- the run's `SeedSequence` is `SeedSequence(entropy=sweep seed, spawn_key=(point, replication))`;
+- the run's `SeedSequence` is `SeedSequence(entropy=sweep seed, spawn_key=(replication,))`:
+  replication r draws the same uncertainties and the same engine streams (voyages, random
+  disruptions) at every lever point — common random numbers, so differences between points are
+  the levers' effect, not sampling noise;
 - the run's scenario seed (`scenario.seed`, from which the engine's own streams derive) is the
   first 63 bits of that sequence's state;
 - each uncertainty draws from its own named stream of that sequence,
@@ -117,8 +120,9 @@ def lever_points(spec: SweepFile) -> list[Point]:
 # ------------------------------------------------------------------ one run
 
 
-def run_seed_sequence(sweep_seed: int, point: int, replication: int) -> np.random.SeedSequence:
-    return np.random.SeedSequence(entropy=sweep_seed, spawn_key=(point, replication))
+def run_seed_sequence(sweep_seed: int, replication: int) -> np.random.SeedSequence:
+    """Replication r's seed sequence: the same at every lever point (common random numbers)."""
+    return np.random.SeedSequence(entropy=sweep_seed, spawn_key=(replication,))
 
 
 def run_seed(sequence: np.random.SeedSequence) -> int:
@@ -191,9 +195,10 @@ class ResolvedRun:
     error: str
 
 
-def run_key(scenario_hash: str, seed: int) -> str:
-    """The run's key: a hash of its resolved scenario's sha256 and its seed (16 hex digits)."""
-    return hashlib.sha256(f"{scenario_hash}:{seed}".encode()).hexdigest()[:16]
+def run_key(scenario_hash: str, seed: int, point: int) -> str:
+    """The run's key: a hash of its resolved scenario's sha256, its seed and its lever point
+    (16 hex digits; the point keeps two points that resolve alike apart)."""
+    return hashlib.sha256(f"{scenario_hash}:{seed}:{point}".encode()).hexdigest()[:16]
 
 
 def error_text(exc: BaseException) -> str:
@@ -210,7 +215,7 @@ def resolve(
 ) -> ResolvedRun:
     """The run's seed, sampled values, scenario and key. An invalid scenario is not raised:
     the run carries the error (its key then hashes the scenario data as set)."""
-    sequence = run_seed_sequence(context.seed, point, replication)
+    sequence = run_seed_sequence(context.seed, replication)
     seed = run_seed(sequence)
     sampled = tuple(
         draw(item, stream(sequence, f"uncertainty:{key}")) for key, item in context.uncertainties
@@ -233,7 +238,7 @@ def resolve(
             seed,
             tuple(lever_values),
             sampled,
-            run_key(digest, seed),
+            run_key(digest, seed, point),
             None,
             error_text(exc),
         )
@@ -243,7 +248,7 @@ def resolve(
         seed,
         tuple(lever_values),
         sampled,
-        run_key(scenario_sha256(scenario), seed),
+        run_key(scenario_sha256(scenario), seed, point),
         scenario,
         "",
     )
