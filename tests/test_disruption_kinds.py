@@ -156,3 +156,32 @@ def test_a_closed_port_keeps_tankers_waiting_on_demurrage():
     assert row["arrived_day"] == 11.0
     assert row["berthed_day"] == 13.0
     assert row["demurrage_usd"] == pytest.approx(2 * 20_000.0)
+
+
+def test_a_differential_shock_on_a_contract_and_on_a_cargo():
+    data = chain(capacity=5000.0, volume_t_per_month=31_000.0, stock=50_000.0, tank=1e6)
+    data["scenario"]["horizon_days"] = 31
+    data["disruptions"] = {
+        "wider": {
+            "target": "supply",
+            "start_date": "2019-01-01",
+            "duration_days": 31,
+            "price_add_usd_per_bbl": -3.0,
+        }
+    }
+    _, result = simulate_one(data)
+    [cost] = [c for c in result.costs if c["route"] == "line"]
+    assert cost["crude_usd_per_t"] == pytest.approx((60.0 - 3.0) * 7.25)
+
+    cargo = cargo_network()
+    cargo["disruptions"] = {
+        "dearer": {
+            "target": "sverdrup",
+            "start_date": "2019-01-01",
+            "duration_days": 10,
+            "price_add_usd_per_bbl": 2.0,
+        }
+    }
+    _, result = simulate_one(cargo)
+    [row] = result.cargoes  # bought on day 2, inside the shock: (60 − 1 + 2) × 7.2 per tonne
+    assert row["crude_usd"] == pytest.approx(80_000 * (60.0 - 1.0 + 2.0) * 7.2)

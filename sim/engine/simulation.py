@@ -95,6 +95,8 @@ class Conditions:
     quota_factor: list[float]
     fee_add: list[float]
     price_add: dict[str, float]
+    #: Shocks to contracts' and cargo options' differentials, by id, USD/bbl.
+    differential_add: dict[str, float]
     #: Bumped whenever prices change, so costs are booked at the right prices.
     price_version: int = 0
 
@@ -155,6 +157,7 @@ class Simulation:
             quota_factor=[1.0] * len(topology.transit),
             fee_add=[0.0] * len(topology.transit),
             price_add={},
+            differential_add={},
         )
         self._target_kind = {
             name: disruption_target_kinds(scenario, d.target)[0]
@@ -221,6 +224,7 @@ class Simulation:
             bench = 0.0
             if c.price_benchmark is not None:
                 bench = self.benchmark_usd_per_bbl(c.price_benchmark, month)
+                bench += self.conditions.differential_add.get(c.name, 0.0)
             self.conditions.price_usd_per_t[c.index] = c.price_usd_per_t(bench)
             self.conditions.crude_usd_per_t[c.index] = c.crude_usd_per_t(bench)
         self.conditions.price_version += 1
@@ -362,8 +366,14 @@ class Simulation:
             index = self._contract_index[target]
             if effect == "volume_factor":
                 cond.volume_factor[index] = value
+            elif effect == "price_add_usd_per_bbl":
+                cond.differential_add[target] = value
+                self._update_prices()
             else:
                 cond.contract_added_ppm[index] = value
+        elif kind == "cargo":  # read when a cargo is bought
+            cond.differential_add[target] = value
+            return
         elif kind == "transit":
             index = self._transit_index[target]
             if effect == "quota_factor":
@@ -433,7 +443,8 @@ class Simulation:
         label = f"{cargo.name}#{number}"
         bought = env.now
         month = month_key(self.now_date())
-        crude = cargo.crude_usd_per_t(self.benchmark_usd_per_bbl(cargo.price_benchmark, month))
+        bench = self.benchmark_usd_per_bbl(cargo.price_benchmark, month)
+        crude = cargo.crude_usd_per_t(bench + self.conditions.differential_add.get(cargo.name, 0.0))
         self.log(cargo.name, "cargo_bought", f"{label}: {cargo.lot_t:.0f} t")
         yield env.timeout(cargo.loading_days)
         sailed = env.now

@@ -307,7 +307,8 @@ _EFFECTS_BY_TARGET = {
     "link": {"capacity_factor", "contaminant_ppm"},
     "port": {"capacity_factor"},
     "refinery": {"capacity_factor"},
-    "contract": {"volume_factor", "contaminant_ppm"},
+    "contract": {"volume_factor", "contaminant_ppm", "price_add_usd_per_bbl"},
+    "cargo": {"price_add_usd_per_bbl"},
     "transit": {"quota_factor", "fee_add_usd_per_t"},
     "price": {"price_add_usd_per_bbl"},
 }
@@ -323,7 +324,12 @@ def disruption_target_kinds(s: Scenario, target: str) -> list[str]:
         kinds.append("port")
     if isinstance(node, RefineryNode):
         kinds.append("refinery")
-    for kind, section in (("contract", s.contracts), ("transit", s.transit), ("price", s.prices)):
+    for kind, section in (
+        ("contract", s.contracts),
+        ("cargo", s.cargoes),
+        ("transit", s.transit),
+        ("price", s.prices),
+    ):
         if target in section:
             kinds.append(kind)
     return kinds

@@ -378,11 +378,12 @@ class RandomTiming(Spec):
 class Disruption(Spec):
     """A change to an asset for a while: scheduled (start and duration) or random (`random`).
 
-    The target is a link, a port, a refinery, a contract, a transit condition or a price series
-    (ids are looked up in that order and must not be ambiguous). Give the effects that fit it:
-    links, ports, refineries: `capacity_factor` (default 0, an outage; for a port, 0 closes it
-    to tankers); links and contracts: `contaminant_ppm`; contracts: `volume_factor` (a cut-off
-    or reduction); transit conditions: `quota_factor`, `fee_add_usd_per_t`; price series:
+    The target is a link, a port, a refinery, a contract, a cargo option, a transit condition or
+    a price series (ids must not be ambiguous). Give the effects that fit it: links, ports,
+    refineries: `capacity_factor` (default 0, an outage; for a port, 0 closes it to tankers);
+    links and contracts: `contaminant_ppm`; contracts: `volume_factor` (a cut-off or
+    reduction); transit conditions: `quota_factor`, `fee_add_usd_per_t`; price series (a
+    benchmark shock), contracts and cargo options (a shock to their differential):
     `price_add_usd_per_bbl`.
     """
 
@@ -411,7 +412,9 @@ class Disruption(Spec):
         None, description="Added to a transit condition's fee, USD/t (costs; routing keeps fees)."
     )
     price_add_usd_per_bbl: float | None = Field(
-        None, description="Added to a price series (a price shock), USD/bbl."
+        None,
+        description="Added to a price series, or to a contract's or cargo option's differential "
+        "(a price shock), USD/bbl.",
     )
 
     def effects(self) -> dict[str, float]:
