@@ -15,10 +15,17 @@ from sim import load_scenario, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "data" / "base_kpis.csv"
-SCENARIOS = ("base.toml", "unecha_mozyr_outage.toml")
+SCENARIOS = (
+    "base.toml",
+    "unecha_mozyr_outage.toml",
+    "kazakh_swap.toml",
+    "diversified.toml",
+    "history/druzhba_contamination_2019.toml",
+)
 KPIS = (
     "refinery_intake_t", "unserved_t", "run_cut_days", "supply_cost_usd",
-    "landed_cost_usd_per_t", "min_days_cover", "runs_t", "quarantined_t",
+    "landed_cost_usd_per_t", "min_days_cover", "runs_t", "quarantined_t", "supplier_hhi",
+    "cargoes_bought", "lost_margin_usd",
 )  # fmt: skip
 REFINERY_KPIS = ("intake_t", "runs_t", "unserved_t", "run_cut_days", "min_stock_t", "mean_stock_t")
 
