@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sim.engine.crude import split_mix_key
 from sim.indicators import hhi, n_minus_1_pct, shannon
 from sim.indicators import shares as indicator_shares
 from sim.units import date_at
@@ -286,11 +287,12 @@ class Recorder:
         }
 
     # -- end of run -----------------------------------------------------------------------
-    def _link_flow_by_origin(self, link: int) -> dict[str, float]:
-        out: dict[str, float] = defaultdict(float)
+    def _link_flow_by_crude(self, link: int) -> dict[tuple[str, str], float]:
+        """Tonnes that left a link by (origin, grade)."""
+        out: dict[tuple[str, str], float] = defaultdict(float)
         for mix, tonnes in self._link_mix_t[link].values():
-            for origin, share in mix.items():
-                out[origin] += share * tonnes
+            for key, share in mix.items():
+                out[split_mix_key(key)] += share * tonnes
         return out
 
     def finish(self, engine_seconds: float) -> ReplicationResult:
@@ -325,9 +327,15 @@ class Recorder:
                 }
             )
         flows = [
-            {"replication": rep, "link": link.name, "origin": origin, "tonnes_t": tonnes}
+            {
+                "replication": rep,
+                "link": link.name,
+                "origin": origin,
+                "grade": grade,
+                "tonnes_t": tonnes,
+            }
             for link in sim.topology.links
-            for origin, tonnes in sorted(self._link_flow_by_origin(link.index).items())
+            for (origin, grade), tonnes in sorted(self._link_flow_by_crude(link.index).items())
             if tonnes > 0
         ]
         events = [

@@ -45,7 +45,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "lost_margin_usd",
     ),
     "daily": ("replication", "date", "asset", "asset_kind", "inflow_t", "outflow_t", "stock_t"),
-    "flows": ("replication", "link", "origin", "tonnes_t"),
+    "flows": ("replication", "link", "origin", "grade", "tonnes_t"),
     "events": ("replication", "time_days", "date", "asset", "event", "detail"),
     "costs": (
         "replication", "refinery", "origin", "route", "tonnes_t",

@@ -80,7 +80,7 @@ def test_crude_reaches_the_refinery_after_linefill_over_rate_in_a_whole_run():
     # Days 20..30 brought Kazakh crude out of the line: 11 days × 1,000 t.
     kazakh_out = sum(row["tonnes_t"] for row in result.flows if row["origin"] == "kazakhstan")
     assert math.isclose(kazakh_out, 11 * 1000.0)
-    assert sim.network.refineries["ref"].tank.by_origin_t["kazakhstan"] > 0
+    assert sim.network.refineries["ref"].tank.tonnes_by_origin()["kazakhstan"] > 0
 
 
 def test_batches_leave_unblended():
@@ -90,3 +90,24 @@ def test_batches_leave_unblended():
     dirty = [Parcel(100.0, 50.0, RUSSIA)]
     assert [(p.tonnes_t, p.ppm) for p in fifo.push(dirty, 0.0)] == [(100.0, 0.0)]
     assert [(p.tonnes_t, p.ppm) for p in fifo.push(dirty, 1.0)] == [(50.0, 0.0), (50.0, 50.0)]
+
+
+def test_a_batch_carries_its_grade_through_the_line():
+    # Urals until day 10, then Johan Sverdrup: the new grade reaches the refinery 10 days later
+    # (10 000 t of linefill at 1 000 t/day) and flows.csv reports tonnes by origin and grade.
+    data = chain(capacity=5_000.0, volume_t_per_month=31_000.0, stock=5_000.0, tank=100_000.0)
+    data["scenario"]["horizon_days"] = 31
+    data["grades"]["sverdrup"] = {"bbl_per_t": 7.12}
+    data["contracts"]["supply"]["end_date"] = "2019-01-11"
+    data["contracts"]["norway"] = contract(
+        "field", "ref", 31_000.0, origin="norway", start_date="2019-01-11", grade="sverdrup"
+    )
+    sim, result = simulate_one(data)
+    out = {(r["origin"], r["grade"]): r["tonnes_t"] for r in result.flows if r["link"] == "line"}
+    assert out == {
+        ("linefill", "urals"): 10_000.0,
+        ("russia", "urals"): 10_000.0,
+        ("norway", "sverdrup"): 11_000.0,
+    }
+    grades = sim.network.refineries["ref"].tank.tonnes_by_grade()
+    assert set(grades) == {"urals", "sverdrup"} and grades["sverdrup"] > 0

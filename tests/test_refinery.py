@@ -176,7 +176,7 @@ def test_contaminated_crude_is_quarantined_never_run():
     assert row["runs_t"] == pytest.approx(20_000.0)
     assert row["final_stock_t"] == pytest.approx(51_000.0)
     tank = sim.network.refineries["ref"].tank
-    assert "kazakhstan" not in tank.by_origin_t
+    assert "kazakhstan" not in tank.tonnes_by_origin()
     assert tank.ppm == 0.0
     flows = {(f["link"], f["origin"]): f["tonnes_t"] for f in result.flows}
     assert flows[("dirty_line", "linefill")] == pytest.approx(1000.0)
@@ -196,7 +196,7 @@ def test_contaminated_crude_at_the_linefill_interface_is_not_run():
     # Arrived from the contract over 10 days: 200 + 6 × 300 = 2 000 t, all to be quarantined.
     sim, result = simulate_one(_with_dirty_line(9300.0, 12.0, 10.0, horizon=10))
     assert _row_of(result)["quarantined_t"] == pytest.approx(2000.0)
-    assert "kazakhstan" not in sim.network.refineries["ref"].tank.by_origin_t
+    assert "kazakhstan" not in sim.network.refineries["ref"].tank.tonnes_by_origin()
 
 
 def test_quarantined_crude_takes_no_room_in_the_crude_tanks():
@@ -361,8 +361,8 @@ def test_land_lot_fills_the_tank_returns_the_rest_and_keeps_mass_balance():
     assert sim.lots_landed_t == pytest.approx(10_000.0)
     # The lot's crude is in the tank (and in the runs, pro rata: the tank is well mixed).
     tank = sim.network.refineries["ref"].tank
-    assert 0.0 < tank.by_origin_t["tanker"] < 10_000.0
-    assert sum(tank.by_origin_t.values()) == pytest.approx(tank.stock_t)
+    assert 0.0 < tank.tonnes_by_origin()["tanker"] < 10_000.0
+    assert sum(tank.tonnes_by_origin().values()) == pytest.approx(tank.stock_t)
     mb = result.mass_balance
     # supplied: 20 × 1 000 by line + 10 000 landed = 30 000.
     assert mb["supplied_t"] == pytest.approx(30_000.0)
@@ -387,7 +387,7 @@ def test_a_lot_over_the_contaminant_limit_goes_to_quarantine_whole():
     sim, result = simulate_one(data, extra=[lander])
     assert left_over == [0.0]
     assert [(e["date"], e["event"]) for e in result.events] == [("2019-01-04", "lot_rejected")]
-    assert "tanker" not in sim.network.refineries["ref"].tank.by_origin_t
+    assert "tanker" not in sim.network.refineries["ref"].tank.tonnes_by_origin()
     assert result.refineries[0]["quarantined_t"] == pytest.approx(8000.0)
     assert result.refineries[0]["intake_t"] == pytest.approx(10 * 1000.0)
     _assert_mass_balance(result)

@@ -1,9 +1,10 @@
 """Crude as it moves: parcels with an origin mix and a contaminant level, pipelines as batch
 FIFOs, and well-mixed tanks.
 
-A parcel's `mix` maps origin → share of its tonnes (shares sum to 1). Mix dicts are never
-mutated once made, so parcels split by sharing the same dict: in a steady state no new dicts are
-created, which keeps the daily step cheap.
+A parcel's `mix` maps "origin|grade" → share of its tonnes (shares sum to 1): what the
+molecules are, followed through the batch FIFOs. Mix dicts are never mutated once made, so
+parcels split by sharing the same dict: in a steady state no new dicts are created, which keeps
+the daily step cheap.
 """
 
 from __future__ import annotations
@@ -17,6 +18,19 @@ from sim.units import TONNES_TOLERANCE_T
 _CRUMB_T = TONNES_TOLERANCE_T * 1e-3
 
 Mix = dict[str, float]
+
+#: Between origin and grade in a mix key.
+MIX_SEPARATOR = "|"
+
+
+def mix_key(origin: str, grade: str) -> str:
+    return f"{origin}{MIX_SEPARATOR}{grade}"
+
+
+def split_mix_key(key: str) -> tuple[str, str]:
+    """(origin, grade) of a mix key."""
+    origin, _, grade = key.partition(MIX_SEPARATOR)
+    return origin, grade
 
 
 @dataclass(slots=True)
@@ -156,15 +170,30 @@ def _commingle(parts: list[Parcel]) -> list[Parcel]:
 
 
 class Tank:
-    """A well-mixed tank farm: stock, tonnes by origin, and contaminant level."""
+    """A well-mixed tank farm: stock, tonnes by origin and grade, and contaminant level."""
 
-    __slots__ = ("capacity_t", "stock_t", "by_origin_t", "ppm")
+    __slots__ = ("capacity_t", "stock_t", "by_mix_t", "ppm")
 
     def __init__(self, capacity_t: float, stock_t: float, mix: Mix, ppm: float = 0.0):
         self.capacity_t = capacity_t
         self.stock_t = stock_t
-        self.by_origin_t: dict[str, float] = {o: share * stock_t for o, share in mix.items()}
+        #: Tonnes by mix key ("origin|grade").
+        self.by_mix_t: dict[str, float] = {k: share * stock_t for k, share in mix.items()}
         self.ppm = ppm
+
+    def tonnes_by_origin(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for key, tonnes in self.by_mix_t.items():
+            origin = split_mix_key(key)[0]
+            out[origin] = out.get(origin, 0.0) + tonnes
+        return out
+
+    def tonnes_by_grade(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for key, tonnes in self.by_mix_t.items():
+            grade = split_mix_key(key)[1]
+            out[grade] = out.get(grade, 0.0) + tonnes
+        return out
 
     def room_t(self) -> float:
         return max(0.0, self.capacity_t - self.stock_t)
@@ -176,7 +205,7 @@ class Tank:
         total = self.stock_t + tonnes
         if parcel.ppm != self.ppm:
             self.ppm = (self.ppm * self.stock_t + parcel.ppm * tonnes) / total
-        acc = self.by_origin_t
+        acc = self.by_mix_t
         for origin, share in parcel.mix.items():
             acc[origin] = acc.get(origin, 0.0) + share * tonnes
         self.stock_t = total
@@ -189,7 +218,7 @@ class Tank:
             return Parcel(0.0, self.ppm, {})
         share_taken = tonnes_t / stock
         keep = 1.0 - share_taken
-        acc = self.by_origin_t
+        acc = self.by_mix_t
         mix = {}
         for origin, tonnes in acc.items():
             mix[origin] = tonnes / stock

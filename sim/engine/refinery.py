@@ -28,6 +28,7 @@ class Refinery:
     )
 
     def __init__(self, name: str, spec: RefineryNode, initial_mix: dict[str, float]):
+        """`initial_mix`: what the day-0 stock is (\"origin|grade\" shares)."""
         self.name = name
         self.spec = spec
         self.tank = Tank(spec.tank_capacity_t, spec.initial_stock_t, initial_mix)

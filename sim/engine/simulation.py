@@ -20,7 +20,7 @@ import simpy
 from simpy.events import Event
 
 from sim.engine.allocator import Allocator, PlanRequest
-from sim.engine.crude import Parcel, PipelineFIFO, RailQueue, Tank
+from sim.engine.crude import Parcel, PipelineFIFO, RailQueue, Tank, mix_key
 from sim.engine.network_step import ExecutablePlan, NetworkStep, executable
 from sim.engine.port_book import PortBook
 from sim.engine.refinery import Refinery
@@ -74,8 +74,10 @@ class _ClockTick(Event):
         env.schedule(self, _CLOCK_PRIORITY, delay)
 
 
-#: Origin of the crude filling the lines at day 0 (one shared object: parcels compare by it).
-LINEFILL_MIX = {"linefill": 1.0}
+def _start_mix(origin: str, grade: str, cache: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Mix of crude present at day 0 (`linefill`, `initial_stock`), one shared object per grade."""
+    key = mix_key(origin, grade)
+    return cache.setdefault(key, {key: 1.0})
 
 
 @dataclass
@@ -125,23 +127,31 @@ class Simulation:
         self.env = CountingEnvironment()
         self.allocator = allocator or Allocator(topology)
         # Construct
+        starts: dict[str, dict[str, float]] = {}
+        default = scenario.default_grade
         fifos: list[PipelineFIFO | RailQueue] = [
             RailQueue(link.name, link.transit_days)
             if link.kind == "rail"
             else PipelineFIFO(
                 link.name,
                 link.linefill_t,
-                Parcel(link.linefill_t, 0.0, LINEFILL_MIX),
+                Parcel(link.linefill_t, 0.0, _start_mix("linefill", link.initial_grade, starts)),
                 (fifo_log or {}).get(link.name),
             )
             for link in topology.links
         ]
-        initial_mix = {"initial_stock": 1.0}
         refineries = {
-            name: Refinery(name, spec, initial_mix) for name, spec in topology.refineries.items()
+            name: Refinery(
+                name, spec, _start_mix("initial_stock", spec.initial_grade or default, starts)
+            )
+            for name, spec in topology.refineries.items()
         }
         ports = {
-            name: Tank(spec.tank_capacity_t, spec.initial_stock_t, initial_mix)
+            name: Tank(
+                spec.tank_capacity_t,
+                spec.initial_stock_t,
+                _start_mix("initial_stock", spec.initial_grade or default, starts),
+            )
             for name, spec in topology.ports.items()
         }
         self.network = NetworkStep(topology, fifos, refineries, ports)

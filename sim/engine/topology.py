@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sim.engine.crude import mix_key
 from sim.scenario.schema import FieldNode, PortNode, RailLink, RefineryNode, Scenario, SeaLink
 from sim.units import usd_per_bbl_to_usd_per_t
 
@@ -141,8 +142,8 @@ class Topology:
     refineries: dict[str, RefineryNode]
     ports: dict[str, PortNode]
     link_index: dict[str, int]
-    #: Origin mix of each contract's crude; one dict object per origin, shared, so parcels of
-    #: the same origin compare by identity (cheap) in the pipelines.
+    #: Mix of each contract's crude ("origin|grade"); one dict object per origin and grade,
+    #: shared, so parcels of the same crude compare by identity (cheap) in the pipelines.
     contract_mix: list[dict[str, float]]
     #: Origin mix of the crude handed out under each contract's swap (physical origin).
     swap_mix: list[dict[str, float]]
@@ -284,15 +285,16 @@ def compile_topology(scenario: Scenario) -> Topology:
     for link in links:
         out_links[link.from_node].append(link.index)
         in_links[link.to_node].append(link.index)
-    origin_mix: dict[str, dict[str, float]] = {}
-    contract_mix = [origin_mix.setdefault(c.origin, {c.origin: 1.0}) for c in contracts]
-    swap_mix = [
-        origin_mix.setdefault(c.swap_origin, {c.swap_origin: 1.0}) if c.swap_origin else {}
-        for c in contracts
-    ]
-    cargo_mix = [
-        origin_mix.setdefault(g.origin, {g.origin: 1.0}) for g in scenario.cargoes.values()
-    ]
+    mixes: dict[str, dict[str, float]] = {}
+
+    def pure(origin: str, grade: str) -> dict[str, float]:
+        key = mix_key(origin, grade)
+        return mixes.setdefault(key, {key: 1.0})
+
+    contract_mix = [pure(c.origin, c.grade) for c in contracts]
+    # Swapped crude is handed out as the contract's grade (the buyer's grade), of another origin.
+    swap_mix = [pure(c.swap_origin, c.grade) if c.swap_origin else {} for c in contracts]
+    cargo_mix = [pure(g.origin, g.grade) for g in scenario.cargoes.values()]
     cargoes = []
     for i, (name, g) in enumerate(scenario.cargoes.items()):
         sea = scenario.links[g.sea_link]
