@@ -144,16 +144,6 @@ def executable(
         for c in topology.contracts
         for links, rate in plan.routes[c.index]
     ]
-    costs = []
-    for r in routes:
-        origin = topology.contracts[r.contract].origin
-        cost = sum(topology.links[link].tariff_usd_per_t for link in r.links)
-        if r.swap_split is not None:
-            cost += topology.contracts[r.contract].swap_fee_usd_per_t
-        for t in topology.transit:
-            if t.applies_to(origin):
-                cost += (t.tariff_usd_per_t + fee_add[t.index]) * t.entries_on(r.links)
-        costs.append(cost)
     rates = [r.rate_t_per_day for r in routes]
     by_port: dict[str, list[int]] = {}
     by_refinery: dict[str, list[int]] = {}
@@ -196,9 +186,15 @@ def executable(
                     for t in topology.transit
                     if t.applies_to(origin)
                 )
-                + (topology.contracts[r.contract].swap_fee_usd_per_t if r.swap_split else 0.0),
+                + (
+                    topology.contracts[r.contract].swap_fee_usd_per_t
+                    if r.swap_split is not None
+                    else 0.0
+                ),
             }
         )
+    # A route's transport cost is the sum of its components (one computation, two views).
+    costs = [sum(c.values()) for c in components]
     return ExecutablePlan(
         plan,
         routes,
