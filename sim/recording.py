@@ -10,9 +10,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sim import registry
 from sim.engine.crude import split_mix_key
 from sim.indicators import hhi, n_minus_1_pct, shannon
 from sim.indicators import shares as indicator_shares
+from sim.registry import RUN_CUTS
 from sim.units import date_at
 
 if TYPE_CHECKING:
@@ -20,13 +22,8 @@ if TYPE_CHECKING:
     from sim.engine.simulation import Simulation
 
 _CUT_TOLERANCE_T = 1e-6
-#: The costs.csv route of the rows that hold a refinery's lost margin.
-RUN_CUTS = "run_cuts"
 #: Cost components of a delivered tonne, in costs.csv order.
-COST_COMPONENTS = (
-    "crude_usd", "premium_usd", "freight_usd", "port_usd", "demurrage_usd",
-    "pipeline_usd", "rail_usd", "transit_fee_usd",
-)  # fmt: skip
+COST_COMPONENTS = tuple(registry.COST_COMPONENTS)
 
 
 @dataclass
