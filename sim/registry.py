@@ -423,7 +423,7 @@ DISRUPTIONS = Table(
 
 #: Tables of a run's folder, in the order they are written.
 RUN_TABLES: tuple[Table, ...] = (
-    SUMMARY, REFINERIES, DAILY, FLOWS, EVENTS, COSTS, SHARES, CARGOES, CONTRACTS,
+    SUMMARY, REFINERIES, DAILY, FLOWS, EVENTS, COSTS, SHARES, CARGOES, CONTRACTS, DISRUPTIONS,
 )  # fmt: skip
 TABLES: dict[str, Table] = {t.name: t for t in (*RUN_TABLES, SUMMARY_STATS)}
 

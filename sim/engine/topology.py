@@ -9,7 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sim.engine.crude import mix_key
-from sim.scenario.schema import FieldNode, PortNode, RailLink, RefineryNode, Scenario, SeaLink
+from sim.kinds import Effect, TargetKind
+from sim.scenario.checks import disruption_target_kinds
+from sim.scenario.schema import (
+    FieldNode,
+    PortNode,
+    RailLink,
+    RandomTiming,
+    RefineryNode,
+    Scenario,
+    SeaLink,
+)
 from sim.units import usd_per_bbl_to_usd_per_t
 
 
@@ -132,6 +142,21 @@ class TransitSpec:
 
 
 @dataclass(frozen=True)
+class DisruptionSpec:
+    """A disruption, compiled: its target's kind found once, its effects as enums."""
+
+    name: str
+    target: str
+    target_kind: TargetKind
+    #: (effect, value) in force while it lasts; none given: an outage (capacity factor 0).
+    effects: tuple[tuple[Effect, float], ...]
+    #: Scheduled: first day and length, days. Random: None, and `random` says when.
+    start_day: float | None
+    duration_days: float | None
+    random: RandomTiming | None
+
+
+@dataclass(frozen=True)
 class Topology:
     links: tuple[LinkSpec, ...]
     cargoes: tuple[CargoSpec, ...]
@@ -152,6 +177,7 @@ class Topology:
     #: Links leaving and entering each node, in link order.
     out_links: dict[str, list[int]]
     in_links: dict[str, list[int]]
+    disruptions: tuple[DisruptionSpec, ...] = ()
 
     def allowed_edges(self, contract: ContractSpec, excluded: frozenset[int]) -> list[int]:
         """Links on some path from the contract's source to its destination, in link order."""
@@ -193,6 +219,26 @@ def _swap_split(contract, route: list[str], scenario: Scenario) -> int | None:
             if before.to_node != after.from_node:
                 return i
     return None
+
+
+def compile_disruptions(scenario: Scenario) -> tuple[DisruptionSpec, ...]:
+    """Each disruption with its target's kind (validation made sure there is exactly one)."""
+    start = scenario.scenario.start_date
+    out = []
+    for name, d in scenario.disruptions.items():
+        effects = tuple((Effect(k), v) for k, v in d.effects().items())
+        out.append(
+            DisruptionSpec(
+                name=name,
+                target=d.target,
+                target_kind=disruption_target_kinds(scenario, d.target)[0],
+                effects=effects or ((Effect.CAPACITY_FACTOR, 0.0),),
+                start_day=float((d.start_date - start).days) if d.start_date else None,
+                duration_days=d.duration_days,
+                random=d.random,
+            )
+        )
+    return tuple(out)
 
 
 def compile_topology(scenario: Scenario) -> Topology:
@@ -350,4 +396,5 @@ def compile_topology(scenario: Scenario) -> Topology:
         cargo_mix=cargo_mix,
         out_links=out_links,
         in_links=in_links,
+        disruptions=compile_disruptions(scenario),
     )

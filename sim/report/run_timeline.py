@@ -58,12 +58,13 @@ def _shade(ax: Axes, data: RunData, periods: list[Disruption], handles: dict[str
 
 def _disruption_strip(ax: Axes, data: RunData, periods: list[Disruption]) -> None:
     """A timeline of the disruptions: one row per asset and disruption, coloured by how much
-    capacity was left (dark: none), each labelled beside its first bar."""
+    was left (dark: nothing; mid-tone: no factor effect, e.g. contamination), each labelled
+    beside its first bar."""
     rows = list(dict.fromkeys((d.asset, d.name) for d in periods))
     labelled: set[int] = set()
     for d in periods:
         y = rows.index((d.asset, d.name))
-        left = 0.0 if math.isnan(d.factor) else min(max(d.factor, 0.0), 1.0)
+        left = 0.5 if math.isnan(d.factor) else min(max(d.factor, 0.0), 1.0)
         ax.barh(
             y,
             dt.timedelta(days=d.end_day - d.start_day),
@@ -187,7 +188,7 @@ def stock_chart(data: RunData, path: Path) -> Chart | None:
         f"the end of every day (daily.csv, replication {rep0}"
         f"{'; other replications in grey' if others else ''}), against the minimum operating "
         "level the crude unit never draws below and the tank capacity (scenario.resolved.json). "
-        "Shaded: disruption periods, from disruption_start to disruption_end in events.csv. "
+        "Shaded: disruption periods, from disruptions.csv. "
         "Triangles: days a crude unit stopped (unit_stop).",
     )
 
