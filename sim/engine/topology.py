@@ -328,9 +328,9 @@ def compile_topology(scenario: Scenario) -> Topology:
         )
     out_links: dict[str, list[int]] = {n: [] for n in scenario.nodes}
     in_links: dict[str, list[int]] = {n: [] for n in scenario.nodes}
-    for link in links:
-        out_links[link.from_node].append(link.index)
-        in_links[link.to_node].append(link.index)
+    for spec in links:
+        out_links[spec.from_node].append(spec.index)
+        in_links[spec.to_node].append(spec.index)
     mixes: dict[str, dict[str, float]] = {}
 
     def pure(origin: str, grade: str) -> dict[str, float]:

@@ -7,6 +7,7 @@ of its two ends and the time-weighted mean uses the trapezoid: both exact, not s
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from sim.engine.network_step import ExecutablePlan, NetworkStep, StepResult
@@ -61,6 +62,14 @@ class RefineryTotals:
         self.low_stock_days = 0.0
 
 
+@dataclass
+class DisruptionSpell:
+    """A disruption from the record that started it to its end (None: still on at the end)."""
+
+    start: DisruptionRecord
+    end_days: float | None = None
+
+
 def _time_below(start_t: float, end_t: float, level_t: float, dt: float) -> float:
     """Time within a step that a stock moving linearly from start to end spends below a level."""
     if start_t < level_t and end_t < level_t:
@@ -98,9 +107,8 @@ class Recorder:
         self.events: list[EventRecord] = []
         self.daily: list[dict[str, Any]] = []
         self.cargoes: list[CargoRecord] = []
-        #: Disruption spells: [record when it started, end day or None].
-        self.disruption_spells: list[list[Any]] = []
-        self._open_spells: dict[str, list[Any]] = {}
+        self.disruption_spells: list[DisruptionSpell] = []
+        self._open_spells: dict[str, DisruptionSpell] = {}
         self._day_in: dict[str, float] = defaultdict(float)
         self._day_out: dict[str, float] = defaultdict(float)
         self.steps = 0
@@ -131,12 +139,11 @@ class Recorder:
 
     def on_disruption(self, record: DisruptionRecord) -> None:
         if record.on:
-            spell = [record, None]
+            spell = DisruptionSpell(record)
             self.disruption_spells.append(spell)
             self._open_spells[record.name] = spell
         else:
-            spell = self._open_spells.pop(record.name)
-            spell[1] = record.time_days
+            self._open_spells.pop(record.name).end_days = record.time_days
 
     def on_cost(self, record: CostRecord) -> None:
         """Add tonnes and their cost components (USD) to a (refinery, origin, route) row."""

@@ -176,14 +176,14 @@ def disruption_rows(rec: Recorder) -> list[dict[str, Any]]:
     return [
         {
             "replication": rec.replication,
-            "disruption": start.name,
-            "target": start.target,
-            "target_kind": start.target_kind.value,
+            "disruption": spell.start.name,
+            "target": spell.start.target,
+            "target_kind": spell.start.target_kind.value,
             "effect": effect.value,
             "value": value,
-            "start_day": start.time_days,
-            "end_day": float("nan") if end is None else end,
+            "start_day": spell.start.time_days,
+            "end_day": float("nan") if spell.end_days is None else spell.end_days,
         }
-        for start, end in rec.disruption_spells
-        for effect, value in start.effects
+        for spell in rec.disruption_spells
+        for effect, value in spell.start.effects
     ]

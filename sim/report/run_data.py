@@ -19,9 +19,11 @@ from sim.kinds import Combine, Effect, EventKind
 from sim.report.files import ReportError, read_json, read_rows
 
 #: Columns read as text, whatever they hold.
-TEXT = ("asset", "asset_kind", "date", "event", "detail", "refinery", "origin", "route", "link")
-TEXT += ("cargo", "sea_link", "port", "destination", "contract")
-TEXT += ("disruption", "target", "target_kind", "effect")
+TEXT: tuple[str, ...] = (
+    "asset", "asset_kind", "date", "event", "detail", "refinery", "origin", "route", "link",
+    "cargo", "sea_link", "port", "destination", "contract",
+    "disruption", "target", "target_kind", "effect",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

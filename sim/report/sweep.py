@@ -425,7 +425,7 @@ def draw(data: SweepData) -> list[Chart]:
 def point_means(data: SweepData, kpi: str) -> list[tuple[str, dict[str, Any], float]]:
     """(point, lever values, mean) of every lever point for the KPI, read from points.csv
     (wide form `<kpi>_mean`, as sim.sweep writes it; or long form `kpi`, `mean`)."""
-    out = []
+    out: list[tuple[str, dict[str, Any], float]] = []
     for row in data.points:
         if "kpi" in row and "mean" in row:
             if row["kpi"] != kpi:
@@ -468,11 +468,11 @@ def page(data: SweepData, charts: list[Chart]) -> Page:
         if not means:
             continue
         ranked = sorted(means, key=lambda p: p[2], reverse=measure(kpi).better == "higher")
-        for which, (point, levers, value) in (("best", ranked[0]), ("worst", ranked[-1])):
+        for which, (point, lever_values, value) in (("best", ranked[0]), ("worst", ranked[-1])):
             label = f"{measure(kpi).label}, {which} lever point"
             headline.append(Headline(label, format_kpi(kpi, value), f"point {point}"))
             extremes.append(
-                (f"{measure(kpi).label}: {which}", point, levers, format_kpi(kpi, value))
+                (f"{measure(kpi).label}: {which}", point, lever_values, format_kpi(kpi, value))
             )
     if extremes:
         body = [["mean over its runs", *(e[3] for e in extremes)]]
