@@ -132,12 +132,8 @@ def _whole_nominations(
             load[link] += rate
         if c.source in field:
             field[c.source] += rate
-        for t in topo.transit:
-            if t.applies_to(c.origin):
-                if t.halted and t.links.intersection(route):
-                    return None
-                if t.quota_t_per_month is not None:
-                    quota[t.index] += rate * t.entries_on(route)
+        if not _count_quotas(topo, c, route, rate, quota):
+            return None
     fits = (
         all(used <= cap for used, cap in zip(load, residual.link, strict=True))
         and all(used <= residual.field[f] for f, used in field.items())
@@ -152,9 +148,23 @@ def _whole_nominations(
     for i, used in enumerate(quota):
         residual.quota[i] -= used
     return {
-        c.index: ((c.routes[0], request.contract_rates_t_per_day[c.index]),)  # type: ignore[index]
+        c.index: ((route, request.contract_rates_t_per_day[c.index]),)
         for c in contracts
+        for route in c.routes or ()
     }
+
+
+def _count_quotas(
+    topo: Topology, c: ContractSpec, route: tuple[int, ...], rate: float, quota: list[float]
+) -> bool:
+    """Add what `rate` on `route` counts against each quota; False if a halt forbids the route."""
+    for t in topo.transit:
+        if t.applies_to(c.origin):
+            if t.halted and t.links.intersection(route):
+                return False
+            if t.quota_t_per_month is not None:
+                quota[t.index] += rate * t.entries_on(route)
+    return True
 
 
 class _ClassProgramme:
@@ -213,10 +223,28 @@ class _ClassProgramme:
         return out
 
     def _build(self) -> None:
-        # Columns: one per (contract, route) or (contract, link), then one y per contract.
+        """The programme: flow columns, one y per contract, entry columns; equalities (routes
+        sum to y, edge flows conserve); inequalities (capacity, production, entries, quotas);
+        costs."""
+        self._build_columns()
+        n = self.aux0 + len(self.aux)
+        self.n = n
+        eq_rows, eq_count = self._equalities()
+        self.a_eq = _sparse(eq_rows, eq_count, n)
+        self.b_eq = np.zeros(eq_count)
+        ub_rows: list[tuple[int, int, float]] = []
+        b_ub: list[float] = []
+        self._capacity_rows(ub_rows, b_ub)
+        self._entry_rows(ub_rows, b_ub)
+        self._quota_rows(ub_rows, b_ub)
+        self.ub_rows = ub_rows
+        self.b_ub = np.array(b_ub, dtype=float)
+        self._costs()
+
+    def _build_columns(self) -> None:
+        """Columns: one per (contract, route) or (contract, link), then one y per contract,
+        then the entry columns."""
         self.columns: list[_Column] = []
-        eq_rows: list[tuple[int, int, float]] = []
-        eq_count = 0
         for pos, c in enumerate(self.contracts):
             excluded = self._excluded_links(c)
             if c.routes is not None:
@@ -226,19 +254,21 @@ class _ClassProgramme:
             else:
                 for link in self.topo.allowed_edges(c, excluded):
                     self.columns.append(_Column(pos, False, (link,)))
-        n_flow = len(self.columns)
-        self.n_flow = n_flow
-        self.y0 = n_flow  # first y column
+        self.n_flow = len(self.columns)
+        self.y0 = self.n_flow  # first y column
         self.aux = self._entry_columns()
-        self.aux0 = n_flow + len(self.contracts)  # first entry column
-        n = self.aux0 + len(self.aux)
-        # Equalities: routes sum to y; edge flows conserve with y at source and destination.
+        self.aux0 = self.n_flow + len(self.contracts)  # first entry column
+
+    def _equalities(self) -> tuple[list[tuple[int, int, float]], int]:
+        """Routes sum to y; edge flows conserve, with y leaving the source and reaching the
+        destination."""
+        eq_rows: list[tuple[int, int, float]] = []
+        eq_count = 0
         for pos, c in enumerate(self.contracts):
             y = self.y0 + pos
             cols = [j for j, col in enumerate(self.columns) if col.pos == pos]
             if c.routes is not None:
-                for j in cols:
-                    eq_rows.append((eq_count, j, 1.0))
+                eq_rows.extend((eq_count, j, 1.0) for j in cols)
                 eq_rows.append((eq_count, y, -1.0))
                 eq_count += 1
                 continue
@@ -252,11 +282,10 @@ class _ClassProgramme:
                 row = nodes.setdefault(node, eq_count + len(nodes))
                 eq_rows.append((row, y, -1.0 if node == c.source else 1.0))
             eq_count += len(nodes)
-        self.a_eq = _sparse(eq_rows, eq_count, n)
-        self.b_eq = np.zeros(eq_count)
-        # Inequalities: link capacity, field production, quotas.
-        ub_rows: list[tuple[int, int, float]] = []
-        b_ub: list[float] = []
+        return eq_rows, eq_count
+
+    def _capacity_rows(self, ub_rows: list[tuple[int, int, float]], b_ub: list[float]) -> None:
+        """Link capacity and field production."""
         link_rows: dict[int, int] = {}
         for j, col in enumerate(self.columns):
             for link in col.links:
@@ -271,7 +300,9 @@ class _ClassProgramme:
                 if row == len(b_ub):
                     b_ub.append(self.residual.field[c.source])
                 ub_rows.append((row, self.y0 + pos, 1.0))
-        # Entry columns bound the tonnes a free-routing contract brings into a set at a node.
+
+    def _entry_rows(self, ub_rows: list[tuple[int, int, float]], b_ub: list[float]) -> None:
+        """Entry columns bound the tonnes a free-routing contract brings into a set at a node."""
         for k, (t_index, pos, node) in enumerate(self.aux):
             members = self.topo.transit[t_index].links
             row = len(b_ub)
@@ -285,10 +316,13 @@ class _ClassProgramme:
                     ub_rows.append((row, j, 1.0))
                 elif spec.to_node == node:
                     ub_rows.append((row, j, -1.0))
+
+    def _quota_rows(self, ub_rows: list[tuple[int, int, float]], b_ub: list[float]) -> None:
+        """Used-up quotas (those with tonnes left are enforced by the step)."""
         self.quota_rows: dict[int, int] = {}
         for t in self.topo.transit:
             if t.quota_t_per_month is None or math.isinf(self.residual.quota[t.index]):
-                continue  # no quota, or one with tonnes left (the step enforces those)
+                continue
             entries = []
             for j, col in enumerate(self.columns):
                 if col.is_route and t.applies_to(self.contracts[col.pos].origin):
@@ -305,10 +339,10 @@ class _ClassProgramme:
                 self.quota_rows[t.index] = row
                 b_ub.append(self.residual.quota[t.index])
                 ub_rows.extend((row, j, w) for j, w in entries)
-        self.ub_rows = ub_rows
-        self.b_ub = np.array(b_ub, dtype=float)
-        self.n = n
-        self.cost = np.zeros(n)
+
+    def _costs(self) -> None:
+        """Tariffs and transit fees per tonne of each column, with the per-link tie-break."""
+        self.cost = np.zeros(self.n)
         for j, col in enumerate(self.columns):
             c = self.contracts[col.pos]
             self.cost[j] = sum(

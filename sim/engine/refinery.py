@@ -45,10 +45,6 @@ class Refinery:
         self._min_stock_t = spec.min_operating_stock_t
         self._min_rate_t_per_day = spec.min_technical_rate_t_per_day
 
-    def target_t(self, dt_days: float) -> float:
-        """Planned run this step, t."""
-        return self._target_t_per_day * dt_days
-
     def feasible_run_t(self, inflow_t: float, dt_days: float) -> float:
         """Most the unit can run this step given `inflow_t` accepted, before stop rules, t."""
         ceiling = self._target_t_per_day
