@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from sim.scenario.schema import FieldNode, RefineryNode, Scenario
+from sim.scenario.schema import FieldNode, PipelineLink, RefineryNode, Scenario
 
 SUPER_SOURCE = "__supply__"
 
@@ -31,7 +31,12 @@ def link_graph(
     for name, link in scenario.links.items():
         if link.kind == "sea":  # tanker lots, not a daily flow
             continue
-        cap = link.capacity_t_per_day * factor.get(name, 1.0)
+        f = factor.get(name, 1.0)
+        # A pipeline shared with third parties: only what they leave counts.
+        if isinstance(link, PipelineLink):
+            cap = link.available_t_per_day(f)
+        else:
+            cap = link.capacity_t_per_day * f
         u, v = link.from_node, link.to_node
         if graph.has_edge(u, v):
             graph[u][v]["capacity"] += cap

@@ -211,6 +211,13 @@ RULE_CASES = [
         id="check_step_divides_day",
     ),
     pytest.param(
+        "check_third_party_within_capacity",
+        {"links.src_ref.third_party_t_per_day": 1500},
+        "links.src_ref.third_party_t_per_day",
+        ("1500 t/day is more than the line's capacity 1200 t/day",),
+        id="check_third_party_within_capacity",
+    ),
+    pytest.param(
         "check_ids_distinct",
         {"nodes.src_ref": JUNCTION},
         "links.src_ref",

@@ -206,7 +206,7 @@ class Simulation:
             for c in self.topology.contracts
         )
         caps = tuple(
-            link.capacity_t_per_day * cond.link_factor[link.index] for link in self.topology.links
+            link.available_t_per_day(cond.link_factor[link.index]) for link in self.topology.links
         )
         # A quota with tonnes left does not bound the plan: the step stops its crude exactly
         # when the month's tonnes are used up, and the plan is then made again without it.

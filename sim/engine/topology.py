@@ -19,6 +19,7 @@ from sim.scenario.schema import (
     RefineryNode,
     Scenario,
     SeaLink,
+    shared_capacity_t_per_day,
 )
 from sim.units import usd_per_bbl_to_usd_per_t
 
@@ -39,6 +40,20 @@ class LinkSpec:
     initial_grade: str
     #: Rail: loading to unloading, days. Pipelines: 0 (their delay follows from linefill).
     transit_days: float = 0.0
+    #: Pipelines: other shippers' background flow sharing the capacity, t/day, and whether
+    #: it keeps its flow under a derate (True) or shares the cut pro rata (False).
+    third_party_t_per_day: float = 0.0
+    third_party_first: bool = False
+
+    def available_t_per_day(self, capacity_factor: float) -> float:
+        """Capacity left for the simulated contracts when a factor of the line's is in force,
+        t/day (the third parties' share taken by the line's sharing rule)."""
+        return shared_capacity_t_per_day(
+            self.capacity_t_per_day,
+            self.third_party_t_per_day,
+            self.third_party_first,
+            capacity_factor,
+        )
 
 
 @dataclass(frozen=True)
@@ -279,6 +294,8 @@ def compile_topology(scenario: Scenario) -> Topology:
                     if link.initial_linefill_grade is not None
                     else scenario.default_grade
                 ),
+                third_party_t_per_day=link.third_party_t_per_day,
+                third_party_first=link.third_party_share_rule == "third_party_first",
             )
         )
     contracts = []

@@ -13,7 +13,15 @@ from collections.abc import Callable, Iterator
 import networkx as nx
 
 from sim.kinds import EFFECTS_BY_TARGET, TargetKind
-from sim.scenario.schema import MarketNode, PortNode, RailLink, RefineryNode, Scenario, SeaLink
+from sim.scenario.schema import (
+    MarketNode,
+    PipelineLink,
+    PortNode,
+    RailLink,
+    RefineryNode,
+    Scenario,
+    SeaLink,
+)
 
 Finding = tuple[str, str]
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -75,6 +83,17 @@ def check_link_kinds_fit_nodes(s: Scenario) -> Iterator[Finding]:
                 yield f"links.{name}.from_node", "a sea link must start at a market"
             if not isinstance(dst, PortNode):
                 yield f"links.{name}.to_node", "a sea link must end at a port"
+
+
+def check_third_party_within_capacity(s: Scenario) -> Iterator[Finding]:
+    """A line's third-party background flow fits within its capacity."""
+    for name, link in s.links.items():
+        if isinstance(link, PipelineLink) and link.third_party_t_per_day > link.capacity_t_per_day:
+            yield (
+                f"links.{name}.third_party_t_per_day",
+                f"{link.third_party_t_per_day:g} t/day is more than the line's capacity "
+                f"{link.capacity_t_per_day:g} t/day (give the whole line's capacity)",
+            )
 
 
 def check_grade_references(s: Scenario) -> Iterator[Finding]:
@@ -367,6 +386,7 @@ CHECKS: tuple[Callable[[Scenario], Iterator[Finding]], ...] = (
     check_ids_distinct,
     check_link_endpoints,
     check_link_kinds_fit_nodes,
+    check_third_party_within_capacity,
     check_grade_references,
     check_refinery_rates,
     check_stock_fits_tank,

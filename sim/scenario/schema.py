@@ -164,7 +164,40 @@ class PipelineLink(Spec):
     initial_linefill_grade: str | None = Field(
         None, description="Grade filling the line at day 0; default: the first grade declared."
     )
+    third_party_t_per_day: PositiveTonnes = Field(
+        0.0,
+        description="Crude of other shippers the line carries (e.g. transit to the EU), a "
+        "background flow not simulated tonne by tonne: it takes its share of "
+        "`capacity_t_per_day` (the whole line's), so a derate can bind on the simulated "
+        "contracts, t/day.",
+    )
+    third_party_share_rule: Literal["pro_rata", "third_party_first"] = Field(
+        "pro_rata",
+        description="Who bears a derate (capacity factor f < 1): `pro_rata` — both keep the "
+        "same share of what is left (simulated contracts get (capacity − third party) × f); "
+        "`third_party_first` — third parties keep their flow while the line can carry it "
+        "(simulated contracts get max(0, capacity × f − third party)).",
+    )
     description: str = Field("", description="Free text.")
+
+    def available_t_per_day(self, capacity_factor: float = 1.0) -> float:
+        """Capacity left for the simulated contracts with a factor of the line's capacity in
+        force, after the third parties' share (by the line's sharing rule), t/day."""
+        return shared_capacity_t_per_day(
+            self.capacity_t_per_day,
+            self.third_party_t_per_day,
+            self.third_party_share_rule == "third_party_first",
+            capacity_factor,
+        )
+
+
+def shared_capacity_t_per_day(
+    capacity_t_per_day: float, third_party_t_per_day: float, third_party_first: bool, factor: float
+) -> float:
+    """What a line shared with third parties leaves for the simulated contracts, t/day."""
+    if third_party_first:
+        return max(0.0, capacity_t_per_day * factor - third_party_t_per_day)
+    return (capacity_t_per_day - third_party_t_per_day) * factor
 
 
 class RailLink(Spec):
