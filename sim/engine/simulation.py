@@ -235,8 +235,8 @@ class Simulation:
             if c.price_benchmark is not None:
                 bench = self.benchmark_usd_per_bbl(c.price_benchmark, month)
                 bench += self.conditions.differential_add.get(c.name, 0.0)
-            self.conditions.price_usd_per_t[c.index] = c.price_usd_per_t(bench)
-            self.conditions.crude_usd_per_t[c.index] = c.crude_usd_per_t(bench)
+            self.conditions.price_usd_per_t[c.index] = c.price_usd_per_t(bench, month)
+            self.conditions.crude_usd_per_t[c.index] = c.crude_usd_per_t(bench, month)
         self.conditions.price_version += 1
 
     def _plan_request(self) -> PlanRequest:
