@@ -35,10 +35,10 @@ import simpy
 
 import sim
 from sim.engine.allocator import Allocator, PlanRequest
-from sim.engine.simulation import CountingEnvironment, Simulation
+from sim.engine.simulation import CountingEnvironment
 from sim.engine.topology import Topology, compile_topology
 from sim.randomness import replication_seed_sequence
-from sim.runner import ScenarioResult, simulate
+from sim.runner import ScenarioResult, run_replication, simulate
 from sim.scenario.loading import load_scenario, validate_data
 from sim.scenario.schema import RefineryNode, Scenario
 from sim.units import days_in_month
@@ -564,15 +564,7 @@ def profile_case(case: Case, reps: int, top: int = 25) -> dict[str, Any]:
 
     def replication(r: int) -> None:
         seeds = replication_seed_sequence(scenario.scenario.seed, r)
-        Simulation(
-            scenario,
-            topology,
-            r,
-            seeds,
-            record_daily=False,
-            allocator=allocator,
-            executables=executables,
-        ).run()
+        run_replication(scenario, topology, r, seeds, allocator=allocator, executables=executables)
 
     replication(0)
     profiler = cProfile.Profile()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim import registry
 from sim.api import _with_settings
 from sim.errors import Problem, ScenarioError
 from sim.results import (
@@ -35,34 +36,11 @@ from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Scenario
 from sim.statistics import mean_ci
 
-#: The KPIs compared, in order: columns of summary.csv (docs/results.md). Add more here.
-KPIS: tuple[str, ...] = (
-    "landed_cost_usd_per_t",
-    "refinery_intake_t",
-    "unserved_t",
-    "run_cut_days",
-    "min_days_cover",
-    "supplier_hhi",
-    "supply_cost_usd",
-    "lost_margin_usd",
-)
-
-#: Columns of comparison.csv: one row per KPI and strategy.
-COMPARISON_COLUMNS: tuple[str, ...] = (
-    "kpi",
-    "strategy",
-    "n",
-    "mean",
-    "sd",
-    "ci95_low",
-    "ci95_high",
-    "diff_vs_first_mean",
-    "diff_vs_first_ci95_low",
-    "diff_vs_first_ci95_high",
-)
-
-#: Columns of replications.csv: one row per strategy and replication.
-REPLICATION_COLUMNS: tuple[str, ...] = ("strategy", "replication", "seed", *KPIS)
+#: The KPIs compared, in order, and the columns of comparison.csv and replications.csv
+#: (declared in sim.registry).
+KPIS: tuple[str, ...] = registry.COMPARED_KPIS
+COMPARISON_COLUMNS: tuple[str, ...] = registry.COMPARISON.header
+REPLICATION_COLUMNS: tuple[str, ...] = registry.COMPARISON_REPLICATIONS.header
 
 CONFIDENCE = 0.95
 NAME_SEPARATOR = "__vs__"

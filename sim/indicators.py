@@ -1,4 +1,4 @@
-"""Security-of-supply indicators (formulas from the reference file, §7)."""
+"""Security-of-supply indicators (formulas and sources: docs/indicators.md, docs/sources.md)."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from sim import registry
 from sim.results import (
     program_version,
     scenario_sha256,
@@ -28,16 +29,8 @@ from sim.scenario.loading import validate_data
 from sim.scenario.schema import PortNode, Scenario, SeaLink
 from sim.statistics import mean_ci
 
-N1_COLUMNS = (
-    "rank", "asset", "asset_kind", "duration_days", "replications", "unserved_t_mean",
-    "unserved_t_ci95_low", "unserved_t_ci95_high", "extra_unserved_t_mean",
-    "extra_unserved_t_ci95_low", "extra_unserved_t_ci95_high", "run_cut_days_mean",
-    "min_days_cover_mean", "landed_cost_usd_per_t_mean",
-)  # fmt: skip
-REPLICATION_COLUMNS = (
-    "asset", "replication", "start_day", "unserved_t", "run_cut_days", "min_days_cover",
-    "landed_cost_usd_per_t",
-)  # fmt: skip
+N1_COLUMNS = registry.N1.header
+REPLICATION_COLUMNS = registry.N1_REPLICATIONS.header
 BASELINE = "(none)"
 
 

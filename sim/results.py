@@ -21,56 +21,16 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from sim import registry
 from sim.errors import ResultsExistError
-from sim.recording import COST_COMPONENTS
+from sim.registry import SUMMARY_KPIS
 from sim.runner import ScenarioResult
 from sim.scenario.schema import Scenario
 from sim.statistics import describe
 
-#: Columns of every table, in order: the stable result contract (docs/results.md).
-TABLES: dict[str, tuple[str, ...]] = {
-    "summary": (
-        "replication", "seed", "refinery_intake_t", "unserved_t", "run_cut_days",
-        "supply_cost_usd", "landed_cost_usd_per_t", "min_days_cover", "events",
-        "runs_t", "supplied_t", "quarantined_t", "lost_margin_usd", "mean_days_cover",
-        "low_stock_share", "stock_fell_below_threshold", "recovery_days_max", "supplier_hhi",
-        "supplier_shannon", "route_hhi", "entry_points", "n_minus_1_pct",
-        "trade_partner_purchases_usd", "trade_balance_usd_per_year", "cargoes_bought",
-        "mass_balance_error_t",
-    ),
-    "refineries": (
-        "replication", "refinery", "intake_t", "runs_t", "unserved_t", "run_cut_days",
-        "utilisation", "min_stock_t", "mean_stock_t", "target_runs_t", "final_stock_t",
-        "min_days_cover", "mean_days_cover", "low_stock_share", "quarantined_t",
-        "lost_margin_usd",
-    ),
-    "daily": ("replication", "date", "asset", "asset_kind", "inflow_t", "outflow_t", "stock_t"),
-    "flows": ("replication", "link", "origin", "grade", "tonnes_t"),
-    "events": ("replication", "time_days", "date", "asset", "event", "detail"),
-    "costs": (
-        "replication", "refinery", "origin", "route", "tonnes_t",
-        *(f"{k}{suffix}" for k in COST_COMPONENTS for suffix in ("", "_per_t")),
-        "total_usd", "total_usd_per_t", "lost_margin_usd",
-    ),
-    "shares": ("replication", "origin", "tonnes_t", "share"),
-    "cargoes": (
-        "replication", "cargo", "number", "origin", "sea_link", "port", "destination", "lot_t",
-        "bought_day", "sailed_day", "arrived_day", "berthed_day", "discharged_day",
-        "voyage_delay_days", "berth_wait_days", "room_wait_days", "crude_usd", "premium_usd",
-        "freight_usd", "port_usd", "demurrage_usd", "total_usd", "total_usd_per_t",
-    ),
-    "contracts": (
-        "replication", "contract", "origin", "destination", "shipped_t", "purchase_usd",
-        "transport_usd", "landed_cost_usd_per_t",
-    ),
-}  # fmt: skip
-
-
-#: Numeric summary columns summarised across replications (summary_stats.csv, --target-ci).
-SUMMARY_KPIS: tuple[str, ...] = tuple(
-    c for c in TABLES["summary"] if c not in ("replication", "seed")
-)
-STATS_COLUMNS = ("kpi", "n", "mean", "sd", "ci95_low", "ci95_high", "p5", "p50", "p95")
+#: Columns of every table of a run's folder, in order (declared in sim.registry).
+TABLES: dict[str, tuple[str, ...]] = {t.name: t.header for t in registry.RUN_TABLES}
+STATS_COLUMNS = registry.SUMMARY_STATS.header
 
 
 def summary_stats(result: ScenarioResult) -> list[dict[str, Any]]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
+import numpy as np
+
 from sim.engine.allocator import Allocator
-from sim.engine.simulation import Simulation
-from sim.engine.topology import compile_topology
+from sim.engine.simulation import ExecutableCache, Simulation
+from sim.engine.topology import Topology, compile_topology
 from sim.randomness import replication_seed_sequence
-from sim.recording import ReplicationResult
+from sim.recording import Recorder, ReplicationResult, check_mass_balance
 from sim.scenario.schema import Scenario
 from sim.statistics import mean_ci
 
@@ -34,6 +37,36 @@ class ScenarioResult:
         return out
 
 
+def run_replication(
+    scenario: Scenario,
+    topology: Topology,
+    replication: int,
+    seed_sequence: np.random.SeedSequence,
+    *,
+    record_daily: bool = False,
+    allocator: Allocator | None = None,
+    executables: ExecutableCache | None = None,
+    fifo_log: dict[str, list] | None = None,
+    extra: list[Callable[[Simulation], Generator]] | None = None,
+) -> tuple[Simulation, ReplicationResult]:
+    """Build one replication, record it, run it and check its books (MassBalanceError)."""
+    sim = Simulation(
+        scenario,
+        topology,
+        replication,
+        seed_sequence,
+        allocator=allocator,
+        fifo_log=fifo_log,
+        executables=executables,
+    )
+    recorder = Recorder(scenario, topology, sim.network, replication, record_daily)
+    sim.attach(recorder)
+    sim.run(extra)
+    result = recorder.result()
+    check_mass_balance(result)
+    return sim, result
+
+
 class Replicator:
     """Runs replications of one scenario, sharing the compiled network, the allocator's plan
     cache and the unpacked plans between them (and between batches)."""
@@ -42,13 +75,13 @@ class Replicator:
         self.scenario = scenario
         self.topology = compile_topology(scenario)
         self.allocator = Allocator(self.topology)
-        self.executables: dict = {}
+        self.executables: ExecutableCache = {}
 
     def run(self, replications: range, daily: str = "first") -> list[ReplicationResult]:
         results = []
         for r in replications:
             record_daily = daily == "all" or (daily == "first" and r == 0)
-            sim = Simulation(
+            _, result = run_replication(
                 self.scenario,
                 self.topology,
                 r,
@@ -57,7 +90,7 @@ class Replicator:
                 allocator=self.allocator,
                 executables=self.executables,
             )
-            results.append(sim.run())
+            results.append(result)
         return results
 
     def result(self, replications: list[ReplicationResult]) -> ScenarioResult:

@@ -9,6 +9,7 @@ from sim.engine.simulation import Simulation
 from sim.engine.topology import compile_topology
 from sim.randomness import replication_seed_sequence
 from sim.recording import ReplicationResult
+from sim.runner import run_replication
 from sim.scenario.loading import validate_data
 from sim.scenario.schema import Scenario
 
@@ -122,15 +123,15 @@ def simulate_one(
     """Run replication 0 and return the simulation (its final state) and its result."""
     if isinstance(scenario, dict):
         scenario = build(scenario)
-    sim = Simulation(
+    return run_replication(
         scenario,
         compile_topology(scenario),
         0,
         replication_seed_sequence(scenario.scenario.seed, 0),
         record_daily=record_daily,
         fifo_log=fifo_log,
+        extra=extra,
     )
-    return sim, sim.run(extra)
 
 
 def daily(result: ReplicationResult, asset: str) -> list[dict[str, Any]]:

@@ -50,7 +50,7 @@ def test_2019_books_close(y2019):
 
 def test_2019_mozyr_refuses_contaminated_crude_from_the_day_it_arrives(y2019):
     scenario, rep = y2019
-    assert _events(rep, "mozyr", "rejection_start")[0] == "2019-04-19"  # ref §8
+    assert _events(rep, "mozyr", "rejection_start")[0] == "2019-04-19"  # docs/sources.md, 2019
     assert _refinery(rep, "mozyr")["quarantined_t"] > 0
     # No refinery runs below target before the batch arrives: the year is base.toml until then.
     for name in ("mozyr", "naftan"):
@@ -75,7 +75,8 @@ def test_2019_every_contaminated_tonne_ends_in_quarantine_and_none_is_run(y2019)
 
 def test_2019_clean_crude_returns_to_mozyr_before_11_may_and_to_naftan_in_july(y2019):
     _, rep = y2019
-    # ref §8: Mozyr processing on-spec crude from 11 May; Unecha–Polotsk-1 feeding Naftan 4 Jul.
+    # docs/sources.md, 2019 episode: Mozyr processing on-spec crude from 11 May;
+    # Unecha–Polotsk-1 feeding Naftan 4 Jul.
     assert _events(rep, "mozyr", "rejection_end")[-1] < "2019-05-11"
     naftan_end = _events(rep, "naftan", "rejection_end")
     assert naftan_end and "2019-06-21" < naftan_end[-1] <= "2019-07-23"
@@ -94,7 +95,8 @@ def test_2019_naftan_gets_no_druzhba_crude_while_unecha_polotsk_is_closed(y2019)
 
 # ------------------------------------------------------------------ 2020 supply dispute
 
-#: ref §8 arrival dates (the first day of a stated range); ASSUMPTION dates as in the file.
+#: docs/sources.md arrival dates (the first day of a stated range); ASSUMPTION dates as in
+#: the file.
 ARRIVALS_2020 = {
     "sverdrup_jan": ["2020-01-22"],
     "urals_primorsk_85kt": ["2020-03-03", "2020-03-13"],
@@ -110,7 +112,7 @@ ARRIVALS_2020 = {
     "azeri_95kt": ["2020-10-01"],
 }
 
-#: ref §8: Russian supply by month, t (Jan + Feb ≈ 0.72 Mt).
+#: docs/sources.md (episodes): Russian supply by month, t (Jan + Feb ≈ 0.72 Mt).
 RUSSIAN_2020 = {
     "01": 500_000,
     "02": 220_000,

@@ -358,7 +358,7 @@ def test_land_lot_fills_the_tank_returns_the_rest_and_keeps_mass_balance():
     ]
     assert _column(result, "ref", "stock_t") == pytest.approx([50_000.0] * 5 + [60_000.0] * 15)
     assert _column(result, "ref", "outflow_t") == pytest.approx([1000.0] * 20)
-    assert sim.lots_landed_t == pytest.approx(10_000.0)
+    assert sim.shipping.lots_landed_t == pytest.approx(10_000.0)
     # The lot's crude is in the tank (and in the runs, pro rata: the tank is well mixed).
     tank = sim.network.refineries["ref"].tank
     assert 0.0 < tank.tonnes_by_origin()["tanker"] < 10_000.0

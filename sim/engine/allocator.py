@@ -18,6 +18,7 @@ import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import linprog
@@ -56,6 +57,15 @@ class Plan:
 
     def contract_rate_t_per_day(self, contract: int) -> float:
         return sum(rate for _, rate in self.routes[contract])
+
+
+class _Column(NamedTuple):
+    """A variable of the programme: a contract's flow on a declared route, or, for a contract
+    free to route, on one link (then `links` holds that link alone)."""
+
+    pos: int
+    is_route: bool
+    links: tuple[int, ...]
 
 
 class _Residual:
@@ -187,16 +197,16 @@ class _ClassProgramme:
         Entering tonnes at n ≥ (member links out of n) − (member links into n): exact at the
         optimum, since both the quota and the fee push the entry variable down.
         """
-        out = []
+        out: list[tuple[int, int, str]] = []
         for t in self.topo.transit:
             for pos, c in enumerate(self.contracts):
                 if c.routes is not None or not self._counted(t, c):
                     continue
                 nodes = sorted(
                     {
-                        self.topo.links[col[2]].from_node  # type: ignore[index]
+                        self.topo.links[col.links[0]].from_node
                         for col in self.columns
-                        if col[0] == pos and col[2] in t.links
+                        if col.pos == pos and col.links[0] in t.links
                     }
                 )
                 out.extend((t.index, pos, node) for node in nodes)
@@ -204,8 +214,7 @@ class _ClassProgramme:
 
     def _build(self) -> None:
         # Columns: one per (contract, route) or (contract, link), then one y per contract.
-        self.columns: list[tuple[int, str, object]] = []  # (contract pos, "route"/"edge", item)
-        self.link_use: list[list[tuple[int, ...]]] = []  # links each column loads
+        self.columns: list[_Column] = []
         eq_rows: list[tuple[int, int, float]] = []
         eq_count = 0
         for pos, c in enumerate(self.contracts):
@@ -213,12 +222,10 @@ class _ClassProgramme:
             if c.routes is not None:
                 for route in c.routes:
                     if not excluded.intersection(route):
-                        self.columns.append((pos, "route", route))
-                        self.link_use.append(route)
+                        self.columns.append(_Column(pos, True, route))
             else:
                 for link in self.topo.allowed_edges(c, excluded):
-                    self.columns.append((pos, "edge", link))
-                    self.link_use.append((link,))
+                    self.columns.append(_Column(pos, False, (link,)))
         n_flow = len(self.columns)
         self.n_flow = n_flow
         self.y0 = n_flow  # first y column
@@ -228,7 +235,7 @@ class _ClassProgramme:
         # Equalities: routes sum to y; edge flows conserve with y at source and destination.
         for pos, c in enumerate(self.contracts):
             y = self.y0 + pos
-            cols = [j for j, col in enumerate(self.columns) if col[0] == pos]
+            cols = [j for j, col in enumerate(self.columns) if col.pos == pos]
             if c.routes is not None:
                 for j in cols:
                     eq_rows.append((eq_count, j, 1.0))
@@ -237,8 +244,8 @@ class _ClassProgramme:
                 continue
             nodes: dict[str, int] = {}
             for j in cols:
-                link = self.topo.links[self.columns[j][2]]  # type: ignore[index]
-                for node, sign in ((link.from_node, 1.0), (link.to_node, -1.0)):
+                spec = self.topo.links[self.columns[j].links[0]]
+                for node, sign in ((spec.from_node, 1.0), (spec.to_node, -1.0)):
                     row = nodes.setdefault(node, eq_count + len(nodes))
                     eq_rows.append((row, j, sign))
             for node in (c.source, c.destination):
@@ -251,8 +258,8 @@ class _ClassProgramme:
         ub_rows: list[tuple[int, int, float]] = []
         b_ub: list[float] = []
         link_rows: dict[int, int] = {}
-        for j, used in enumerate(self.link_use):
-            for link in used:
+        for j, col in enumerate(self.columns):
+            for link in col.links:
                 row = link_rows.setdefault(link, len(link_rows))
                 ub_rows.append((row, j, 1.0))
         b_ub.extend(self.residual.link[link] for link in link_rows)
@@ -270,22 +277,22 @@ class _ClassProgramme:
             row = len(b_ub)
             b_ub.append(0.0)
             ub_rows.append((row, self.aux0 + k, -1.0))
-            for j, (col_pos, kind, item) in enumerate(self.columns):
-                if col_pos != pos or kind != "edge" or item not in members:
+            for j, col in enumerate(self.columns):
+                if col.pos != pos or col.is_route or col.links[0] not in members:
                     continue
-                link = self.topo.links[item]  # type: ignore[index]
-                if link.from_node == node:
+                spec = self.topo.links[col.links[0]]
+                if spec.from_node == node:
                     ub_rows.append((row, j, 1.0))
-                elif link.to_node == node:
+                elif spec.to_node == node:
                     ub_rows.append((row, j, -1.0))
         self.quota_rows: dict[int, int] = {}
         for t in self.topo.transit:
             if t.quota_t_per_month is None or math.isinf(self.residual.quota[t.index]):
                 continue  # no quota, or one with tonnes left (the step enforces those)
             entries = []
-            for j, (pos, kind, item) in enumerate(self.columns):
-                if kind == "route" and t.applies_to(self.contracts[pos].origin):
-                    hits = t.entries_on(item)  # type: ignore[arg-type]
+            for j, col in enumerate(self.columns):
+                if col.is_route and t.applies_to(self.contracts[col.pos].origin):
+                    hits = t.entries_on(col.links)
                     if hits:
                         entries.append((j, float(hits)))
             entries += [
@@ -302,15 +309,15 @@ class _ClassProgramme:
         self.b_ub = np.array(b_ub, dtype=float)
         self.n = n
         self.cost = np.zeros(n)
-        for j, (pos, kind, item) in enumerate(self.columns):
-            c = self.contracts[pos]
+        for j, col in enumerate(self.columns):
+            c = self.contracts[col.pos]
             self.cost[j] = sum(
                 self.topo.links[link].tariff_usd_per_t + _LINK_TIEBREAK_USD_PER_T
-                for link in self.link_use[j]
+                for link in col.links
             )
-            if kind == "route":
+            if col.is_route:
                 self.cost[j] += sum(
-                    t.tariff_usd_per_t * t.entries_on(item)  # type: ignore[arg-type]
+                    t.tariff_usd_per_t * t.entries_on(col.links)
                     for t in self.topo.transit
                     if t.applies_to(c.origin)
                 )
@@ -345,7 +352,8 @@ class _ClassProgramme:
     def _max_share(self, active: list[int], fixed: dict[int, float]) -> float:
         """Largest t with every active contract at ≥ t × its nomination, the fixed at ≥ theirs."""
         t_col = self.n
-        rows, b = [], []
+        rows: list[tuple[int, int, float]] = []
+        b: list[float] = []
         for pos in active:
             row = len(self.b_ub) + len(b)
             rows += [(row, t_col, self.rates[pos]), (row, self.y0 + pos, -1.0)]
@@ -379,7 +387,7 @@ class _ClassProgramme:
         than `_MAX_FAIR_CLASS` contracts get one common share only (the programmes per level
         grow with the class), and leftover capacity then goes where it is cheapest.
         """
-        carried = sorted({col[0] for col in self.columns})  # contracts with something to use
+        carried = sorted({col.pos for col in self.columns})  # contracts with something to use
         if len(carried) <= 1:
             return {}
         fixed: dict[int, float] = {}
@@ -425,14 +433,15 @@ class _ClassProgramme:
     ) -> dict[int, tuple[tuple[tuple[int, ...], float], ...]]:
         out: dict[int, tuple[tuple[tuple[int, ...], float], ...]] = {}
         for pos, c in enumerate(self.contracts):
-            cols = [j for j, col in enumerate(self.columns) if col[0] == pos and x[j] > 0]
+            cols = [j for j, col in enumerate(self.columns) if col.pos == pos and x[j] > 0]
+            paths: list[tuple[tuple[int, ...], float]]
             if c.routes is not None:
-                paths = [(self.columns[j][2], float(x[j])) for j in cols]
+                paths = [(self.columns[j].links, float(x[j])) for j in cols]
             else:
-                edge_flow = {self.columns[j][2]: float(x[j]) for j in cols}
-                paths = _decompose(self.topo, c, edge_flow)  # type: ignore[arg-type]
-            paths = [(tuple(p), r) for p, r in paths if r > _FLOW_EPS_T_PER_DAY]
-            out[c.index] = tuple(paths)  # type: ignore[assignment]
+                edge_flow = {self.columns[j].links[0]: float(x[j]) for j in cols}
+                paths = _decompose(self.topo, c, edge_flow)
+            paths = [(p, r) for p, r in paths if r > _FLOW_EPS_T_PER_DAY]
+            out[c.index] = tuple(paths)
             for path, rate in paths:
                 for link in path:
                     self.residual.link[link] = max(0.0, self.residual.link[link] - rate)
@@ -455,7 +464,7 @@ def _decompose(
     out_links: dict[str, list[int]] = defaultdict(list)
     for link in sorted(flow):
         out_links[topo.links[link].from_node].append(link)
-    paths = []
+    paths: list[tuple[tuple[int, ...], float]] = []
     while True:
         node, path, seen = c.source, [], {c.source}
         while node != c.destination:

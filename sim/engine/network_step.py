@@ -9,11 +9,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from enum import Enum
 
 from sim.engine.allocator import Plan
 from sim.engine.crude import Parcel, PipelineFIFO, RailQueue, Tank
 from sim.engine.refinery import Refinery
-from sim.engine.topology import Topology
+from sim.engine.topology import ContractSpec, Topology
+from sim.kinds import EventKind
+
+
+class Sink(Enum):
+    """Where a line's outflow goes when it is not a link or a refinery."""
+
+    #: A swap's crude leaves the simulated network here (handed in to the other party).
+    SWAP_HAND_IN = "swap_hand_in"
+
+
+#: Where a link's outflow goes next: a link (its index), a refinery (its name) or a sink.
+Hop = int | str | Sink
 
 
 @dataclass(frozen=True)
@@ -25,63 +38,66 @@ class RoutePlan:
     rate_t_per_day: float
     destination: str
     source: str
+    #: The route's link names, in order (the route column of costs.csv).
+    link_names: tuple[str, ...] = ()
     #: Swap: position of the first link after the hand-over (None: the crude travels).
     swap_split: int | None = None
+    #: Times the route's tonnes enter the network: 0 from a port's tanks (they entered when
+    #: landed), 1 from a source without tanks, 2 for a swap (the crude at its source, and the
+    #: crude handed out).
+    supply_entries: int = 1
+    #: (transit index, times counted) for each transit quota the route counts against.
+    quota_hits: tuple[tuple[int, int], ...] = ()
+    #: Transport cost components along the route, USD/t (pipeline, rail, transit fees).
+    cost_components_usd_per_t: dict[str, float] = field(default_factory=dict)
+    #: Their sum: the route's transport cost, USD/t.
+    cost_usd_per_t: float = 0.0
+    #: Contaminant level of the crude the route puts into its last link, ppm.
+    ppm: float = 0.0
 
-    def next_hops(self) -> list[tuple[int, object]]:
+    def next_hops(self) -> list[tuple[int, Hop]]:
         """(link, where its outflow goes next): the next link, the refinery, or the swap."""
-        nxt: list[object] = [*self.links[1:], self.destination]
+        nxt: list[Hop] = [*self.links[1:], self.destination]
         if self.swap_split is not None:
-            nxt[self.swap_split - 1] = SWAP_HAND_IN
+            nxt[self.swap_split - 1] = Sink.SWAP_HAND_IN
         return list(zip(self.links, nxt, strict=True))
 
 
-#: Where a swap's crude leaves the simulated network (handed in to the other party).
-SWAP_HAND_IN = "__swap_hand_in__"
+@dataclass(frozen=True)
+class Injection:
+    """Crude put into a link at a source without tanks, for one or more routes (grouped when
+    they put the same crude into the same link: one parcel instead of several)."""
+
+    link: int
+    ppm: float
+    mix: dict[str, float]
+    routes: list[int]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ExecutablePlan:
     """A plan unpacked once for the daily step, so the step only does arithmetic."""
 
     plan: Plan
     routes: list[RoutePlan]
+    #: Planned rate of each route, t/day.
+    rates_t_per_day: list[float]
     #: Links that carry flow, upstream before downstream.
     link_order: list[int]
-    #: Transport cost of each route: link tariffs plus transit fees, USD/t.
-    route_cost_usd_per_t: list[float]
-    #: Planned rate of each route, t/day.
-    rates_t_per_day: list[float] = field(default_factory=list)
     #: Routes drawing from each port's tanks.
-    routes_by_port: list[tuple[str, list[int]]] = field(default_factory=list)
+    routes_by_port: dict[str, list[int]]
     #: Routes delivering to each refinery.
-    routes_by_refinery: dict[str, list[int]] = field(default_factory=dict)
-    #: (first link, ppm, mix, routes) for routes injecting at sources without tanks, grouped
-    #: when they put the same crude into the same link (one parcel instead of several).
-    injections: list[tuple[int, float, dict, list[int]]] = field(default_factory=list)
+    routes_by_refinery: dict[str, list[int]]
+    injections: list[Injection]
     #: For each link, where its outflow goes and in what share, at planned rates.
-    hop_shares: dict[int, list[tuple[object, float]]] = field(default_factory=dict)
-    #: Contract of each route.
-    route_contract: list[int] = field(default_factory=list)
-    #: Times a route's tonnes enter the network: 0 from a port's tanks, 1 from a source without
-    #: tanks, 2 for a swap (the crude at its source, and the crude handed out).
-    route_is_supply: list[int] = field(default_factory=list)
-    #: (transit index, times counted) of each route for the quotas it counts against.
-    route_quota_hits: list[list[tuple[int, int]]] = field(default_factory=list)
-    #: Transport cost components of each route, USD/t (pipeline, rail, transit fees).
-    route_components: list[dict[str, float]] = field(default_factory=list)
-    #: Each route's links, named, joined by " > " (the route column of costs.csv).
-    route_links_label: list[str] = field(default_factory=list)
-    routes_by_port_dict: dict[str, list[int]] = field(default_factory=dict)
-    #: Contaminant level of the crude each route puts into its last link, ppm.
-    route_ppm: list[float] = field(default_factory=list)
+    hop_shares: dict[int, list[tuple[Hop, float]]]
 
 
 def _hop_shares(
     routes: list[RoutePlan], volumes: list[float]
-) -> dict[int, list[tuple[object, float]]]:
+) -> dict[int, list[tuple[Hop, float]]]:
     """Share of each link's outflow going to each next link or refinery, by route volume."""
-    hops: dict[int, dict[object, float]] = {}
+    hops: dict[int, dict[Hop, float]] = {}
     for r, v in zip(routes, volumes, strict=True):
         if v <= 0:
             continue
@@ -122,10 +138,55 @@ def _link_order(routes: list[RoutePlan]) -> list[int]:
     return order
 
 
-def _split(c, links: tuple[int, ...]) -> int | None:
+def _split(c: ContractSpec, links: tuple[int, ...]) -> int | None:
     if not c.swap_splits or c.routes is None:
         return None
     return c.swap_splits[c.routes.index(links)]
+
+
+def _route(
+    topology: Topology,
+    c: ContractSpec,
+    links: tuple[int, ...],
+    rate: float,
+    added_ppm: list[float],
+    fee_add: list[float],
+) -> RoutePlan:
+    """One route of a contract, with its costs, quota counts and contamination worked out."""
+    split = _split(c, links)
+    specs = [topology.links[link] for link in links]
+    hits = []
+    for t in topology.transit:
+        if t.quota_t_per_month is not None and t.applies_to(c.origin):
+            n = t.entries_on(links)
+            if n:
+                hits.append((t.index, n))
+    components = {
+        "pipeline_usd": sum(x.tariff_usd_per_t for x in specs if x.kind == "pipeline"),
+        "rail_usd": sum(x.tariff_usd_per_t for x in specs if x.kind == "rail"),
+        "transit_fee_usd": sum(
+            (t.tariff_usd_per_t + fee_add[t.index]) * t.entries_on(links)
+            for t in topology.transit
+            if t.applies_to(c.origin)
+        )
+        + (c.swap_fee_usd_per_t if split is not None else 0.0),
+    }
+    from_tanks = c.source in topology.ports
+    return RoutePlan(
+        contract=c.index,
+        links=links,
+        rate_t_per_day=rate,
+        destination=c.destination,
+        source=c.source,
+        link_names=tuple(x.name for x in specs),
+        swap_split=split,
+        supply_entries=0 if from_tanks else (2 if split is not None else 1),
+        quota_hits=tuple(hits),
+        cost_components_usd_per_t=components,
+        # A route's transport cost is the sum of its components (one computation, two views).
+        cost_usd_per_t=sum(components.values()),
+        ppm=0.0 if split is not None else c.contaminant_ppm + added_ppm[c.index],
+    )
 
 
 def executable(
@@ -140,83 +201,36 @@ def executable(
     added_ppm = added_ppm or [0.0] * len(topology.contracts)
     fee_add = fee_add or [0.0] * len(topology.transit)
     routes = [
-        RoutePlan(c.index, links, rate, c.destination, c.source, _split(c, links))
+        _route(topology, c, links, rate, added_ppm, fee_add)
         for c in topology.contracts
         for links, rate in plan.routes[c.index]
     ]
     rates = [r.rate_t_per_day for r in routes]
     by_port: dict[str, list[int]] = {}
     by_refinery: dict[str, list[int]] = {}
-    injection_groups: dict[tuple[int, float, int], tuple[int, float, dict, list[int]]] = {}
+    groups: dict[tuple[int, float, int], Injection] = {}
     for i, r in enumerate(routes):
         by_refinery.setdefault(r.destination, []).append(i)
+        c = topology.contracts[r.contract]
         if r.source in topology.ports:
             by_port.setdefault(r.source, []).append(i)
         else:
-            c = topology.contracts[r.contract]
             mix = topology.contract_mix[c.index]
             ppm = c.contaminant_ppm + added_ppm[c.index]
             key = (r.links[0], ppm, id(mix))
-            injection_groups.setdefault(key, (r.links[0], ppm, mix, []))[3].append(i)
+            groups.setdefault(key, Injection(r.links[0], ppm, mix, [])).routes.append(i)
         if r.swap_split is not None:  # the same tonnes handed out, clean, of another origin
-            c = topology.contracts[r.contract]
             link, mix = r.links[r.swap_split], topology.swap_mix[c.index]
-            injection_groups.setdefault((link, 0.0, id(mix)), (link, 0.0, mix, []))[3].append(i)
-    injections = list(injection_groups.values())
-    quota_hits = []
-    for r in routes:
-        origin = topology.contracts[r.contract].origin
-        hits = []
-        for t in topology.transit:
-            if t.quota_t_per_month is not None and t.applies_to(origin):
-                n = t.entries_on(r.links)
-                if n:
-                    hits.append((t.index, n))
-        quota_hits.append(hits)
-    components = []
-    for r in routes:
-        origin = topology.contracts[r.contract].origin
-        links = [topology.links[link] for link in r.links]
-        components.append(
-            {
-                "pipeline_usd": sum(x.tariff_usd_per_t for x in links if x.kind == "pipeline"),
-                "rail_usd": sum(x.tariff_usd_per_t for x in links if x.kind == "rail"),
-                "transit_fee_usd": sum(
-                    (t.tariff_usd_per_t + fee_add[t.index]) * t.entries_on(r.links)
-                    for t in topology.transit
-                    if t.applies_to(origin)
-                )
-                + (
-                    topology.contracts[r.contract].swap_fee_usd_per_t
-                    if r.swap_split is not None
-                    else 0.0
-                ),
-            }
-        )
-    # A route's transport cost is the sum of its components (one computation, two views).
-    costs = [sum(c.values()) for c in components]
+            groups.setdefault((link, 0.0, id(mix)), Injection(link, 0.0, mix, [])).routes.append(i)
     return ExecutablePlan(
-        plan,
-        routes,
-        _link_order(routes),
-        costs,
-        rates,
-        list(by_port.items()),
-        by_refinery,
-        injections,
-        _hop_shares(routes, rates),
-        [r.contract for r in routes],
-        [(r.source not in topology.ports) * (2 if r.swap_split is not None else 1) for r in routes],
-        quota_hits,
-        components,
-        [" > ".join(topology.links[link].name for link in r.links) for r in routes],
-        by_port,
-        [
-            0.0  # handed out clean under a swap
-            if r.swap_split is not None
-            else topology.contracts[r.contract].contaminant_ppm + added_ppm[r.contract]
-            for r in routes
-        ],
+        plan=plan,
+        routes=routes,
+        rates_t_per_day=rates,
+        link_order=_link_order(routes),
+        routes_by_port=by_port,
+        routes_by_refinery=by_refinery,
+        injections=list(groups.values()),
+        hop_shares=_hop_shares(routes, rates),
     )
 
 
@@ -229,7 +243,8 @@ class StepResult:
     received: dict[str, float]
     quarantined: dict[str, float]
     runs: dict[str, Parcel]
-    events: list[tuple[str, str, str]] = field(default_factory=list)  # (asset, event, detail)
+    #: (refinery, what happened to its crude unit).
+    events: list[tuple[str, EventKind]] = field(default_factory=list)
     #: False when every route shipped exactly its planned rate × step.
     scaled: bool = False
     #: Tonnes loaded onto each rail corridor this step.
@@ -268,38 +283,77 @@ class NetworkStep:
     ) -> StepResult:
         """Advance the network by `dt` days from `now_days`; `quota_left_t[t]` is what transit
         condition t's monthly quota still allows (None: no quotas)."""
-        routes = plan.routes
         volumes = [rate * dt for rate in plan.rates_t_per_day]
-        scaled = False
         # 1. A transit quota stops its crude exactly when the month's tonnes are used up.
-        if quota_left_t is not None:
-            for t_index, left in enumerate(quota_left_t):
-                counted = [
-                    (i, n)
-                    for i, hits in enumerate(plan.route_quota_hits)
-                    for t, n in hits
-                    if t == t_index and volumes[i] > 0
-                ]
-                want = sum(volumes[i] * n for i, n in counted)
-                if want > left:
-                    scaled = True
-                    for i, _ in counted:
-                        volumes[i] *= max(0.0, left) / want
+        scaled = quota_left_t is not None and self._cut_to_quotas(plan, volumes, quota_left_t)
         # 2. Sources with tanks (ports) cannot send more than they hold.
-        for port, idx in plan.routes_by_port:
+        scaled = self._cut_to_port_stocks(plan, volumes) or scaled
+        # 3. Trains due now unload first; refineries take no more than their tanks have room
+        #    for, so trains that do not fit wait, and pipeline receipts are cut.
+        rail_in, cut = self._cut_to_refinery_room(plan, volumes, dt, now_days)
+        scaled = cut or scaled
+        # 4. Inject at the sources and move through the lines, upstream first.
+        hop_shares = _hop_shares(plan.routes, volumes) if scaled else plan.hop_shares
+        inputs, port_drawn = self._inject(plan, volumes)
+        link_flow, rail_loaded = self._move(plan, inputs, hop_shares, now_days)
+        for trains in rail_in.values():
+            for link, p in trains:
+                link_flow.setdefault(link, []).append(p)  # a corridor's flow: what it unloaded
+        result = StepResult(
+            volumes,
+            link_flow,
+            {},
+            {},
+            {},
+            scaled=scaled,
+            rail_loaded=rail_loaded,
+            port_drawn_t=port_drawn,
+            swapped_out_t=sum(p.tonnes_t for p in inputs.get(Sink.SWAP_HAND_IN, ())),
+        )
+        # 5. Refineries refuse contaminated crude, receive the rest and run.
+        self._deliver(inputs, rail_in, dt, result)
+        return result
+
+    def _cut_to_quotas(
+        self, plan: ExecutablePlan, volumes: list[float], quota_left_t: list[float]
+    ) -> bool:
+        """Scale the routes counted against each quota to what it still allows; True if cut."""
+        scaled = False
+        for t_index, left in enumerate(quota_left_t):
+            counted = [
+                (i, n)
+                for i, route in enumerate(plan.routes)
+                for t, n in route.quota_hits
+                if t == t_index and volumes[i] > 0
+            ]
+            want = sum(volumes[i] * n for i, n in counted)
+            if want > left:
+                scaled = True
+                for i, _ in counted:
+                    volumes[i] *= max(0.0, left) / want
+        return scaled
+
+    def _cut_to_port_stocks(self, plan: ExecutablePlan, volumes: list[float]) -> bool:
+        scaled = False
+        for port, idx in plan.routes_by_port.items():
             stock = self.ports[port].stock_t
             want = sum(volumes[i] for i in idx)
             if want > stock:
                 scaled = True
                 for i in idx:
                     volumes[i] *= stock / want
-        # 3. Trains due now unload first; refineries take no more than their tanks have room
-        #    for, so trains that do not fit wait, and pipeline receipts are cut.
+        return scaled
+
+    def _cut_to_refinery_room(
+        self, plan: ExecutablePlan, volumes: list[float], dt: float, now_days: float
+    ) -> tuple[dict[str, list[tuple[int, Parcel]]], bool]:
+        """Trains due at each refinery (those that fit) and whether pipeline receipts were cut."""
         rail_in: dict[str, list[tuple[int, Parcel]]] = {}
         for link in self.rail_links:
-            due = self.fifos[link.index].due(now_days)  # type: ignore[union-attr]
+            due = self._rail(link.index).due(now_days)
             if due:
                 rail_in.setdefault(link.to_node, []).extend((link.index, p) for p in due)
+        scaled = False
         for name, refinery in self.refineries.items():
             idx = plan.routes_by_refinery.get(name, ())
             trains = rail_in.get(name, ())
@@ -311,31 +365,48 @@ class NetworkStep:
             rail_t = sum(p.tonnes_t for _, p in trains if p.ppm <= limit_ppm)
             limit = refinery.receipt_limit_t(want + rail_t, dt)
             if rail_t > limit:
-                rail_in[name] = self._unload_what_fits(trains, max(0.0, limit), now_days)
+                rail_in[name] = self._unload_what_fits(list(trains), max(0.0, limit), now_days)
                 limit = 0.0
             else:
                 limit -= rail_t
             if want > limit:
-                scale = self._scale_to_room(plan, volumes, idx, want, max(0.0, limit), limit_ppm)
+                scale = self._scale_to_room(
+                    plan, volumes, list(idx), want, max(0.0, limit), limit_ppm
+                )
                 if scale < 1.0:
                     scaled = True
                     for i in idx:
                         volumes[i] *= scale
-        hop_shares = _hop_shares(routes, volumes) if scaled else plan.hop_shares
-        # 3. Inject at the sources and move through the lines, upstream first.
-        inputs: dict[object, list[Parcel]] = {}
-        for link, ppm, mix, idx in plan.injections:
+        return rail_in, scaled
+
+    def _inject(
+        self, plan: ExecutablePlan, volumes: list[float]
+    ) -> tuple[dict[Hop, list[Parcel]], dict[str, float]]:
+        """Parcels entering each first link: at sources without tanks, and drawn from ports."""
+        inputs: dict[Hop, list[Parcel]] = {}
+        for inj in plan.injections:
+            idx = inj.routes
             v = volumes[idx[0]] if len(idx) == 1 else sum(volumes[i] for i in idx)
             if v > 0:
-                inputs.setdefault(link, []).append(Parcel(v, ppm, mix))
+                inputs.setdefault(inj.link, []).append(Parcel(v, inj.ppm, inj.mix))
         port_drawn: dict[str, float] = {}
-        for port, idx in plan.routes_by_port:
+        for port, idx in plan.routes_by_port.items():
             parcel = self.ports[port].draw(sum(volumes[i] for i in idx))
             port_drawn[port] = parcel.tonnes_t
             for i in idx:
                 if volumes[i] > 0:
-                    link = routes[i].links[0]
+                    link = plan.routes[i].links[0]
                     inputs.setdefault(link, []).append(Parcel(volumes[i], parcel.ppm, parcel.mix))
+        return inputs, port_drawn
+
+    def _move(
+        self,
+        plan: ExecutablePlan,
+        inputs: dict[Hop, list[Parcel]],
+        hop_shares: dict[int, list[tuple[Hop, float]]],
+        now_days: float,
+    ) -> tuple[dict[int, list[Parcel]], dict[int, float]]:
+        """Push each link's inputs through it, upstream first, handing its outflow on."""
         link_flow: dict[int, list[Parcel]] = {}
         rail_loaded: dict[int, float] = {}
         fifos = self.fifos
@@ -359,22 +430,16 @@ class NetworkStep:
                 target = inputs.setdefault(hop, [])
                 for p in out:
                     target.append(Parcel(p.tonnes_t * share, p.ppm, p.mix, p.entered_days))
-        swapped = sum(p.tonnes_t for p in inputs.get(SWAP_HAND_IN, ()))
-        # 4. Refineries refuse contaminated crude, receive the rest and run.
-        for trains in rail_in.values():
-            for link, p in trains:
-                link_flow.setdefault(link, []).append(p)  # a corridor's flow: what it unloaded
-        result = StepResult(
-            volumes,
-            link_flow,
-            {},
-            {},
-            {},
-            scaled=scaled,
-            rail_loaded=rail_loaded,
-            port_drawn_t=port_drawn,
-            swapped_out_t=swapped,
-        )
+        return link_flow, rail_loaded
+
+    def _deliver(
+        self,
+        inputs: dict[Hop, list[Parcel]],
+        rail_in: dict[str, list[tuple[int, Parcel]]],
+        dt: float,
+        result: StepResult,
+    ) -> None:
+        """Each refinery refuses crude above its contaminant limit, takes the rest in and runs."""
         for name, refinery in self.refineries.items():
             accepted, rejected = [], 0.0
             limit_ppm = refinery.spec.contaminant_limit_ppm
@@ -388,12 +453,21 @@ class NetworkStep:
                     accepted.append(p)
             refinery.quarantined_t += rejected
             received, ran, event = refinery.take_in_and_run(accepted, dt)
-            if event:
-                result.events.append((name, event, ""))
+            if event is not None:
+                result.events.append((name, event))
             result.received[name] = received
             result.quarantined[name] = rejected
             result.runs[name] = ran
-        return result
+
+    def _rail(self, link: int) -> RailQueue:
+        fifo = self.fifos[link]
+        assert isinstance(fifo, RailQueue)
+        return fifo
+
+    def _pipe(self, link: int) -> PipelineFIFO:
+        fifo = self.fifos[link]
+        assert isinstance(fifo, PipelineFIFO)
+        return fifo
 
     def _scale_to_room(
         self,
@@ -414,11 +488,11 @@ class NetworkStep:
         routes = plan.routes
         # The usual case: nothing dirty in the lines that end here, nor going into them.
         if not any(
-            plan.route_ppm[i] > limit_ppm
+            routes[i].ppm > limit_ppm
             or self.link_added_ppm
             or (
                 routes[i].links[-1] not in self.rail_index
-                and any(p.ppm > limit_ppm for p in self.fifos[routes[i].links[-1]].queue)  # type: ignore[union-attr]
+                and any(p.ppm > limit_ppm for p in self._pipe(routes[i].links[-1]).queue)
             )
             for i in idx
         ):
@@ -433,15 +507,14 @@ class NetworkStep:
             total = 0.0
             for i in idx:
                 last = routes[i].links[-1]
-                fifo = self.fifos[last]
                 v = volumes[i] * share
                 if last in self.rail_index or through[last] <= 0:
                     total += v
                     continue
-                inflow_ppm = plan.route_ppm[i] + sum(
+                inflow_ppm = routes[i].ppm + sum(
                     self.link_added_ppm.get(link, 0.0) for link in routes[i].links
                 )
-                dirty = fifo.dirty_in_head(through[last], limit_ppm, inflow_ppm)  # type: ignore[union-attr]
+                dirty = self._pipe(last).dirty_in_head(through[last], limit_ppm, inflow_ppm)
                 total += v * (1.0 - dirty / through[last])
             return total
 
@@ -474,7 +547,7 @@ class NetworkStep:
                 rest = Parcel(p.tonnes_t - take, p.ppm, p.mix, p.entered_days)
                 waiting.setdefault(link, []).append(rest)
         for link, parcels in waiting.items():
-            self.fifos[link].hold(parcels, now_days)  # type: ignore[union-attr]
+            self._rail(link).hold(parcels, now_days)
         return unloaded
 
     def linefill_t(self) -> float:

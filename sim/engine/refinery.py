@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sim.engine.crude import Parcel, Tank
+from sim.kinds import EventKind
 from sim.scenario.schema import RefineryNode
 
 
@@ -68,20 +69,23 @@ class Refinery:
             run = 0.0
         return self.tank.room_t() + run
 
-    def take_in_and_run(self, accepted: list[Parcel], dt_days: float) -> tuple[float, Parcel, str]:
-        """Receive accepted parcels and run; returns (received t, what was run, event or "")."""
+    def take_in_and_run(
+        self, accepted: list[Parcel], dt_days: float
+    ) -> tuple[float, Parcel, EventKind | None]:
+        """Receive accepted parcels and run; returns (received t, what was run, a stop or a
+        restart of the crude unit, or None)."""
         inflow = sum(p.tonnes_t for p in accepted)
         run = self.feasible_run_t(inflow, dt_days)
-        event = ""
+        event: EventKind | None = None
         if self.online:
             would_overflow = self.tank.stock_t + inflow > self.tank.capacity_t
             if self._min_rate_t_per_day > 0 and not self._will_run(run, dt_days):
                 if not would_overflow:  # a full tank keeps the unit running: nowhere to go
                     self.online, self.restart_allowed, run = False, False, 0.0
-                    event = "unit_stop"
+                    event = EventKind.UNIT_STOP
         elif self.restart_allowed and self._will_run(run, dt_days):
             self.online = True
-            event = "unit_restart"
+            event = EventKind.UNIT_RESTART
         else:
             run = 0.0
         tank = self.tank

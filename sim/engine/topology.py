@@ -10,11 +10,14 @@ from dataclasses import dataclass
 
 from sim.economics.duty import NO_DUTY, ExportDutyRule
 from sim.engine.crude import mix_key
+from sim.kinds import Effect, TargetKind
+from sim.scenario.checks import disruption_target_kinds
 from sim.scenario.schema import (
     FieldNode,
     PortNode,
     PriceFormula,
     RailLink,
+    RandomTiming,
     RefineryNode,
     Scenario,
     SeaLink,
@@ -155,6 +158,21 @@ class TransitSpec:
 
 
 @dataclass(frozen=True)
+class DisruptionSpec:
+    """A disruption, compiled: its target's kind found once, its effects as enums."""
+
+    name: str
+    target: str
+    target_kind: TargetKind
+    #: (effect, value) in force while it lasts; none given: an outage (capacity factor 0).
+    effects: tuple[tuple[Effect, float], ...]
+    #: Scheduled: first day and length, days. Random: None, and `random` says when.
+    start_day: float | None
+    duration_days: float | None
+    random: RandomTiming | None
+
+
+@dataclass(frozen=True)
 class Topology:
     links: tuple[LinkSpec, ...]
     cargoes: tuple[CargoSpec, ...]
@@ -175,6 +193,7 @@ class Topology:
     #: Links leaving and entering each node, in link order.
     out_links: dict[str, list[int]]
     in_links: dict[str, list[int]]
+    disruptions: tuple[DisruptionSpec, ...] = ()
 
     def allowed_edges(self, contract: ContractSpec, excluded: frozenset[int]) -> list[int]:
         """Links on some path from the contract's source to its destination, in link order."""
@@ -229,6 +248,26 @@ def _duty_rule(price: PriceFormula | None) -> ExportDutyRule:
         bbl_per_t=price.export_duty_bbl_per_t,
     )
     return NO_DUTY if rule.is_zero else rule
+
+
+def compile_disruptions(scenario: Scenario) -> tuple[DisruptionSpec, ...]:
+    """Each disruption with its target's kind (validation made sure there is exactly one)."""
+    start = scenario.scenario.start_date
+    out = []
+    for name, d in scenario.disruptions.items():
+        effects = tuple((Effect(k), v) for k, v in d.effects().items())
+        out.append(
+            DisruptionSpec(
+                name=name,
+                target=d.target,
+                target_kind=disruption_target_kinds(scenario, d.target)[0],
+                effects=effects or ((Effect.CAPACITY_FACTOR, 0.0),),
+                start_day=float((d.start_date - start).days) if d.start_date else None,
+                duration_days=d.duration_days,
+                random=d.random,
+            )
+        )
+    return tuple(out)
 
 
 def compile_topology(scenario: Scenario) -> Topology:
@@ -318,9 +357,9 @@ def compile_topology(scenario: Scenario) -> Topology:
         )
     out_links: dict[str, list[int]] = {n: [] for n in scenario.nodes}
     in_links: dict[str, list[int]] = {n: [] for n in scenario.nodes}
-    for link in links:
-        out_links[link.from_node].append(link.index)
-        in_links[link.to_node].append(link.index)
+    for spec in links:
+        out_links[spec.from_node].append(spec.index)
+        in_links[spec.to_node].append(spec.index)
     mixes: dict[str, dict[str, float]] = {}
 
     def pure(origin: str, grade: str) -> dict[str, float]:
@@ -386,4 +425,5 @@ def compile_topology(scenario: Scenario) -> Topology:
         cargo_mix=cargo_mix,
         out_links=out_links,
         in_links=in_links,
+        disruptions=compile_disruptions(scenario),
     )

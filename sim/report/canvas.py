@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -60,7 +61,7 @@ class Chart:
 
 @contextlib.contextmanager
 def style() -> Iterator[None]:
-    with matplotlib.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]  # stubs list literal keys
         yield
 
 
@@ -103,6 +104,11 @@ def day_to_date(start: dt.date, days: float) -> dt.datetime:
     return dt.datetime.combine(start, dt.time()) + dt.timedelta(days=float(days))
 
 
+def day_to_num(start: dt.date, days: float) -> float:
+    """Simulation time as matplotlib's date number (days), for bars and spans on a date axis."""
+    return float(mdates.date2num(day_to_date(start, days)))
+
+
 def pad_limits(
     ax: Axes, values: Sequence[float], axis: str = "x", zero: bool = False, margin: float = 0.08
 ) -> None:
@@ -121,7 +127,8 @@ def pad_limits(
 
 def legend_below(ax: Axes, ncols: int, handles: list | None = None, below_pt: float = 30) -> None:
     """A legend under the axes' x labels, a fixed distance below whatever the axes' height."""
-    anchor = offset_copy(ax.transAxes, fig=ax.figure, y=-below_pt, units="points")
+    fig = cast(Figure, ax.figure)  # a top-level figure: the report draws no subfigures
+    anchor = offset_copy(ax.transAxes, fig=fig, y=-below_pt, units="points")
     ax.legend(
         handles=handles or ax.get_legend_handles_labels()[0],
         loc="upper left",

@@ -12,6 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from sim import registry
 from sim.report.canvas import Chart, colours, figure, pad_limits, save
 from sim.report.files import ReportError, read_json, read_rows
 from sim.report.formatting import format_interval, format_number, measure, scale_for, signed
@@ -19,7 +20,7 @@ from sim.report.page import Headline, Page, Table
 
 BETTER, WORSE, UNCLEAR = "#2ca02c", "#d62728", "#7f7f7f"
 #: The KPIs whose differences open the page (when compared).
-HEADLINE_KPIS = ("landed_cost_usd_per_t", "unserved_t", "run_cut_days", "min_days_cover")
+HEADLINE_KPIS = registry.COMPARISON_HEADLINE
 
 
 @dataclass

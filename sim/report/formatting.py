@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from sim import registry
+
 
 @dataclass(frozen=True)
 class Measure:
@@ -19,47 +21,19 @@ class Measure:
     better: str = ""  # "lower", "higher" or "" (neither)
 
 
-#: The summary.csv columns the report shows, in the order it shows them.
-MEASURES: dict[str, Measure] = {
-    "refinery_intake_t": Measure("Crude received by the refineries", "t", "higher"),
-    "runs_t": Measure("Crude run", "t", "higher"),
-    "unserved_t": Measure("Planned runs not made (unserved)", "t", "lower"),
-    "run_cut_days": Measure("Refinery-days with runs cut", "days", "lower"),
-    "min_days_cover": Measure("Lowest stock, in days of runs", "days", "higher"),
-    "landed_cost_usd_per_t": Measure("Landed cost", "USD/t", "lower"),
-    # Total cost falls when less crude arrives: not better by itself (landed cost is per tonne).
-    "supply_cost_usd": Measure("Supply cost", "USD"),
-    "lost_margin_usd": Measure("Margin lost to run cuts", "USD", "lower"),
-    "supplier_hhi": Measure("Supplier concentration (HHI)", "index", "lower"),
-    "supplier_shannon": Measure("Supplier diversity (Shannon)", "index", "higher"),
-    "cargoes_bought": Measure("Cargoes bought", "count"),
-    "trade_balance_usd_per_year": Measure("Trade balance with the partner", "USD/yr", "higher"),
-}
-
-#: Headline numbers of a run (when the column has a value).
-RUN_HEADLINE: tuple[str, ...] = (
-    "refinery_intake_t",
-    "unserved_t",
-    "run_cut_days",
-    "min_days_cover",
-    "landed_cost_usd_per_t",
-    "supply_cost_usd",
-    "lost_margin_usd",
-    "supplier_hhi",
-    "cargoes_bought",
-    "trade_balance_usd_per_year",
-)
+#: Headline numbers of a run (when the column has a value): from the results registry.
+RUN_HEADLINE: tuple[str, ...] = registry.RUN_HEADLINE
 
 
 def measure(kpi: str) -> Measure:
-    """The KPI's label and unit; an unknown column is shown under its own name."""
-    if kpi in MEASURES:
-        return MEASURES[kpi]
-    unit = next(
-        (u for suffix, u in UNIT_SUFFIXES if kpi.endswith(suffix)),
-        "",
-    )
-    return Measure(kpi, unit)
+    """The KPI's label, unit and better-when, from the results registry; a column the registry
+    does not know (a lever, say) is shown under its own name, with the unit its suffix says."""
+    try:
+        column = registry.kpi(kpi)
+    except KeyError:
+        unit = next((u for suffix, u in UNIT_SUFFIXES if kpi.endswith(suffix)), "")
+        return Measure(kpi, unit)
+    return Measure(column.label or kpi, column.unit, str(column.better))
 
 
 UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (

@@ -141,8 +141,8 @@ def draw_network(scenario: Scenario, path: Path) -> None:
     reach = refinery_reach(scenario)
     bottlenecks: dict[str, list[str]] = defaultdict(list)
     for r in reach:
-        for link in r.binding_links:
-            bottlenecks[link].append(r.refinery)
+        for bottleneck in r.binding_links:
+            bottlenecks[bottleneck].append(r.refinery)
     width_cols = max(x for x, _ in positions.values()) + 1
     height_rows = max(-y for _, y in positions.values()) + 1
     width = min(2.0 + 2.9 * width_cols, MAX_PX / DPI)
@@ -155,8 +155,8 @@ def draw_network(scenario: Scenario, path: Path) -> None:
     # Node labels stand just above their nodes (refineries': to the right); link labels avoid them.
     placed = [
         (x, y + 0.2)
-        for name, (x, y) in positions.items()
-        if scenario.nodes[name].kind != "refinery"
+        for node, (x, y) in positions.items()
+        if scenario.nodes[node].kind != "refinery"
     ]
     for name, link in scenario.links.items():
         (x0, y0), (x1, y1) = positions[link.from_node], positions[link.to_node]

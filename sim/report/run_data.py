@@ -1,25 +1,29 @@
 """A run folder's files, read once, and the events the charts mark (disruptions, unit stops).
 
 Reads summary.csv, refineries.csv, daily.csv, events.csv, flows.csv, costs.csv, cargoes.csv,
-manifest.json and scenario.resolved.json (docs/results.md). Files that an older version did
-not write (costs, cargoes) read as no rows, and their charts are left out.
+disruptions.csv, manifest.json and scenario.resolved.json (docs/results.md). Files that an
+older version did not write (costs, cargoes, disruptions) read as no rows, and their charts
+or marks are left out.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sim.kinds import Combine, Effect, EventKind
 from sim.report.files import ReportError, read_json, read_rows
 
 #: Columns read as text, whatever they hold.
-TEXT = ("asset", "asset_kind", "date", "event", "detail", "refinery", "origin", "route", "link")
-TEXT += ("cargo", "sea_link", "port", "destination", "contract")
+TEXT: tuple[str, ...] = (
+    "asset", "asset_kind", "date", "event", "detail", "refinery", "origin", "route", "link",
+    "cargo", "sea_link", "port", "destination", "contract",
+    "disruption", "target", "target_kind", "effect",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -28,10 +32,10 @@ class Disruption:
 
     asset: str
     name: str
-    factor: float  # capacity left (capacity_factor), NaN when the detail does not give it
+    factor: float  # share left (lowest factor effect), NaN when it has no factor effect
     start_day: float
     end_day: float
-    effects: str = ""  # what it did, as events.csv says it, e.g. `capacity_factor=0.5`
+    effects: str = ""  # what it did, e.g. `capacity_factor=0.5`
 
 
 @dataclass
@@ -48,6 +52,7 @@ class RunData:
     flows: list[dict[str, Any]] = field(default_factory=list)
     costs: list[dict[str, Any]] = field(default_factory=list)
     cargoes: list[dict[str, Any]] = field(default_factory=list)
+    disruptions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def start(self) -> dt.date:
@@ -99,38 +104,29 @@ def load(folder: Path) -> RunData:
         flows=optional("flows.csv"),
         costs=optional("costs.csv"),
         cargoes=optional("cargoes.csv"),
+        disruptions=optional("disruptions.csv"),
     )
 
 
-def _effects(detail: str) -> tuple[str, float]:
-    """The effects of a disruption_start detail (`name: capacity_factor=0.5, ...`; earlier
-    versions wrote `name: capacity x0.5`) and the capacity factor among them (NaN if none)."""
-    text = detail.partition(":")[2].strip()
-    match = re.search(r"capacity(?:_factor)?\s*(?:=|x|×)\s*(-?[0-9.]+(?:e-?[0-9]+)?)", text)
-    return text, float(match.group(1)) if match else math.nan
-
-
 def disruptions(data: RunData, replication: int) -> list[Disruption]:
-    """Disruption periods of one replication, paired start to end by asset and name.
+    """Disruption periods of one replication, from disruptions.csv (one row per effect).
 
-    A disruption that has not ended by the end of the horizon runs to the horizon.
+    A disruption that has not ended by the end of the horizon runs to the horizon. `factor` is
+    the lowest share left among its factor effects (capacity, volume, quota): a volume cut of
+    half a contract is 0.5, not an outage; NaN when it has none (contamination, a price shock).
     """
-    open_: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
-    periods: list[Disruption] = []
-    for row in data.events:
-        if int(row["replication"]) != replication:
-            continue
-        detail = str(row["detail"] or "")
-        name = detail.partition(":")[0].strip() or row["asset"]
-        if row["event"] == "disruption_start":
-            open_[row["asset"], name].append((float(row["time_days"]), *_effects(detail)))
-        elif row["event"] == "disruption_end" and open_[row["asset"], name]:
-            start, effects, factor = open_[row["asset"], name].pop(0)
-            end = float(row["time_days"])
-            periods.append(Disruption(row["asset"], name, factor, start, end, effects))
-    for (asset, name), starts in open_.items():
-        for start, effects, factor in starts:
-            periods.append(Disruption(asset, name, factor, start, data.horizon, effects))
+    spells: dict[tuple[str, str, float], list[dict[str, Any]]] = defaultdict(list)
+    for row in data.disruptions:
+        if int(row["replication"]) == replication:
+            spells[row["target"], row["disruption"], float(row["start_day"])].append(row)
+    periods = []
+    for (asset, name, start), rows in spells.items():
+        end = rows[0]["end_day"]
+        end = data.horizon if end is None or math.isnan(end) else float(end)
+        factors = [float(r["value"]) for r in rows if Effect(r["effect"]).combine is Combine.LOWEST]
+        effects = ", ".join(f"{r['effect']}={float(r['value']):g}" for r in rows)
+        factor = min(factors) if factors else math.nan
+        periods.append(Disruption(asset, name, factor, start, end, effects))
     return sorted(periods, key=lambda d: (d.start_day, d.asset, d.name))
 
 
@@ -139,7 +135,7 @@ def unit_stops(data: RunData, replication: int, refinery: str) -> list[float]:
         float(r["time_days"])
         for r in data.events
         if int(r["replication"]) == replication
-        and r["event"] == "unit_stop"
+        and r["event"] == EventKind.UNIT_STOP
         and r["asset"] == refinery
     ]
 

@@ -3,7 +3,6 @@ and drawn as a timeline above the panels."""
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,16 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from sim.report.canvas import DPI, Chart, date_axis, day_to_date, figure, legend_below, save
+from sim.report.canvas import (
+    DPI,
+    Chart,
+    date_axis,
+    day_to_date,
+    day_to_num,
+    figure,
+    legend_below,
+    save,
+)
 from sim.report.formatting import scale_for
 from sim.report.run_data import Disruption, RunData, disruptions, series, unit_stops, used
 
@@ -42,8 +50,8 @@ def _shade(ax: Axes, data: RunData, periods: list[Disruption], handles: dict[str
     """Shade the days on which any disruption was in force."""
     for start, end in _union(periods):
         ax.axvspan(
-            day_to_date(data.start, start),
-            day_to_date(data.start, end),
+            day_to_num(data.start, start),
+            day_to_num(data.start, end),
             color=SHADE_COLOUR,
             alpha=0.5,
             lw=0,
@@ -58,16 +66,17 @@ def _shade(ax: Axes, data: RunData, periods: list[Disruption], handles: dict[str
 
 def _disruption_strip(ax: Axes, data: RunData, periods: list[Disruption]) -> None:
     """A timeline of the disruptions: one row per asset and disruption, coloured by how much
-    capacity was left (dark: none), each labelled beside its first bar."""
+    was left (dark: nothing; mid-tone: no factor effect, e.g. contamination), each labelled
+    beside its first bar."""
     rows = list(dict.fromkeys((d.asset, d.name) for d in periods))
     labelled: set[int] = set()
     for d in periods:
         y = rows.index((d.asset, d.name))
-        left = 0.0 if math.isnan(d.factor) else min(max(d.factor, 0.0), 1.0)
+        left = 0.5 if math.isnan(d.factor) else min(max(d.factor, 0.0), 1.0)
         ax.barh(
             y,
-            dt.timedelta(days=d.end_day - d.start_day),
-            left=day_to_date(data.start, d.start_day),
+            d.end_day - d.start_day,
+            left=day_to_num(data.start, d.start_day),
             height=0.7,
             color=FACTOR_COLOURMAP(0.35 + 0.55 * (1 - left)),
         )
@@ -79,7 +88,7 @@ def _disruption_strip(ax: Axes, data: RunData, periods: list[Disruption]) -> Non
             text += f", {d.effects}"
         late = d.end_day > 0.6 * data.horizon
         ax.text(
-            day_to_date(data.start, d.start_day if late else d.end_day),
+            day_to_num(data.start, d.start_day if late else d.end_day),
             y,
             f"{text}  " if late else f"  {text}",
             va="center",
@@ -187,7 +196,7 @@ def stock_chart(data: RunData, path: Path) -> Chart | None:
         f"the end of every day (daily.csv, replication {rep0}"
         f"{'; other replications in grey' if others else ''}), against the minimum operating "
         "level the crude unit never draws below and the tank capacity (scenario.resolved.json). "
-        "Shaded: disruption periods, from disruption_start to disruption_end in events.csv. "
+        "Shaded: disruption periods, from disruptions.csv. "
         "Triangles: days a crude unit stopped (unit_stop).",
     )
 
@@ -299,8 +308,8 @@ def cargoes_chart(data: RunData, path: Path) -> Chart | None:
                     continue
                 ax.barh(
                     y,
-                    dt.timedelta(days=max(b - a, 0.0)),
-                    left=day_to_date(data.start, a),
+                    max(b - a, 0.0),
+                    left=day_to_num(data.start, a),
                     color=colour,
                     height=0.7,
                     edgecolor="white",
@@ -312,7 +321,7 @@ def cargoes_chart(data: RunData, path: Path) -> Chart | None:
             ax.axhline(y - 0.5, color="#999999", lw=0.6)
     ax.tick_params(axis="y", labelsize=8, length=0)
     ax.set_ylim(len(lanes) - 0.5, -0.5)
-    ax.set_xlim(day_to_date(data.start, 0), day_to_date(data.start, data.horizon))
+    ax.set_xlim(day_to_num(data.start, 0), day_to_num(data.start, data.horizon))
     date_axis(ax)
     ax.grid(axis="y", visible=False)
     legend_below(ax, 4, [Patch(color=c, label=lab) for lab, _, _, c in stages], below_pt=22)

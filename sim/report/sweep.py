@@ -22,16 +22,17 @@ import numpy as np
 from matplotlib.patches import Patch
 from matplotlib.ticker import EngFormatter, MaxNLocator
 
+from sim import registry
 from sim.report.canvas import Chart, figure, pad_limits, save
 from sim.report.files import ReportError, columns_of, finite, read_json, read_rows
-from sim.report.formatting import MEASURES, format_kpi, format_number, measure, scale_for
+from sim.report.formatting import format_kpi, format_number, measure, scale_for
 from sim.report.page import Headline, Page, Table
 
 #: runs.csv columns that are neither inputs nor KPIs.
 RUN_COLUMNS = ("run_key", "point", "replication", "seed", "status", "error")
 #: KPIs drawn against the levers and in the heat map and tornado, when present.
-SWEEP_KPIS = ("landed_cost_usd_per_t", "unserved_t", "min_days_cover")
-TORNADO_KPIS = ("landed_cost_usd_per_t", "unserved_t")
+SWEEP_KPIS = registry.SWEEP_CHARTED
+TORNADO_KPIS = registry.SWEEP_DRIVERS
 #: A numeric input with more distinct values than this is grouped into BINS quantile bins.
 MAX_LEVELS = 12
 BINS = 8
@@ -95,7 +96,7 @@ def load(folder: Path) -> SweepData:
         raise ReportError(f"{runs_path} is missing: the sweep report draws from the runs")
     run_columns = columns_of(runs_path)
     point_columns = columns_of(folder / "points.csv")
-    known = set(MEASURES) | _summary_columns()
+    known = set(registry.SUMMARY_KPIS)
     kpis = [c for c in run_columns if c in known]
     inputs = [c for c in run_columns if c not in RUN_COLUMNS and c not in kpis]
     levers = [k for k in _keys(manifest.get("levers")) if k in inputs]
@@ -109,12 +110,6 @@ def load(folder: Path) -> SweepData:
     runs = [r for r in read_rows(runs_path, text) if r.get("status")]
     points = read_rows(folder / "points.csv", ("kpi",))
     return SweepData(folder, manifest, runs, points, levers, uncertainties, kpis)
-
-
-def _summary_columns() -> set[str]:
-    from sim.results import SUMMARY_KPIS
-
-    return set(SUMMARY_KPIS)
 
 
 # ------------------------------------------------------------------ grouping
@@ -430,7 +425,7 @@ def draw(data: SweepData) -> list[Chart]:
 def point_means(data: SweepData, kpi: str) -> list[tuple[str, dict[str, Any], float]]:
     """(point, lever values, mean) of every lever point for the KPI, read from points.csv
     (wide form `<kpi>_mean`, as sim.sweep writes it; or long form `kpi`, `mean`)."""
-    out = []
+    out: list[tuple[str, dict[str, Any], float]] = []
     for row in data.points:
         if "kpi" in row and "mean" in row:
             if row["kpi"] != kpi:
@@ -473,11 +468,11 @@ def page(data: SweepData, charts: list[Chart]) -> Page:
         if not means:
             continue
         ranked = sorted(means, key=lambda p: p[2], reverse=measure(kpi).better == "higher")
-        for which, (point, levers, value) in (("best", ranked[0]), ("worst", ranked[-1])):
+        for which, (point, lever_values, value) in (("best", ranked[0]), ("worst", ranked[-1])):
             label = f"{measure(kpi).label}, {which} lever point"
             headline.append(Headline(label, format_kpi(kpi, value), f"point {point}"))
             extremes.append(
-                (f"{measure(kpi).label}: {which}", point, levers, format_kpi(kpi, value))
+                (f"{measure(kpi).label}: {which}", point, lever_values, format_kpi(kpi, value))
             )
     if extremes:
         body = [["mean over its runs", *(e[3] for e in extremes)]]

@@ -18,6 +18,7 @@ from sim.economics.duty import (
     month_year,
 )
 from sim.economics.window import accepts
+from sim.kinds import EFFECTS_BY_TARGET, TargetKind
 from sim.scenario.schema import MarketNode, PortNode, RailLink, RefineryNode, Scenario, SeaLink
 from sim.units import first_of_next_month, month_key
 
@@ -414,10 +415,12 @@ def check_crude_window(s: Scenario) -> Iterator[Finding]:
             yield f"{key}.blend_api_gravity_max", f"{high:g} is below blend_api_gravity_min {low:g}"
     for section, options in (("contracts", s.contracts), ("cargoes", s.cargoes)):
         for name, c in options.items():
-            node = refineries.get(c.destination)
-            if node is None or accepts(node.crude_window, c.grade):
+            destination = refineries.get(c.destination)
+            if destination is None or destination.crude_window is None:
                 continue
-            taken = ", ".join(node.crude_window.grades or [])  # type: ignore[union-attr]
+            if accepts(destination.crude_window, c.grade):
+                continue
+            taken = ", ".join(destination.crude_window.grades or [])
             yield (
                 f"{section}.{name}.grade",
                 f"refinery {c.destination!r} does not take grade {c.grade!r} "
@@ -467,33 +470,25 @@ def check_transit_links(s: Scenario) -> Iterator[Finding]:
                 )
 
 
-#: Effects each kind of disruption target accepts.
-_EFFECTS_BY_TARGET = {
-    "link": {"capacity_factor", "contaminant_ppm"},
-    "port": {"capacity_factor"},
-    "refinery": {"capacity_factor"},
-    "contract": {"volume_factor", "contaminant_ppm", "price_add_usd_per_bbl"},
-    "cargo": {"price_add_usd_per_bbl"},
-    "transit": {"quota_factor", "fee_add_usd_per_t"},
-    "price": {"price_add_usd_per_bbl"},
-}
+#: Targets a disruption with no effect given takes out (capacity factor 0).
+_OUTAGE_BY_DEFAULT = (TargetKind.LINK, TargetKind.PORT, TargetKind.REFINERY)
 
 
-def disruption_target_kinds(s: Scenario, target: str) -> list[str]:
+def disruption_target_kinds(s: Scenario, target: str) -> list[TargetKind]:
     """Which kinds of asset are named `target` (more than one is ambiguous)."""
     kinds = []
     if target in s.links and not isinstance(s.links[target], SeaLink):
-        kinds.append("link")
+        kinds.append(TargetKind.LINK)
     node = s.nodes.get(target)
     if isinstance(node, PortNode):
-        kinds.append("port")
+        kinds.append(TargetKind.PORT)
     if isinstance(node, RefineryNode):
-        kinds.append("refinery")
+        kinds.append(TargetKind.REFINERY)
     for kind, section in (
-        ("contract", s.contracts),
-        ("cargo", s.cargoes),
-        ("transit", s.transit),
-        ("price", s.prices),
+        (TargetKind.CONTRACT, s.contracts),
+        (TargetKind.CARGO, s.cargoes),
+        (TargetKind.TRANSIT, s.transit),
+        (TargetKind.PRICE, s.prices),
     ):
         if target in section:
             kinds.append(kind)
@@ -517,13 +512,13 @@ def check_disruptions(s: Scenario) -> Iterator[Finding]:
         elif len(kinds) > 1:
             yield f"{key}.target", f"{d.target!r} is ambiguous: it names a {' and a '.join(kinds)}"
         else:
-            allowed = _EFFECTS_BY_TARGET[kinds[0]]
+            allowed = EFFECTS_BY_TARGET[kinds[0]]
             for effect in sorted(set(d.effects()) - allowed):
                 yield (
                     f"{key}.{effect}",
                     f"does not apply to a {kinds[0]} ({', '.join(sorted(allowed))} do)",
                 )
-            if not d.effects() and kinds[0] not in ("link", "port", "refinery"):
+            if not d.effects() and kinds[0] not in _OUTAGE_BY_DEFAULT:
                 yield key, f"give an effect for a {kinds[0]}: one of {', '.join(sorted(allowed))}"
         scheduled = d.start_date is not None or d.duration_days is not None
         if scheduled == (d.random is not None):

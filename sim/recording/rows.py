@@ -1,0 +1,189 @@
+"""The per-table rows of one replication, built from the recorder's totals at the end."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from sim.engine.crude import split_mix_key
+from sim.registry import COST_COMPONENTS, ROUTE_SEPARATOR, RUN_CUTS
+from sim.units import date_at
+
+if TYPE_CHECKING:
+    from sim.recording.recorder import Recorder
+
+
+def refinery_rows(rec: Recorder, horizon: float) -> list[dict[str, Any]]:
+    out = []
+    for name, refinery in rec.network.refineries.items():
+        tot = rec.refinery[name]
+        spec = refinery.spec
+        out.append(
+            {
+                "replication": rec.replication,
+                "refinery": name,
+                "intake_t": tot.intake_t,
+                "runs_t": tot.runs_t,
+                "target_runs_t": spec.target_run_t_per_day * horizon,
+                "unserved_t": tot.unserved_t,
+                "run_cut_days": tot.cut_days,
+                "utilisation": tot.runs_t / (spec.capacity_t_per_day * horizon),
+                "min_stock_t": tot.min_stock_t,
+                "mean_stock_t": tot.stock_integral_t_days / horizon,
+                "final_stock_t": refinery.tank.stock_t,
+                "min_days_cover": tot.min_stock_t / spec.target_run_t_per_day,
+                "mean_days_cover": tot.stock_integral_t_days / horizon / spec.target_run_t_per_day,
+                "low_stock_share": tot.low_stock_days / horizon,
+                "quarantined_t": refinery.quarantined_t,
+                "lost_margin_usd": tot.unserved_t * spec.margin_usd_per_t,
+            }
+        )
+    return out
+
+
+def _link_flow_by_crude(rec: Recorder, link: int) -> dict[tuple[str, str], float]:
+    """Tonnes that left a link by (origin, grade)."""
+    out: dict[tuple[str, str], float] = defaultdict(float)
+    for mix, tonnes in rec._link_mix_t[link].values():
+        for key, share in mix.items():
+            out[split_mix_key(key)] += share * tonnes
+    return out
+
+
+def flow_rows(rec: Recorder) -> list[dict[str, Any]]:
+    return [
+        {
+            "replication": rec.replication,
+            "link": link.name,
+            "origin": origin,
+            "grade": grade,
+            "tonnes_t": tonnes,
+        }
+        for link in rec.topology.links
+        for (origin, grade), tonnes in sorted(_link_flow_by_crude(rec, link.index).items())
+        if tonnes > 0
+    ]
+
+
+def event_rows(rec: Recorder) -> list[dict[str, Any]]:
+    return [
+        {
+            "replication": rec.replication,
+            "time_days": e.time_days,
+            "date": date_at(rec.start_date, e.time_days).isoformat(),
+            "asset": e.asset,
+            "event": e.kind.value,
+            "detail": e.detail,
+        }
+        for e in rec.events
+    ]
+
+
+def contract_rows(rec: Recorder) -> list[dict[str, Any]]:
+    out = []
+    for c in rec.topology.contracts:
+        shipped = rec.shipped_t[c.index]
+        cost = rec.purchase_usd[c.index] + rec.transport_usd[c.index]
+        out.append(
+            {
+                "replication": rec.replication,
+                "contract": c.name,
+                "origin": c.origin,
+                "destination": c.destination,
+                "shipped_t": shipped,
+                "purchase_usd": rec.purchase_usd[c.index],
+                "transport_usd": rec.transport_usd[c.index],
+                "landed_cost_usd_per_t": cost / shipped if shipped > 0 else float("nan"),
+            }
+        )
+    return out
+
+
+def cost_rows(rec: Recorder, refinery_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """costs.csv: one row per (refinery, origin, route), then one per refinery's run cuts."""
+    rep = rec.replication
+    out = []
+    labelled = {
+        (refinery, origin, ROUTE_SEPARATOR.join(route)): book
+        for (refinery, origin, route), book in rec.costs.items()
+    }
+    for (refinery, origin, route), book in sorted(labelled.items()):
+        tonnes = book["tonnes_t"]
+        total = sum(book[k] for k in COST_COMPONENTS)
+        row: dict[str, Any] = {
+            "replication": rep,
+            "refinery": refinery,
+            "origin": origin,
+            "route": route,
+            "tonnes_t": tonnes,
+        }
+        for k in COST_COMPONENTS:
+            row[k] = book[k]
+            row[f"{k}_per_t"] = book[k] / tonnes if tonnes > 0 else float("nan")
+        row["total_usd"] = total
+        row["total_usd_per_t"] = total / tonnes if tonnes > 0 else float("nan")
+        row["lost_margin_usd"] = 0.0
+        out.append(row)
+    for r in refinery_rows:
+        row = {
+            "replication": rep,
+            "refinery": r["refinery"],
+            "origin": "",
+            "route": RUN_CUTS,
+            "tonnes_t": r["unserved_t"],
+        }
+        for k in COST_COMPONENTS:
+            row[k] = 0.0
+            row[f"{k}_per_t"] = 0.0
+        row["total_usd"] = 0.0
+        row["total_usd_per_t"] = 0.0
+        row["lost_margin_usd"] = r["lost_margin_usd"]
+        out.append(row)
+    return out
+
+
+def cargo_rows(rec: Recorder) -> list[dict[str, Any]]:
+    out = []
+    for c in rec.cargoes:
+        total = sum(c.costs_usd.values())
+        out.append(
+            {
+                "replication": rec.replication,
+                "cargo": c.cargo,
+                "number": c.number,
+                "origin": c.origin,
+                "sea_link": c.sea_link,
+                "port": c.port,
+                "destination": c.destination,
+                "lot_t": c.lot_t,
+                "bought_day": c.bought_day,
+                "sailed_day": c.sailed_day,
+                "arrived_day": c.arrived_day,
+                "berthed_day": c.berthed_day,
+                "discharged_day": c.discharged_day,
+                "voyage_delay_days": c.voyage_delay_days,
+                "berth_wait_days": c.berth_wait_days,
+                "room_wait_days": c.room_wait_days,
+                **c.costs_usd,
+                "total_usd": total,
+                "total_usd_per_t": total / c.lot_t,
+            }
+        )
+    return out
+
+
+def disruption_rows(rec: Recorder) -> list[dict[str, Any]]:
+    return [
+        {
+            "replication": rec.replication,
+            "disruption": spell.start.name,
+            "target": spell.start.target,
+            "target_kind": spell.start.target_kind.value,
+            "effect": effect.value,
+            "value": value,
+            "start_day": spell.start.time_days,
+            "end_day": float("nan") if spell.end_days is None else spell.end_days,
+        }
+        for spell in rec.disruption_spells
+        for effect, value in spell.start.effects
+    ]

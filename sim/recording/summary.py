@@ -1,0 +1,94 @@
+"""The summary.csv KPIs of one replication, and its shares.csv rows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from sim.engine.records import RunEnd
+from sim.indicators import hhi, n_minus_1_pct, shannon
+from sim.indicators import shares as indicator_shares
+from sim.registry import ROUTE_SEPARATOR, RUN_CUTS
+
+if TYPE_CHECKING:
+    from sim.recording.recorder import Recorder
+
+
+def _deliveries(costs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in costs if r["route"] != RUN_CUTS]
+
+
+def _tonnes_by_origin(deliveries: list[dict[str, Any]]) -> dict[str, float]:
+    by_origin: dict[str, float] = defaultdict(float)
+    for r in deliveries:
+        by_origin[r["origin"]] += r["tonnes_t"]
+    return by_origin
+
+
+def share_rows(rec: Recorder, costs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_origin = _tonnes_by_origin(_deliveries(costs))
+    return [
+        {"replication": rec.replication, "origin": o, "tonnes_t": by_origin[o], "share": share}
+        for o, share in sorted(indicator_shares(by_origin).items())
+    ]
+
+
+def summary_row(
+    rec: Recorder,
+    end: RunEnd,
+    refinery_rows: list[dict[str, Any]],
+    costs: list[dict[str, Any]],
+    books: dict[str, float],
+    events: int,
+) -> dict[str, Any]:
+    scenario = rec.scenario
+    deliveries = _deliveries(costs)
+    supply_cost = sum(r["total_usd"] for r in deliveries)
+    delivered_total = sum(r["tonnes_t"] for r in deliveries)
+    by_origin = _tonnes_by_origin(deliveries)
+    by_route: dict[str, float] = defaultdict(float)
+    entry_points: set[str] = set()
+    for r in deliveries:
+        by_route[r["route"]] += r["tonnes_t"]
+        if r["tonnes_t"] > 0:
+            entry_points.add(r["route"].split(ROUTE_SEPARATOR)[0])
+    trade = scenario.trade
+    partner_usd = float("nan")
+    balance = float("nan")
+    if trade is not None:
+        partner_usd = sum(
+            r["crude_usd"] + r["premium_usd"]
+            for r in deliveries
+            if r["origin"] == trade.partner_origin
+        )
+        per_year = 365.0 / end.end_days
+        balance = trade.exports_usd_per_year - (trade.imports_usd_per_year + partner_usd * per_year)
+    target = sum(r.spec.target_run_t_per_day for r in rec.network.refineries.values())
+    return {
+        "replication": rec.replication,
+        "seed": scenario.scenario.seed,
+        "refinery_intake_t": sum(r["intake_t"] for r in refinery_rows),
+        "runs_t": books["runs_t"],
+        "unserved_t": sum(r["unserved_t"] for r in refinery_rows),
+        "run_cut_days": sum(r["run_cut_days"] for r in refinery_rows),
+        "supplied_t": books["supplied_t"],
+        "quarantined_t": books["quarantined_t"],
+        "supply_cost_usd": supply_cost,
+        "landed_cost_usd_per_t": supply_cost / delivered_total if delivered_total else float("nan"),
+        "min_days_cover": min((r["min_days_cover"] for r in refinery_rows), default=float("nan")),
+        "lost_margin_usd": sum(r["lost_margin_usd"] for r in refinery_rows),
+        "mean_days_cover": sum(r["mean_stock_t"] for r in refinery_rows) / target,
+        "low_stock_share": max((r["low_stock_share"] for r in refinery_rows), default=0.0),
+        "stock_fell_below_threshold": int(any(r["low_stock_share"] > 0 for r in refinery_rows)),
+        "recovery_days_max": rec.recovery_days_max(),
+        "supplier_hhi": hhi(by_origin),
+        "supplier_shannon": shannon(by_origin),
+        "route_hhi": hhi(by_route),
+        "entry_points": len(entry_points),
+        "n_minus_1_pct": n_minus_1_pct(scenario),
+        "trade_partner_purchases_usd": partner_usd,
+        "trade_balance_usd_per_year": balance,
+        "cargoes_bought": end.cargoes_discharged + end.cargoes_open,
+        "events": events,
+        "mass_balance_error_t": books["imbalance_t"],
+    }
