@@ -29,3 +29,22 @@ def days_in_month(day: dt.date) -> int:
 
 def first_of_next_month(day: dt.date) -> dt.date:
     return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+#: Cubic metres in one barrel.
+M3_PER_BBL = 0.158987
+
+
+def specific_gravity_from_api(api_gravity: float) -> float:
+    """Specific gravity (60 °F) of a crude of this API gravity: 141.5 ÷ (API + 131.5)."""
+    return 141.5 / (api_gravity + 131.5)
+
+
+def api_from_specific_gravity(specific_gravity: float) -> float:
+    """API gravity, degrees, of a crude of this specific gravity: 141.5 ÷ SG − 131.5."""
+    return 141.5 / specific_gravity - 131.5
+
+
+def specific_gravity_from_bbl_per_t(bbl_per_t: float) -> float:
+    """Specific gravity of a crude with `bbl_per_t` barrels in a tonne: 1 ÷ (0.158987 × bbl/t)."""
+    return 1.0 / (M3_PER_BBL * bbl_per_t)

@@ -49,13 +49,14 @@ def test_2019_books_close(y2019):
 
 
 def test_2019_mozyr_refuses_contaminated_crude_from_the_day_it_arrives(y2019):
-    _, rep = y2019
+    scenario, rep = y2019
     assert _events(rep, "mozyr", "rejection_start")[0] == "2019-04-19"  # docs/sources.md, 2019
     assert _refinery(rep, "mozyr")["quarantined_t"] > 0
     # No refinery runs below target before the batch arrives: the year is base.toml until then.
     for name in ("mozyr", "naftan"):
+        target = scenario.nodes[name].target_run_t_per_day
         before = [r for d, r in _daily(rep, name).items() if d < "2019-04-19"]
-        assert all(r["outflow_t"] == pytest.approx(24100.0) for r in before)
+        assert all(r["outflow_t"] == pytest.approx(target) for r in before)
 
 
 def test_2019_every_contaminated_tonne_ends_in_quarantine_and_none_is_run(y2019):
@@ -158,17 +159,20 @@ def test_2020_russian_months_ship_as_nominated(y2020):
 
 
 def test_2020_run_cuts_fall_in_q1_when_russian_supply_was_lowest(y2020):
-    _, rep = y2020
+    scenario, rep = y2020
     for name in ("mozyr", "naftan"):
+        node = scenario.nodes[name]
+        target = node.target_run_t_per_day
         days = _daily(rep, name)
         q1 = [r for d, r in days.items() if d < "2020-04-01"]
         q3 = [r for d, r in days.items() if "2020-07-01" <= d < "2020-10-01"]
-        q1_cut_days = sum(r["outflow_t"] < 24100 - 1e-6 for r in q1)
-        q3_cut_days = sum(r["outflow_t"] < 24100 - 1e-6 for r in q3)
+        q1_cut_days = sum(r["outflow_t"] < target - 1e-6 for r in q1)
+        q3_cut_days = sum(r["outflow_t"] < target - 1e-6 for r in q3)
         assert q1_cut_days > 45, name  # most of Q1 below plan
         assert q3_cut_days < q1_cut_days, name
-        assert sum(r["outflow_t"] for r in q1) < 0.6 * 24100 * len(q1), name
-        assert _refinery(rep, name)["min_stock_t"] == pytest.approx(120500.0)  # at the floor
+        assert sum(r["outflow_t"] for r in q1) < 0.6 * target * len(q1), name
+        # At the floor.
+        assert _refinery(rep, name)["min_stock_t"] == pytest.approx(node.min_operating_stock_t)
 
 
 def test_2020_every_landed_cargo_reaches_its_refinery(y2020):

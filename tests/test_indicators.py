@@ -33,10 +33,12 @@ def test_n_minus_1_of_the_base_scenario_by_hand():
     from tests.test_scenarios import ROOT
 
     base = load_scenario(ROOT / "scenarios" / "base.toml")
-    # Entry points: Samara (max-flow min(137 000, 47 900 + 30 000) = 77 900 t/day) and Surgut
-    # (54 800). Without the largest: 54 800. Usable stock (482 000 − 120 500) × 2 over 30 days:
-    # 24 100 t/day. Design run 2 × 30 000. N−1 = 100 × (54 800 + 24 100) / 60 000 = 131.5 %.
-    assert n_minus_1_pct(base) == pytest.approx(131.5)
+    # Entry points: Samara (max-flow min(137 000, 47 900 + 30 000) = 77 900 t/day), Surgut
+    # (54 800) and Belarus's own fields at Rechitsa (the 10 000 t/day line to Mozyr). Without
+    # the largest: 64 800. Usable stock (574 600 − 143 650) + (482 000 − 120 500) = 792 450 t
+    # over 30 days: 26 415 t/day. Design run 2 × 30 000.
+    # N−1 = 100 × (64 800 + 26 415) / 60 000 = 152.025 %.
+    assert n_minus_1_pct(base) == pytest.approx(152.025)
 
 
 def test_low_stock_share_and_recovery_time_are_exact():

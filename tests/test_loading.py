@@ -127,6 +127,13 @@ def test_extends_merges_inline_tables_and_replaces_lists(base_copy):
         "benchmark": "urals",
         "differential_usd_per_bbl": 0.0,
         "premium_usd_per_t": 5.0,
+        "export_duty_formula": "tax_manoeuvre",
+        "export_duty_monthly_usd_per_t": {
+            "2019-04": 97.4,
+            "2019-05": 104.6,
+            "2019-06": 110.4,
+            "2019-12": 90.5,
+        },
     }
     assert contract["volume_t_per_month"] == 100000
     assert contract["routes"] == [["samara_unecha", "unecha_mozyr"]]

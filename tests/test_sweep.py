@@ -349,10 +349,11 @@ def test_another_sweep_in_the_folder_is_not_resumed(small, tmp_path):
 
 
 def test_a_run_that_raises_is_recorded_and_the_others_complete(tmp_path, monkeypatch, capsys):
-    # Prices drawn around 5 USD/bbl with sd 20: some draws are negative, so those runs'
-    # scenarios are invalid; and one run raises inside the engine.
+    # Prices drawn around 55 USD/bbl with sd 20: some draws are below 50 USD/bbl (365 USD/t at
+    # 7.3 bbl/t), where base.toml's export-duty formula does not hold, so those runs' scenarios
+    # are invalid; and one run raises inside the engine.
     text = (
-        SWEEP.replace("mean = 63.59, sd = 8, low = 55", "mean = 5, sd = 20")
+        SWEEP.replace("mean = 63.59, sd = 8, low = 55", "mean = 55, sd = 20")
         .replace("replications = 3", "replications = 2")
         .replace('name = "small"', 'name = "failing"')
     )
@@ -379,10 +380,11 @@ def test_a_run_that_raises_is_recorded_and_the_others_complete(tmp_path, monkeyp
     for row in failed:
         assert row["refinery_intake_t"] == "" and row["unserved_t"] == ""
         if row is not broken[0]:
-            assert float(row["prices.urals.usd_per_bbl"]) <= 0
+            assert float(row["prices.urals.usd_per_bbl"]) * 7.3 <= 365
             assert row["error"].startswith("invalid scenario: prices.urals.usd_per_bbl: ")
     for row in ok:
-        assert float(row["prices.urals.usd_per_bbl"]) > 0 and float(row["refinery_intake_t"]) > 0
+        assert float(row["prices.urals.usd_per_bbl"]) * 7.3 > 365
+        assert float(row["refinery_intake_t"]) > 0
     points = read_rows(tmp_path / "failing" / "points.csv")
     assert sum(int(p["failed"]) for p in points) == len(failed)
     assert all(int(p["unserved_t_n"]) == int(p["ok"]) for p in points)

@@ -145,6 +145,39 @@ CARGO = {
     "schedule": [dt.date(2020, 1, 5)],
 }
 WITH_PORT = {"nodes.port": PORT, "nodes.mkt": MARKET, "links.voyage": SEA, "links.rail": RAIL}
+ASSAY = {
+    "light_ends_mass_frac": 0.01,
+    "naphtha_mass_frac": 0.165,
+    "middle_distillates_mass_frac": 0.28,
+    "vacuum_gas_oil_mass_frac": 0.285,
+    "vacuum_residue_mass_frac": 0.26,
+}
+YIELDS = {"gasoline_mass_frac": 0.4, "diesel_mass_frac": 0.3, "fuel_and_loss_mass_frac": 0.3}
+CONFIG = {
+    "naphtha_to_gasoline_mass_frac": 0.6,
+    "conversion_capacity_t_per_day": 300,
+    "vacuum_gas_oil_yields": YIELDS,
+    "vacuum_residue_yields": YIELDS,
+    "sulphur_limit_pct": 1.6,
+    "processing_cost_usd_per_t": 15,
+}
+PRODUCT_PRICES = {
+    name: {"usd_per_t": price}
+    for name, price in (
+        ("gasoline", 620),
+        ("diesel", 590),
+        ("naphtha", 480),
+        ("fuel_oil", 360),
+        ("coke", 100),
+    )
+}
+#: A refinery valued with every input it needs.
+VALUED = {
+    "refinery_configs.cfg": CONFIG,
+    "nodes.ref.configuration": "cfg",
+    "grades.light.assay": ASSAY,
+    "product_prices": PRODUCT_PRICES,
+}
 
 RULE_CASES = [
     pytest.param(
@@ -511,6 +544,142 @@ RULE_CASES = [
         id="check_disruptions-effect_does_not_fit",
     ),
     pytest.param(
+        "check_export_duty",
+        {"contracts.c1.price.export_duty_monthly_usd_per_t": {"2020-13": 5.0}},
+        "contracts.c1.price.export_duty_monthly_usd_per_t.2020-13",
+        ("YYYY-MM",),
+        id="check_export_duty-bad_month",
+    ),
+    pytest.param(
+        "check_export_duty",
+        {"contracts.c1.price.export_duty_formula": "tax_manoeuvre", "prices.brent.usd_per_bbl": 40},
+        "contracts.c1.price.export_duty_monthly_usd_per_t",
+        (
+            "holds only above 365 USD/t",
+            "'brent' is 292.0 USD/t in 2020-01 (40 USD/bbl × 7.3 bbl/t)",
+            "give the published duty of 2020-01",
+        ),
+        id="check_export_duty-below_the_top_bracket",
+    ),
+    pytest.param(
+        "check_export_duty",
+        {
+            "contracts.c1.price.export_duty_formula": "tax_manoeuvre",
+            "contracts.c1.price.export_duty_usd_per_t": 50.0,
+        },
+        "contracts.c1.price.export_duty_usd_per_t",
+        ("is not used with export_duty_formula = 'tax_manoeuvre'",),
+        id="check_export_duty-constant_with_formula",
+    ),
+    pytest.param(
+        "check_export_duty",
+        {
+            "scenario.start_date": dt.date(2018, 12, 20),
+            "contracts.c1.price.export_duty_formula": "tax_manoeuvre",
+        },
+        "contracts.c1.price.export_duty_k",
+        ("k is defined from 2019", "published duty of 2018-12"),
+        id="check_export_duty-before_the_manoeuvre",
+    ),
+    pytest.param(
+        "check_export_duty",
+        {
+            **WITH_PORT,
+            "cargoes.g1": {
+                **CARGO,
+                "price": {"benchmark": "brent", "export_duty_formula": "tax_manoeuvre"},
+            },
+        },
+        "cargoes.g1.price",
+        ("a cargo is priced once, at purchase", "export_duty_usd_per_t"),
+        id="check_export_duty-cargo_by_formula",
+    ),
+    pytest.param(
+        "check_assays",
+        {"grades.light.assay": {**ASSAY, "vacuum_residue_mass_frac": 0.23}},
+        "grades.light.assay",
+        ("the cuts sum to 0.97, not 1 (± 0.005)",),
+        id="check_assays",
+    ),
+    pytest.param(
+        "check_refinery_configurations",
+        {**VALUED, "nodes.ref.configuration": "ref_after"},
+        "nodes.ref.configuration",
+        ("unknown refinery configuration 'ref_after'",),
+        id="check_refinery_configurations-unknown",
+    ),
+    pytest.param(
+        "check_refinery_configurations",
+        {
+            **VALUED,
+            "refinery_configs.cfg": {
+                **CONFIG,
+                "vacuum_residue_yields": {**YIELDS, "fuel_and_loss_mass_frac": 0.2},
+            },
+        },
+        "refinery_configs.cfg.vacuum_residue_yields",
+        ("the yields sum to 0.9, not 1",),
+        id="check_refinery_configurations-yields",
+    ),
+    pytest.param(
+        "check_valuation_inputs",
+        {k: v for k, v in VALUED.items() if k != "product_prices"},
+        "product_prices",
+        ("required: refinery 'ref' is valued",),
+        id="check_valuation_inputs-no_prices",
+    ),
+    pytest.param(
+        "check_valuation_inputs",
+        {k: v for k, v in VALUED.items() if k != "grades.light.assay"},
+        "grades.light.assay",
+        ("required: refinery 'ref' is valued",),
+        id="check_valuation_inputs-no_assay",
+    ),
+    pytest.param(
+        "check_valuation_inputs",
+        {
+            **VALUED,
+            "product_prices": {
+                **PRODUCT_PRICES,
+                "coke": {"usd_per_t": 100, "monthly_usd_per_t": {"2020-1": 90}},
+            },
+        },
+        "product_prices.coke.monthly_usd_per_t.2020-1",
+        ("YYYY-MM",),
+        id="check_valuation_inputs-bad_month",
+    ),
+    pytest.param(
+        "check_crude_window",
+        {"grades.heavy": {"bbl_per_t": 6.9}, "nodes.ref.crude_window": {"grades": ["heavy"]}},
+        "contracts.c1.grade",
+        (
+            "refinery 'ref' does not take grade 'light'",
+            "nodes.ref.crude_window.grades: heavy",
+        ),
+        id="check_crude_window-grade_refused",
+    ),
+    pytest.param(
+        "check_crude_window",
+        {**WITH_PORT, "cargoes.g1": CARGO, "nodes.ref.crude_window": {"grades": ["sour"]}},
+        "cargoes.g1.grade",
+        ("refinery 'ref' does not take grade 'light'",),
+        id="check_crude_window-cargo_refused",
+    ),
+    pytest.param(
+        "check_crude_window",
+        {"nodes.ref.crude_window": {"grades": ["light", "sour"]}},
+        "nodes.ref.crude_window.grades",
+        ("unknown grade 'sour'",),
+        id="check_crude_window-unknown_grade",
+    ),
+    pytest.param(
+        "check_crude_window",
+        {"nodes.ref.crude_window": {"blend_api_gravity_min": 35, "blend_api_gravity_max": 30}},
+        "nodes.ref.crude_window.blend_api_gravity_max",
+        ("30 is below blend_api_gravity_min 35",),
+        id="check_crude_window-api_range",
+    ),
+    pytest.param(
         "check_disruptions",
         {
             "contracts.src_ref": {**MINIMAL["contracts"]["c1"]},
@@ -583,6 +752,32 @@ def test_rule_is_silent_on_the_minimal_scenario(rule):
         pytest.param(
             {"nodes.terminal": {"kind": "port", "tank_capacity_t": 100, "initial_stock_t": 100}},
             id="port_full_to_the_brim",
+        ),
+        pytest.param(VALUED, id="valued_refinery"),
+        pytest.param(
+            # 50.01 USD/bbl × 7.3 = 365.07 USD/t: just inside the formula's bracket; below it a
+            # published month is enough.
+            {
+                "contracts.c1.price.export_duty_formula": "tax_manoeuvre",
+                "prices.brent.monthly_usd_per_bbl": {"2020-01": 50.01, "2020-02": 30.0},
+                "contracts.c1.price.export_duty_monthly_usd_per_t": {"2020-02": 8.3},
+                "scenario.horizon_days": 45,
+            },
+            id="duty_formula_at_the_bracket_edge",
+        ),
+        pytest.param(
+            {
+                **WITH_PORT,
+                "cargoes.g1": {
+                    **CARGO,
+                    "price": {"benchmark": "brent", "export_duty_usd_per_t": 9},
+                },
+            },
+            id="cargo_with_a_constant_duty",
+        ),
+        pytest.param(
+            {"nodes.ref.crude_window": {"grades": ["light"], "blend_sulphur_max_pct": 2.0}},
+            id="crude_window_taking_the_grade",
         ),
     ],
 )

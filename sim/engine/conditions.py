@@ -85,6 +85,6 @@ class PriceSetter:
             if c.price_benchmark is not None:
                 bench = self.benchmark_usd_per_bbl(cond, c.price_benchmark, month)
                 bench += cond.differential_add_usd_per_bbl.get(c.name, 0.0)
-            purchase.append(c.price_usd_per_t(bench))
-            crude.append(c.crude_usd_per_t(bench))
+            purchase.append(c.price_usd_per_t(bench, month))
+            crude.append(c.crude_usd_per_t(bench, month))
         cond.prices = Prices(tuple(purchase), tuple(crude))

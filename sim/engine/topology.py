@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sim.economics.duty import NO_DUTY, ExportDutyRule
 from sim.engine.crude import mix_key
 from sim.kinds import Effect, TargetKind
 from sim.scenario.checks import disruption_target_kinds
 from sim.scenario.schema import (
     FieldNode,
     PortNode,
+    PriceFormula,
     RailLink,
     RandomTiming,
     RefineryNode,
@@ -77,7 +79,8 @@ class CargoSpec:
     price_benchmark: str
     differential_usd_per_bbl: float
     premium_usd_per_t: float
-    duty_discount_usd_per_t: float
+    #: Export duty not paid (a cargo is priced once, at purchase: a constant), USD/t.
+    export_duty_usd_per_t: float
     bbl_per_t: float
     schedule_days: tuple[float, ...] | None
     days_of_cover_below: float | None
@@ -88,7 +91,7 @@ class CargoSpec:
 
     def crude_usd_per_t(self, benchmark_usd_per_bbl: float) -> float:
         per_bbl = benchmark_usd_per_bbl + self.differential_usd_per_bbl
-        return usd_per_bbl_to_usd_per_t(per_bbl, self.bbl_per_t) - self.duty_discount_usd_per_t
+        return usd_per_bbl_to_usd_per_t(per_bbl, self.bbl_per_t) - self.export_duty_usd_per_t
 
 
 @dataclass(frozen=True)
@@ -110,23 +113,36 @@ class ContractSpec:
     price_benchmark: str | None
     differential_usd_per_bbl: float
     premium_usd_per_t: float
-    duty_discount_usd_per_t: float
+    #: The Russian export duty the buyer does not pay, by month (sim/economics/duty.py).
+    export_duty: ExportDutyRule
     bbl_per_t: float
     #: Swap: per route, the position of the first link after the hand-over (None: no swap).
     swap_splits: tuple[int | None, ...] = ()
     swap_origin: str = ""
     swap_fee_usd_per_t: float = 0.0
 
-    def crude_usd_per_t(self, benchmark_usd_per_bbl: float) -> float:
-        """Crude price of one tonne at the source (less any duty not paid), USD/t."""
+    def export_duty_usd_per_t(self, benchmark_usd_per_bbl: float, month: str) -> float:
+        """Export duty not paid on a tonne bought in `month` (`YYYY-MM`), USD/t.
+
+        The formula's P is `benchmark_usd_per_bbl` (the month's benchmark with any shock in
+        force), without the contract's own differential.
+        """
+        if self.price_benchmark is None:
+            return 0.0
+        return self.export_duty.usd_per_t(benchmark_usd_per_bbl, month)
+
+    def crude_usd_per_t(self, benchmark_usd_per_bbl: float, month: str) -> float:
+        """Crude price of one tonne at the source, less the export duty not paid, USD/t."""
         if self.price_benchmark is None:
             return 0.0
         per_bbl = benchmark_usd_per_bbl + self.differential_usd_per_bbl
-        return usd_per_bbl_to_usd_per_t(per_bbl, self.bbl_per_t) - self.duty_discount_usd_per_t
+        return usd_per_bbl_to_usd_per_t(per_bbl, self.bbl_per_t) - self.export_duty_usd_per_t(
+            benchmark_usd_per_bbl, month
+        )
 
-    def price_usd_per_t(self, benchmark_usd_per_bbl: float) -> float:
-        """Purchase price of one tonne at the source: crude plus premium, USD/t."""
-        return self.crude_usd_per_t(benchmark_usd_per_bbl) + self.premium_usd_per_t
+    def price_usd_per_t(self, benchmark_usd_per_bbl: float, month: str) -> float:
+        """Purchase price of one tonne at the source: crude (net of duty) plus premium, USD/t."""
+        return self.crude_usd_per_t(benchmark_usd_per_bbl, month) + self.premium_usd_per_t
 
 
 @dataclass(frozen=True)
@@ -236,6 +252,19 @@ def _swap_split(contract, route: list[str], scenario: Scenario) -> int | None:
     return None
 
 
+def _duty_rule(price: PriceFormula | None) -> ExportDutyRule:
+    if price is None:
+        return NO_DUTY
+    rule = ExportDutyRule(
+        default_usd_per_t=price.export_duty_usd_per_t,
+        monthly_usd_per_t=dict(price.export_duty_monthly_usd_per_t),
+        formula=price.export_duty_formula == "tax_manoeuvre",
+        k=price.export_duty_k,
+        bbl_per_t=price.export_duty_bbl_per_t,
+    )
+    return NO_DUTY if rule.is_zero else rule
+
+
 def compile_disruptions(scenario: Scenario) -> tuple[DisruptionSpec, ...]:
     """Each disruption with its target's kind (validation made sure there is exactly one)."""
     start = scenario.scenario.start_date
@@ -322,7 +351,7 @@ def compile_topology(scenario: Scenario) -> Topology:
                 price_benchmark=c.price.benchmark if c.price else None,
                 differential_usd_per_bbl=c.price.differential_usd_per_bbl if c.price else 0.0,
                 premium_usd_per_t=c.price.premium_usd_per_t if c.price else 0.0,
-                duty_discount_usd_per_t=c.price.duty_discount_usd_per_t if c.price else 0.0,
+                export_duty=_duty_rule(c.price),
                 bbl_per_t=scenario.grades[c.grade].bbl_per_t,
                 swap_splits=splits,
                 swap_origin=c.swap.delivered_origin if c.swap else "",
@@ -381,7 +410,7 @@ def compile_topology(scenario: Scenario) -> Topology:
                 price_benchmark=g.price.benchmark,
                 differential_usd_per_bbl=g.price.differential_usd_per_bbl,
                 premium_usd_per_t=g.price.premium_usd_per_t,
-                duty_discount_usd_per_t=g.price.duty_discount_usd_per_t,
+                export_duty_usd_per_t=g.price.export_duty_usd_per_t,
                 bbl_per_t=scenario.grades[g.grade].bbl_per_t,
                 schedule_days=(
                     tuple(float((d - start).days) for d in sorted(g.schedule))

@@ -12,6 +12,12 @@ from collections.abc import Callable, Iterator
 
 import networkx as nx
 
+from sim.economics.duty import (
+    FIRST_MANOEUVRE_YEAR,
+    TOP_BRACKET_FLOOR_USD_PER_T,
+    month_year,
+)
+from sim.economics.window import accepts
 from sim.kinds import EFFECTS_BY_TARGET, TargetKind
 from sim.scenario.schema import (
     MarketNode,
@@ -22,9 +28,12 @@ from sim.scenario.schema import (
     Scenario,
     SeaLink,
 )
+from sim.units import first_of_next_month, month_key
 
 Finding = tuple[str, str]
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+#: How far mass fractions that make a whole may sum from 1.
+_FRACTION_TOLERANCE = 0.005
 
 
 def _end_date(s: Scenario) -> dt.date:
@@ -280,6 +289,164 @@ def check_prices(s: Scenario) -> Iterator[Finding]:
                 yield f"prices.{name}.monthly_usd_per_bbl.{month}", "month must be written YYYY-MM"
 
 
+def _active_months(s: Scenario, start: dt.date | None, end: dt.date | None) -> list[str]:
+    """Months (`YYYY-MM`) with at least one simulated day between `start` and `end`."""
+    first = max(s.scenario.start_date, start or s.scenario.start_date)
+    stop = min(_end_date(s), end or _end_date(s))
+    months, day = [], first.replace(day=1)
+    while day < stop:
+        months.append(month_key(day))
+        day = first_of_next_month(day)
+    return months
+
+
+def check_export_duty(s: Scenario) -> Iterator[Finding]:
+    """Export duties: months keyed `YYYY-MM`; per-month duties on contracts only; the formula
+    only where it holds (from 2019, above 365 USD/t), published duties elsewhere."""
+    for section, options in (("contracts", s.contracts), ("cargoes", s.cargoes)):
+        for name, c in options.items():
+            price = c.price
+            if price is None:
+                continue
+            key = f"{section}.{name}.price"
+            for month in price.export_duty_monthly_usd_per_t:
+                if not _MONTH.match(month):
+                    yield (
+                        f"{key}.export_duty_monthly_usd_per_t.{month}",
+                        "month must be written YYYY-MM",
+                    )
+            formula = price.export_duty_formula == "tax_manoeuvre"
+            if section == "cargoes":
+                if formula or price.export_duty_monthly_usd_per_t:
+                    yield (
+                        key,
+                        "a cargo is priced once, at purchase: give its duty as "
+                        "export_duty_usd_per_t, not by month or formula",
+                    )
+                continue
+            if not formula:
+                continue
+            if price.export_duty_usd_per_t:
+                yield (
+                    f"{key}.export_duty_usd_per_t",
+                    "is not used with export_duty_formula = 'tax_manoeuvre' (months without a "
+                    "published duty use the formula); remove it",
+                )
+            series = s.prices.get(price.benchmark)
+            if series is None:
+                continue  # check_prices reports it
+            for month in _active_months(s, c.start_date, c.end_date):
+                if month in price.export_duty_monthly_usd_per_t:
+                    continue
+                if price.export_duty_k is None and month_year(month) < FIRST_MANOEUVRE_YEAR:
+                    yield (
+                        f"{key}.export_duty_k",
+                        f"the tax-manoeuvre k is defined from {FIRST_MANOEUVRE_YEAR}; give k or "
+                        f"the published duty of {month}",
+                    )
+                    break
+                bench = series.monthly_usd_per_bbl.get(month, series.usd_per_bbl)
+                p_usd_per_t = bench * price.export_duty_bbl_per_t
+                if p_usd_per_t <= TOP_BRACKET_FLOOR_USD_PER_T:
+                    yield (
+                        f"{key}.export_duty_monthly_usd_per_t",
+                        f"the tax-manoeuvre formula holds only above "
+                        f"{TOP_BRACKET_FLOOR_USD_PER_T:g} USD/t; {price.benchmark!r} is "
+                        f"{p_usd_per_t:.1f} USD/t in {month} ({bench:g} USD/bbl × "
+                        f"{price.export_duty_bbl_per_t:g} bbl/t): give the published duty of "
+                        f"{month}",
+                    )
+
+
+def check_assays(s: Scenario) -> Iterator[Finding]:
+    """A grade's assay cuts sum to 1 (within 0.005)."""
+    for name, grade in s.grades.items():
+        if grade.assay is None:
+            continue
+        total = grade.assay.total_mass_frac()
+        if abs(total - 1.0) > _FRACTION_TOLERANCE:
+            yield (
+                f"grades.{name}.assay",
+                f"the cuts sum to {total:.4g}, not 1 (± {_FRACTION_TOLERANCE:g}): light ends, "
+                "naphtha, middle distillates, vacuum gas oil and vacuum residue are all the crude",
+            )
+
+
+def check_refinery_configurations(s: Scenario) -> Iterator[Finding]:
+    """A refinery's configuration is declared; conversion yields sum to 1 (within 0.005)."""
+    for name, node in s.refineries().items():
+        if node.configuration is not None and node.configuration not in s.refinery_configs:
+            yield (
+                f"nodes.{name}.configuration",
+                f"unknown refinery configuration {node.configuration!r} (ids in refinery_configs)",
+            )
+    for name, config in s.refinery_configs.items():
+        for feed in ("vacuum_gas_oil_yields", "vacuum_residue_yields"):
+            total = getattr(config, feed).total_mass_frac()
+            if abs(total - 1.0) > _FRACTION_TOLERANCE:
+                yield (
+                    f"refinery_configs.{name}.{feed}",
+                    f"the yields sum to {total:.4g}, not 1 (± {_FRACTION_TOLERANCE:g})",
+                )
+
+
+def check_valuation_inputs(s: Scenario) -> Iterator[Finding]:
+    """When a refinery is valued: product prices are given (months `YYYY-MM`) and every grade
+    has an assay."""
+    valued = sorted(n for n, node in s.refineries().items() if node.configuration is not None)
+    if s.product_prices is not None:
+        for product, series in s.product_prices:
+            for month in series.monthly_usd_per_t:
+                if not _MONTH.match(month):
+                    yield (
+                        f"product_prices.{product}.monthly_usd_per_t.{month}",
+                        "month must be written YYYY-MM",
+                    )
+    if not valued:
+        return
+    if s.product_prices is None:
+        yield (
+            "product_prices",
+            f"required: refinery {valued[0]!r} is valued (it names a configuration)",
+        )
+    for name, grade in s.grades.items():
+        if grade.assay is None:
+            yield (
+                f"grades.{name}.assay",
+                f"required: refinery {valued[0]!r} is valued, and any grade may reach it",
+            )
+
+
+def check_crude_window(s: Scenario) -> Iterator[Finding]:
+    """A refinery's crude window names known grades and a sane API range; no contract or cargo
+    brings a grade its destination refinery does not accept."""
+    refineries = s.refineries()
+    for name, node in refineries.items():
+        window = node.crude_window
+        if window is None:
+            continue
+        key = f"nodes.{name}.crude_window"
+        for grade in window.grades or []:
+            if grade not in s.grades:
+                yield f"{key}.grades", f"unknown grade {grade!r}"
+        low, high = window.blend_api_gravity_min, window.blend_api_gravity_max
+        if low is not None and high is not None and low > high:
+            yield f"{key}.blend_api_gravity_max", f"{high:g} is below blend_api_gravity_min {low:g}"
+    for section, options in (("contracts", s.contracts), ("cargoes", s.cargoes)):
+        for name, c in options.items():
+            destination = refineries.get(c.destination)
+            if destination is None or destination.crude_window is None:
+                continue
+            if accepts(destination.crude_window, c.grade):
+                continue
+            taken = ", ".join(destination.crude_window.grades or [])
+            yield (
+                f"{section}.{name}.grade",
+                f"refinery {c.destination!r} does not take grade {c.grade!r} "
+                f"(nodes.{c.destination}.crude_window.grades: {taken})",
+            )
+
+
 def check_cargoes(s: Scenario) -> Iterator[Finding]:
     """A cargo option names a grade, a sea link and a refinery, and one purchase policy."""
     start, end = s.scenario.start_date, _end_date(s)
@@ -401,6 +568,11 @@ CHECKS: tuple[Callable[[Scenario], Iterator[Finding]], ...] = (
     check_cargoes,
     check_transit_links,
     check_disruptions,
+    check_export_duty,
+    check_assays,
+    check_refinery_configurations,
+    check_valuation_inputs,
+    check_crude_window,
 )
 
 

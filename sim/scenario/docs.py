@@ -5,6 +5,7 @@ python -m sim.scenario.docs > docs/scenarios.md
 
 from __future__ import annotations
 
+import inspect
 import types
 import typing
 from typing import Any, get_args, get_origin
@@ -17,11 +18,13 @@ from sim.scenario import schema
 SECTIONS: list[tuple[str, str, type[BaseModel]]] = [
     ("[scenario]", "Scenario settings.", schema.Settings),
     ("[grades.ID]", "Crude grades, one table each.", schema.Grade),
+    ("grades.ID.assay", "", schema.Assay),
     ('[nodes.ID] kind = "field"', "", schema.FieldNode),
     ('[nodes.ID] kind = "market"', "", schema.MarketNode),
     ('[nodes.ID] kind = "junction"', "", schema.JunctionNode),
     ('[nodes.ID] kind = "port"', "", schema.PortNode),
     ('[nodes.ID] kind = "refinery"', "", schema.RefineryNode),
+    ("nodes.ID.crude_window", "", schema.CrudeWindow),
     ('[links.ID] kind = "pipeline"', "", schema.PipelineLink),
     ('[links.ID] kind = "rail"', "", schema.RailLink),
     ('[links.ID] kind = "sea"', "", schema.SeaLink),
@@ -35,6 +38,22 @@ SECTIONS: list[tuple[str, str, type[BaseModel]]] = [
     ("[disruptions.ID]", "Disruptions.", schema.Disruption),
     ("disruptions.ID.random", "", schema.RandomTiming),
     ("[trade]", "Optional.", schema.TradeBalance),
+    (
+        "[refinery_configs.ID]",
+        "Refinery configurations, named by a refinery's `configuration`.",
+        schema.RefineryConfig,
+    ),
+    (
+        "refinery_configs.ID.vacuum_gas_oil_yields (and vacuum_residue_yields)",
+        "",
+        schema.ConversionYields,
+    ),
+    (
+        "[product_prices]",
+        "Optional; required when a refinery is valued. One table per product.",
+        schema.ProductPrices,
+    ),
+    ("product_prices.PRODUCT", "", schema.ProductPrice),
 ]
 
 INTRO = """# Scenario reference
@@ -108,7 +127,7 @@ def render() -> str:
     out = [INTRO]
     for heading, intro, model in SECTIONS:
         out.append(f"## `{heading}`\n")
-        doc = (model.__doc__ or "").strip()
+        doc = inspect.cleandoc(model.__doc__ or "")
         out.append(f"{intro} {doc}".strip() + "\n")
         out.append("| key | type | default | constraint | meaning |")
         out.append("|---|---|---|---|---|")

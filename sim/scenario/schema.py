@@ -53,12 +53,62 @@ class Settings(Spec):
     )
 
 
+MassFraction = Annotated[float, Field(ge=0, le=1)]
+
+
+class Assay(Spec):
+    """Straight-run cuts of a grade by mass fraction (a typical published assay); the five cuts
+    sum to 1. The valuation (docs/valuation.md) turns them into products."""
+
+    light_ends_mass_frac: MassFraction = Field(
+        0.0,
+        description="Gas and LPG (up to C4) and distillation losses: burnt as refinery fuel, "
+        "no sales value, mass fraction.",
+    )
+    naphtha_mass_frac: MassFraction = Field(
+        description="Naphtha, boiling below ≈ 175 °C, mass fraction."
+    )
+    middle_distillates_mass_frac: MassFraction = Field(
+        description="Kerosene and gasoil, ≈ 175–350 °C, mass fraction."
+    )
+    vacuum_gas_oil_mass_frac: MassFraction = Field(
+        description="Vacuum gas oil, ≈ 350–540 °C, mass fraction."
+    )
+    vacuum_residue_mass_frac: MassFraction = Field(
+        description="Vacuum residue, above ≈ 540 °C, mass fraction."
+    )
+    source: str = Field("", description="Where the assay comes from.")
+
+    def total_mass_frac(self) -> float:
+        """Sum of the five cuts (1 for a complete assay)."""
+        return (
+            self.light_ends_mass_frac
+            + self.naphtha_mass_frac
+            + self.middle_distillates_mass_frac
+            + self.vacuum_gas_oil_mass_frac
+            + self.vacuum_residue_mass_frac
+        )
+
+
 class Grade(Spec):
     """A crude grade: how many barrels a tonne holds, and its quality."""
 
     bbl_per_t: float = Field(gt=0, description="Barrels in one tonne, bbl/t.")
-    api_gravity: float | None = Field(None, description="API gravity, degrees (information).")
-    sulphur_pct: float | None = Field(None, ge=0, le=10, description="Sulphur, mass %.")
+    api_gravity: float | None = Field(
+        None,
+        description="API gravity, degrees; used by the crude window's blend limits (none: "
+        "derived from `bbl_per_t`).",
+    )
+    sulphur_pct: float | None = Field(
+        None,
+        ge=0,
+        le=10,
+        description="Sulphur, mass %; used by the crude window and the valuation's sulphur "
+        "cost (none: 0).",
+    )
+    assay: Assay | None = Field(
+        None, description="Straight-run cuts; required when a refinery is valued."
+    )
     description: str = Field("", description="Free text.")
 
 
@@ -110,6 +160,26 @@ class PortNode(Spec):
     description: str = Field("", description="Free text.")
 
 
+class CrudeWindow(Spec):
+    """The crudes a refinery can take: the grades it accepts, and limits on its crude blend (API
+    gravity by volume-weighted density, sulphur by mass). A contract or cargo of a grade outside
+    `grades` bound for the refinery is refused; the blend limits are reported, not enforced
+    (`sim.economics.window.window_headroom`)."""
+
+    grades: list[str] | None = Field(
+        None, min_length=1, description="Grade ids the refinery accepts; none = any grade."
+    )
+    blend_api_gravity_min: float | None = Field(
+        None, description="Least API gravity of the blend run (its heaviest), degrees."
+    )
+    blend_api_gravity_max: float | None = Field(
+        None, description="Most API gravity of the blend run (its lightest), degrees."
+    )
+    blend_sulphur_max_pct: float | None = Field(
+        None, ge=0, le=10, description="Most sulphur in the blend run, mass %."
+    )
+
+
 class RefineryNode(Spec):
     """A refinery crude unit with its tank farm."""
 
@@ -139,7 +209,18 @@ class RefineryNode(Spec):
         "and sent to quarantine storage, ppm.",
     )
     margin_usd_per_t: PositiveTonnes = Field(
-        0.0, description="Gross margin lost per tonne of run cut below target, USD/t."
+        0.0,
+        description="Margin lost per tonne of run cut below target, USD/t: the refinery "
+        "margin of docs/valuation.md (product worth − sulphur cost − processing cost − landed "
+        "crude cost) of the crude it normally runs.",
+    )
+    configuration: str | None = Field(
+        None,
+        description="Id in `refinery_configs` its runs are valued with (e.g. before or after "
+        "modernisation); none = not valued.",
+    )
+    crude_window: CrudeWindow | None = Field(
+        None, description="Grades it accepts and its crude blend's limits; none = any crude."
     )
     description: str = Field("", description="Free text.")
 
@@ -254,15 +335,46 @@ Link = Annotated[PipelineLink | RailLink | SeaLink, Field(discriminator="kind")]
 
 
 class PriceFormula(Spec):
-    """Contract price: a benchmark plus a differential per barrel and a premium per tonne."""
+    """Contract price: a benchmark plus a differential per barrel and a premium per tonne, less
+    the Russian export duty the buyer does not pay. Russian crude sold to Belarus inside the
+    EAEU paid no export duty: its price was the world price less the duty (plus a premium). The
+    duty of a month is its published value if `export_duty_monthly_usd_per_t` gives one, else the
+    tax-manoeuvre formula if `export_duty_formula` says so, else `export_duty_usd_per_t`
+    (docs/valuation.md, "Export duty")."""
 
     benchmark: str = Field(description="Price series id in `prices`.")
     differential_usd_per_bbl: float = Field(0.0, description="Added to the benchmark, USD/bbl.")
     premium_usd_per_t: float = Field(0.0, description="Added per tonne (premium), USD/t.")
-    duty_discount_usd_per_t: PositiveTonnes = Field(
+    export_duty_usd_per_t: PositiveTonnes = Field(
         0.0,
-        description="Export duty the buyer does not pay (Russian crude inside the EAEU is "
-        "priced at the world price less the duty), subtracted per tonne, USD/t.",
+        description="Export duty not paid, subtracted per tonne in months without a published "
+        "value when the formula is off, USD/t.",
+    )
+    export_duty_monthly_usd_per_t: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="Published export duty by month `YYYY-MM`, USD/t; takes precedence over "
+        "the formula and the constant. Contracts only (a cargo is priced once, at purchase).",
+    )
+    export_duty_formula: Literal["none", "tax_manoeuvre"] = Field(
+        "none",
+        description="`tax_manoeuvre`: months without a published duty use k × (29.2 + 0.30 × "
+        "(P − 182.5)) USD/t, P = benchmark (USD/bbl) × `export_duty_bbl_per_t`, k by year: "
+        "5/6 (2019), 4/6 (2020), 3/6 (2021), 2/6 (2022), 1/6 (2023), 0 (2024 on). The formula "
+        "holds in the top price bracket only (P above 365 USD/t): months below it need a "
+        "published duty. Contracts only.",
+    )
+    export_duty_k: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="The formula's k for every month (a sweep lever); none = k of the month's "
+        "year.",
+    )
+    export_duty_bbl_per_t: float = Field(
+        7.3,
+        gt=0,
+        description="Converts the benchmark to P for the formula, bbl/t (7.3: the convention of "
+        "the Russian monitoring price of Urals).",
     )
 
 
@@ -377,6 +489,104 @@ class PriceSeries(Spec):
     source: str = Field("", description="Where the figure comes from.")
 
 
+class ProductPrice(Spec):
+    """A refined product's price, constant or by month."""
+
+    usd_per_t: float = Field(gt=0, description="Price when no month is given, USD/t.")
+    monthly_usd_per_t: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict, description="Price by month `YYYY-MM`, USD/t; overrides the above."
+    )
+    source: str = Field("", description="Where the figure comes from.")
+
+
+class ProductPrices(Spec):
+    """Prices of the products the valuation sells (docs/valuation.md), USD/t."""
+
+    gasoline: ProductPrice = Field(description="Gasoline (motor gasoline, reformate blends).")
+    diesel: ProductPrice = Field(description="Diesel and gasoil (middle distillates).")
+    naphtha: ProductPrice = Field(description="Naphtha sold as such (petrochemical feed).")
+    fuel_oil: ProductPrice = Field(description="Fuel oil (unconverted vacuum gas oil and residue).")
+    coke: ProductPrice = Field(description="Petroleum coke.")
+
+    def usd_per_t(self, month: str) -> dict[str, float]:
+        """Each product's price in `month` (`YYYY-MM`), USD/t."""
+        return {
+            name: price.monthly_usd_per_t.get(month, price.usd_per_t)
+            for name, price in (
+                ("gasoline", self.gasoline),
+                ("diesel", self.diesel),
+                ("naphtha", self.naphtha),
+                ("fuel_oil", self.fuel_oil),
+                ("coke", self.coke),
+            )
+        }
+
+
+class ConversionYields(Spec):
+    """What one tonne of feed to the conversion units leaves as; the five sum to 1."""
+
+    gasoline_mass_frac: MassFraction = Field(description="Gasoline, mass fraction.")
+    diesel_mass_frac: MassFraction = Field(description="Diesel and gasoil, mass fraction.")
+    fuel_oil_mass_frac: MassFraction = Field(
+        0.0, description="Heavy cycle oil, unconverted bottoms, to fuel oil, mass fraction."
+    )
+    coke_mass_frac: MassFraction = Field(0.0, description="Petroleum coke, mass fraction.")
+    fuel_and_loss_mass_frac: MassFraction = Field(
+        0.0,
+        description="Gas burnt as refinery fuel, hydrogen balance and losses: no sales value, "
+        "mass fraction.",
+    )
+
+    def total_mass_frac(self) -> float:
+        """Sum of the five (1 for a complete set of yields)."""
+        return (
+            self.gasoline_mass_frac
+            + self.diesel_mass_frac
+            + self.fuel_oil_mass_frac
+            + self.coke_mass_frac
+            + self.fuel_and_loss_mass_frac
+        )
+
+
+class RefineryConfig(Spec):
+    """A refinery configuration for valuation: the linear yield model of docs/valuation.md.
+
+    Straight-run naphtha goes to gasoline (the stated share) or is sold as naphtha; middle
+    distillates go to diesel. The conversion units take vacuum gas oil first, then vacuum
+    residue, up to their capacity, pro rata across the grades run; what they take leaves at the
+    stated yields, the vacuum gas oil and residue they do not take is sold as fuel oil.
+    """
+
+    naphtha_to_gasoline_mass_frac: MassFraction = Field(
+        description="Share of straight-run naphtha leaving as gasoline (reformed, isomerised); "
+        "the rest is sold as naphtha, mass fraction."
+    )
+    conversion_capacity_t_per_day: PositiveTonnes = Field(
+        description="Feed the conversion units (catalytic cracking, hydrocracking, coking) take "
+        "a day: vacuum gas oil first, then vacuum residue, t/day."
+    )
+    vacuum_gas_oil_yields: ConversionYields = Field(
+        description="Yields of a tonne of vacuum gas oil converted."
+    )
+    vacuum_residue_yields: ConversionYields = Field(
+        description="Yields of a tonne of vacuum residue converted."
+    )
+    sulphur_limit_pct: float = Field(
+        ge=0, le=10, description="Blend sulphur the treating units handle at no extra cost, mass %."
+    )
+    sulphur_cost_usd_per_t_per_pct: PositiveTonnes = Field(
+        0.0,
+        description="Extra cost per tonne run for each percentage point of blend sulphur above "
+        "the limit, USD/t per %.",
+    )
+    processing_cost_usd_per_t: PositiveTonnes = Field(
+        description="Variable processing cost per tonne run (energy, chemicals, catalysts, "
+        "hydrogen), USD/t."
+    )
+    description: str = Field("", description="What the configuration represents.")
+    source: str = Field("", description="Where the figures come from.")
+
+
 class TransitCondition(Spec):
     """A condition a transit state or operator imposes on a set of links."""
 
@@ -476,6 +686,8 @@ class Scenario(Spec):
     transit: dict[str, TransitCondition] = Field(default_factory=dict)
     disruptions: dict[str, Disruption] = Field(default_factory=dict)
     trade: TradeBalance | None = None
+    refinery_configs: dict[str, RefineryConfig] = Field(default_factory=dict)
+    product_prices: ProductPrices | None = None
 
     @property
     def default_grade(self) -> str:
