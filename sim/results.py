@@ -27,6 +27,7 @@ from sim.registry import SUMMARY_KPIS
 from sim.runner import ScenarioResult
 from sim.scenario.schema import Scenario
 from sim.statistics import describe
+from sim.version import __version__
 
 #: Columns of every table of a run's folder, in order (declared in sim.registry).
 TABLES: dict[str, tuple[str, ...]] = {t.name: t.header for t in registry.RUN_TABLES}
@@ -40,8 +41,6 @@ def summary_stats(result: ScenarioResult) -> list[dict[str, Any]]:
 
 
 def program_version() -> str:
-    from sim import __version__
-
     return __version__
 
 

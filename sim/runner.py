@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from sim.engine.allocator import Allocator
 from sim.engine.simulation import Simulation
 from sim.engine.topology import compile_topology
+from sim.kinds import Daily
 from sim.randomness import replication_seed_sequence
 from sim.recording import ReplicationResult
 from sim.scenario.schema import Scenario
 from sim.statistics import mean_ci
 
-DAILY_CHOICES = ("first", "all", "none")
+#: `daily` values: which replications record the per-day series (sim.kinds.Daily).
+DAILY_CHOICES = tuple(d.value for d in Daily)
 
 
 @dataclass
