@@ -24,6 +24,7 @@ from typing import Any
 from sim import registry
 from sim.api import _with_settings
 from sim.errors import Problem, ScenarioError
+from sim.randomness import describe_seed_derivation
 from sim.results import (
     ensure_free,
     program_version,
@@ -221,8 +222,7 @@ def compare(
             ],
             "overrides": overrides,
             "seed": seed,
-            "seed_derivation": "replication r: numpy SeedSequence(entropy=seed, spawn_key=(r,)), "
-            "the same for every strategy (common random numbers)",
+            "seed_derivation": describe_seed_derivation("comparison"),
             "replications": replications,
             "kpis": list(KPIS),
             "confidence": CONFIDENCE,

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from sim import registry
+from sim.randomness import (
+    N1_START_STREAM,
+    describe_seed_derivation,
+    replication_seed_sequence,
+    stream,
+)
 from sim.results import (
     program_version,
     scenario_sha256,
@@ -56,8 +59,8 @@ def start_days(seed: int, replications: int, horizon_days: int, duration: float)
     last = max(0, int(horizon_days - duration))
     out = []
     for r in range(replications):
-        sequence = np.random.SeedSequence(seed, spawn_key=(r, zlib.crc32(b"n1-start")))
-        out.append(int(np.random.default_rng(sequence).integers(0, last + 1)))
+        rng = stream(replication_seed_sequence(seed, r), N1_START_STREAM)
+        out.append(int(rng.integers(0, last + 1)))
     return out
 
 
@@ -122,6 +125,7 @@ def n1_analysis(
             "scenario_file": scenario_file,
             "scenario_sha256": scenario_sha256(scenario),
             "seed": s.seed,
+            "seed_derivation": describe_seed_derivation("n1"),
             "replications": n,
             "duration_days": duration_days,
             "start_days": starts,

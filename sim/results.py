@@ -23,6 +23,7 @@ from typing import Any
 
 from sim import registry
 from sim.errors import ResultsExistError
+from sim.randomness import describe_seed_derivation
 from sim.registry import SUMMARY_KPIS
 from sim.runner import ScenarioResult
 from sim.scenario.schema import Scenario
@@ -144,7 +145,7 @@ def write_run(
             "scenario_file": scenario_file,
             "scenario_sha256": scenario_sha256(scenario),
             "seed": scenario.scenario.seed,
-            "seed_derivation": "replication r: numpy SeedSequence(entropy=seed, spawn_key=(r,))",
+            "seed_derivation": describe_seed_derivation("run"),
             "replications": scenario.scenario.replications,
             "start_time_utc": started_utc.isoformat(timespec="seconds"),
             "end_time_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

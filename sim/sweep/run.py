@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from sim.randomness import describe_seed_derivation
 from sim.results import SUMMARY_KPIS, program_version, scenario_sha256
 from sim.sweep.executors import Chunk, chunk_size, executor
 from sim.sweep.expand import Point, SweepContext, lever_points, resolve
@@ -24,12 +25,6 @@ from sim.sweep.loading import LoadedSweep, load_sweep
 from sim.sweep.progress import progress as make_progress
 from sim.sweep.store import SweepFolder, SweepFolderError
 from sim.sweep.worker import runs_columns
-
-SEED_DERIVATION = (
-    "run (point p, replication r): numpy SeedSequence(entropy=sweep seed, spawn_key=(p, r)); "
-    "scenario.seed = its first 64-bit state word >> 1; uncertainty K draws from "
-    "sim.randomness.stream(that sequence, 'uncertainty:K')"
-)
 
 
 class SweepInterrupted(Exception):
@@ -119,7 +114,7 @@ def _manifest(
         "base_scenario_sha256": scenario_sha256(sweep.base_scenario),
         "overrides": list(sweep.cli_overrides),
         "seed": sweep.seed,
-        "seed_derivation": SEED_DERIVATION,
+        "seed_derivation": describe_seed_derivation("sweep"),
         "levers": list(spec.levers),
         "uncertainties": list(spec.uncertainties),
         "kpis": list(SUMMARY_KPIS),
