@@ -22,19 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from sim import registry
-from sim.api import _with_settings
 from sim.errors import Problem, ScenarioError
 from sim.randomness import describe_seed_derivation
 from sim.results import (
     ensure_free,
     program_version,
-    scenario_sha256,
     write_csv,
     write_folder_atomically,
 )
 from sim.runner import ScenarioResult, simulate
 from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Scenario
+from sim.scenario.variants import scenario_sha256, with_values
 from sim.statistics import mean_ci
 
 #: The KPIs compared, in order, and the columns of comparison.csv and replications.csv
@@ -186,7 +185,11 @@ def compare(
     first = loaded[0].scenario
     seed = first.seed if seed is None else seed
     replications = first.replications if replications is None else replications
-    loaded = [_with_settings(s, replications, seed) for s in loaded]
+    settings = {"scenario.replications": replications, "scenario.seed": seed}
+    loaded = [
+        with_values(s, settings, file=file or s.scenario.name)
+        for s, file in zip(loaded, files, strict=True)
+    ]
     strategies = strategy_labels([s.scenario.name for s in loaded])
     folder = Path(out) / "comparisons" / comparison_name(strategies, seed, replications)
     ensure_free(folder, force)  # fail before the work, not after

@@ -21,15 +21,10 @@ from sim.randomness import (
     replication_seed_sequence,
     stream,
 )
-from sim.results import (
-    program_version,
-    scenario_sha256,
-    write_csv,
-    write_folder_atomically,
-)
+from sim.results import program_version, write_csv, write_folder_atomically
 from sim.runner import Replicator
-from sim.scenario.loading import validate_data
 from sim.scenario.schema import PortNode, Scenario, SeaLink
+from sim.scenario.variants import scenario_sha256, with_values
 from sim.statistics import mean_ci
 
 N1_COLUMNS = registry.N1.header
@@ -65,20 +60,17 @@ def start_days(seed: int, replications: int, horizon_days: int, duration: float)
 
 
 def _with_outage(scenario: Scenario, asset: str, kind: str, start: int, days: float) -> Scenario:
-    data = scenario.model_dump(mode="json")
-    start_date = (scenario.scenario.start_date + dt.timedelta(days=start)).isoformat()
+    start_date = scenario.scenario.start_date + dt.timedelta(days=start)
     timing = {"start_date": start_date, "duration_days": days}
     if kind == "source":  # every contract drawing from it is cut
-        for name, c in scenario.contracts.items():
-            if c.source == asset:
-                data["disruptions"][f"n1_{name}"] = {
-                    "target": name,
-                    "volume_factor": 0.0,
-                    **timing,
-                }
+        outages = {
+            f"disruptions.n1_{name}": {"target": name, "volume_factor": 0.0, **timing}
+            for name, c in scenario.contracts.items()
+            if c.source == asset
+        }
     else:
-        data["disruptions"]["n1_outage"] = {"target": asset, "capacity_factor": 0.0, **timing}
-    return validate_data(data, f"N-1 of {asset}")
+        outages = {"disruptions.n1_outage": {"target": asset, "capacity_factor": 0.0, **timing}}
+    return with_values(scenario, outages, file=f"N-1 of {asset}")
 
 
 def n1_analysis(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import json
 import math
 import os
@@ -27,6 +26,7 @@ from sim.randomness import describe_seed_derivation
 from sim.registry import SUMMARY_KPIS
 from sim.runner import ScenarioResult
 from sim.scenario.schema import Scenario
+from sim.scenario.variants import resolved_json, scenario_sha256
 from sim.statistics import describe
 from sim.version import __version__
 
@@ -43,15 +43,6 @@ def summary_stats(result: ScenarioResult) -> list[dict[str, Any]]:
 
 def program_version() -> str:
     return __version__
-
-
-def resolved_json(scenario: Scenario) -> str:
-    """The scenario exactly as it runs (defaults filled in), as canonical JSON."""
-    return json.dumps(scenario.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
-
-
-def scenario_sha256(scenario: Scenario) -> str:
-    return hashlib.sha256(resolved_json(scenario).encode("utf-8")).hexdigest()
 
 
 def run_folder(out: str | Path, scenario: Scenario) -> Path:

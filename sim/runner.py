@@ -11,6 +11,7 @@ from sim.kinds import Daily
 from sim.randomness import replication_seed_sequence
 from sim.recording import ReplicationResult
 from sim.scenario.schema import Scenario
+from sim.scenario.variants import with_values
 from sim.statistics import mean_ci
 
 #: `daily` values: which replications record the per-day series (sim.kinds.Daily).
@@ -91,8 +92,7 @@ def simulate_to_precision(
         more = min(n, max_replications - n)  # double each time
         results += replicator.run(range(n, n + more), daily)
         n += more
-    settings = scenario.scenario.model_copy(update={"replications": n})
-    replicator.scenario = scenario.model_copy(update={"scenario": settings})
+    replicator.scenario = with_values(scenario, {"scenario.replications": n})
     return replicator.result(results)
 
 

@@ -23,7 +23,7 @@ import hashlib
 import itertools
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,10 +38,9 @@ from sim.randomness import (
     stream,
     uncertainty_stream,
 )
-from sim.results import scenario_sha256
-from sim.scenario.loading import validate_data
 from sim.scenario.schema import Scenario
-from sim.sweep.loading import LoadedSweep, set_dotted
+from sim.scenario.variants import scenario_sha256, set_values, with_values
+from sim.sweep.loading import LoadedSweep
 from sim.sweep.schema import Choice, Lever, LogNormal, Normal, SweepFile, Triangular, Uniform
 
 #: Decimals kept of a continuous lever or sampled value (as in the result files).
@@ -213,16 +212,13 @@ def resolve(
     sampled = tuple(
         draw(item, stream(sequence, uncertainty_stream(key))) for key, item in context.uncertainties
     )
-    data: Mapping[str, Any] = context.base_data
-    for key, value in zip(context.lever_keys, lever_values, strict=True):
-        data = set_dotted(data, key, value)
-    for (key, _), value in zip(context.uncertainties, sampled, strict=True):
-        data = set_dotted(data, key, value)
-    data = set_dotted(data, "scenario.seed", seed)
-    data = set_dotted(data, "scenario.replications", 1)
+    values = dict(zip(context.lever_keys, lever_values, strict=True))
+    values.update(zip((key for key, _ in context.uncertainties), sampled, strict=True))
+    values.update({"scenario.seed": seed, "scenario.replications": 1})
     try:
-        scenario = validate_data(data, context.name)
+        scenario = with_values(context.base_data, values, file=context.name)
     except ScenarioError as exc:
+        data = set_values(context.base_data, values)
         text = json.dumps(data, sort_keys=True, default=str)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         return ResolvedRun(
