@@ -14,7 +14,6 @@ runs and writes `<out>/comparisons/<name>/` atomically, as sim.results does for 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,13 +22,8 @@ from typing import Any
 
 from sim import registry
 from sim.errors import Problem, ScenarioError
-from sim.randomness import describe_seed_derivation
-from sim.results import (
-    ensure_free,
-    program_version,
-    write_csv,
-    write_folder_atomically,
-)
+from sim.manifest import base_manifest, manifest_json
+from sim.results import ensure_free, write_csv, write_folder_atomically
 from sim.runner import ScenarioResult, simulate
 from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Scenario
@@ -211,9 +205,7 @@ def compare(
         write_csv(tmp / "comparison.csv", COMPARISON_COLUMNS, comparison)
         write_csv(tmp / "replications.csv", REPLICATION_COLUMNS, replication_rows)
         manifest = {
-            "program": "oil-supply-sim",
-            "program_version": program_version(),
-            "kind": "comparison",
+            **base_manifest("comparison", seed=seed, started_utc=started),
             "strategies": [
                 {
                     "strategy": strategy,
@@ -224,16 +216,11 @@ def compare(
                 for strategy, scenario, file in zip(strategies, loaded, files, strict=True)
             ],
             "overrides": overrides,
-            "seed": seed,
-            "seed_derivation": describe_seed_derivation("comparison"),
             "replications": replications,
             "kpis": list(KPIS),
             "confidence": CONFIDENCE,
-            "start_time_utc": started.isoformat(timespec="seconds"),
-            "end_time_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "status": "completed",
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        (tmp / "manifest.json").write_text(manifest_json(manifest), encoding="utf-8")
 
     write_folder_atomically(folder, force, write)
     return ComparisonOutput(

@@ -9,19 +9,14 @@ compared on equal terms; the harm is the extra unserved tonnes against the basel
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sim import registry
-from sim.randomness import (
-    N1_START_STREAM,
-    describe_seed_derivation,
-    replication_seed_sequence,
-    stream,
-)
-from sim.results import program_version, write_csv, write_folder_atomically
+from sim.manifest import base_manifest, manifest_json
+from sim.randomness import N1_START_STREAM, replication_seed_sequence, stream
+from sim.results import write_csv, write_folder_atomically
 from sim.runner import Replicator
 from sim.scenario.schema import PortNode, Scenario, SeaLink
 from sim.scenario.variants import scenario_sha256, with_values
@@ -113,19 +108,15 @@ def n1_analysis(
         write_csv(tmp / "n1.csv", N1_COLUMNS, rows)
         write_csv(tmp / "n1_replications.csv", REPLICATION_COLUMNS, per_replication)
         manifest = {
-            "program_version": program_version(),
+            **base_manifest("n1", seed=s.seed, started_utc=started),
+            "scenario_name": s.name,
             "scenario_file": scenario_file,
             "scenario_sha256": scenario_sha256(scenario),
-            "seed": s.seed,
-            "seed_derivation": describe_seed_derivation("n1"),
             "replications": n,
             "duration_days": duration_days,
             "start_days": starts,
-            "start_time_utc": started.isoformat(timespec="seconds"),
-            "end_time_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "status": "completed",
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+        (tmp / "manifest.json").write_text(manifest_json(manifest), "utf-8")
 
     write_folder_atomically(folder, force, write)
     return N1Output(folder, rows)
