@@ -11,6 +11,7 @@ from sim.results import SUMMARY_KPIS, ensure_free, run_folder, write_run
 from sim.runner import DAILY_CHOICES, ScenarioResult, simulate, simulate_to_precision
 from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Scenario
+from sim.scenario.variants import with_values
 
 
 @dataclass
@@ -32,16 +33,9 @@ class RunOutput:
 
 
 def _with_settings(scenario: Scenario, replications: int | None, seed: int | None) -> Scenario:
-    updates = {}
-    if replications is not None:
-        updates["replications"] = replications
-    if seed is not None:
-        updates["seed"] = seed
-    if not updates:
-        return scenario
-    data = scenario.model_dump()
-    data["scenario"].update(updates)
-    return Scenario.model_validate(data)
+    """The scenario with `replications` and `seed` where given (validated again)."""
+    settings = {"scenario.replications": replications, "scenario.seed": seed}
+    return with_values(scenario, {k: v for k, v in settings.items() if v is not None})
 
 
 def run(

@@ -2,6 +2,9 @@
 
 Exit codes: 0 done; 1 the run failed (e.g. mass balance); 2 invalid input or usage;
 3 the result folder exists (pass --force).
+
+Each command imports what it runs when it runs, so `--help` and `validate` load neither the
+engine (simpy, scipy) nor the reports (matplotlib) nor the sweep machinery.
 """
 
 from __future__ import annotations
@@ -9,15 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from sim.api import run
-from sim.compare import compare, format_table
 from sim.errors import MassBalanceError, ResultsExistError, ScenarioError
-from sim.network import refinery_reach
-from sim.runner import DAILY_CHOICES, half_widths
-from sim.scenario.loading import load_scenario
-from sim.scenario.schema import Scenario
+from sim.kinds import Daily
 from sim.sweep import cli as sweep_cli
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_EXISTS = 0, 1, 2, 3
 
@@ -60,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing result folder")
     p.add_argument(
         "--daily",
-        choices=DAILY_CHOICES,
+        choices=[d.value for d in Daily],
         default="first",
         help="per-day series for the first replication (default), all, or none",
     )
@@ -151,6 +153,8 @@ def _report_invalid(exc: ScenarioError) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from sim.scenario.loading import load_scenario
+
     status = EXIT_OK
     for file in args.files:
         try:
@@ -167,6 +171,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from sim.api import run
+    from sim.runner import half_widths
+
     if _bad_counts(args):
         return EXIT_INVALID
     target_ci = {}
@@ -246,6 +253,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from sim.compare import compare, format_table
+
     if len(args.files) < 2:
         print("compare needs at least two scenario files", file=sys.stderr)
         return EXIT_INVALID
@@ -267,6 +276,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def describe(scenario: Scenario) -> str:
     """The network as text: nodes, links, contracts, and each refinery's max-flow reach."""
+    from sim.network import refinery_reach
+
     lines = [f"{scenario.scenario.name}: {scenario.scenario.description}".rstrip(": "), ""]
     lines.append("Nodes")
     for name, node in scenario.nodes.items():
@@ -344,6 +355,7 @@ def describe(scenario: Scenario) -> str:
 
 def cmd_n1(args: argparse.Namespace) -> int:
     from sim.n1 import n1_analysis
+    from sim.scenario.loading import load_scenario
 
     if _bad_counts(args):
         return EXIT_INVALID
@@ -375,6 +387,8 @@ def cmd_n1(args: argparse.Namespace) -> int:
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
+    from sim.scenario.loading import load_scenario
+
     scenario = load_scenario(args.file, args.overrides)
     print(describe(scenario))
     if args.plot or args.out:

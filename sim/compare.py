@@ -14,7 +14,6 @@ runs and writes `<out>/comparisons/<name>/` atomically, as sim.results does for 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,18 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from sim import registry
-from sim.api import _with_settings
 from sim.errors import Problem, ScenarioError
-from sim.results import (
-    ensure_free,
-    program_version,
-    scenario_sha256,
-    write_csv,
-    write_folder_atomically,
-)
+from sim.manifest import base_manifest, manifest_json
+from sim.results import ensure_free, write_csv, write_folder_atomically
 from sim.runner import ScenarioResult, simulate
 from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Scenario
+from sim.scenario.variants import scenario_sha256, with_values
 from sim.statistics import mean_ci
 
 #: The KPIs compared, in order, and the columns of comparison.csv and replications.csv
@@ -185,7 +179,11 @@ def compare(
     first = loaded[0].scenario
     seed = first.seed if seed is None else seed
     replications = first.replications if replications is None else replications
-    loaded = [_with_settings(s, replications, seed) for s in loaded]
+    settings = {"scenario.replications": replications, "scenario.seed": seed}
+    loaded = [
+        with_values(s, settings, file=file or s.scenario.name)
+        for s, file in zip(loaded, files, strict=True)
+    ]
     strategies = strategy_labels([s.scenario.name for s in loaded])
     folder = Path(out) / "comparisons" / comparison_name(strategies, seed, replications)
     ensure_free(folder, force)  # fail before the work, not after
@@ -207,9 +205,7 @@ def compare(
         write_csv(tmp / "comparison.csv", COMPARISON_COLUMNS, comparison)
         write_csv(tmp / "replications.csv", REPLICATION_COLUMNS, replication_rows)
         manifest = {
-            "program": "oil-supply-sim",
-            "program_version": program_version(),
-            "kind": "comparison",
+            **base_manifest("comparison", seed=seed, started_utc=started),
             "strategies": [
                 {
                     "strategy": strategy,
@@ -220,17 +216,11 @@ def compare(
                 for strategy, scenario, file in zip(strategies, loaded, files, strict=True)
             ],
             "overrides": overrides,
-            "seed": seed,
-            "seed_derivation": "replication r: numpy SeedSequence(entropy=seed, spawn_key=(r,)), "
-            "the same for every strategy (common random numbers)",
             "replications": replications,
             "kpis": list(KPIS),
             "confidence": CONFIDENCE,
-            "start_time_utc": started.isoformat(timespec="seconds"),
-            "end_time_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "status": "completed",
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        (tmp / "manifest.json").write_text(manifest_json(manifest), encoding="utf-8")
 
     write_folder_atomically(folder, force, write)
     return ComparisonOutput(

@@ -119,3 +119,11 @@ EFFECTS_BY_TARGET: dict[TargetKind, frozenset[Effect]] = {
     TargetKind.TRANSIT: frozenset({Effect.QUOTA_FACTOR, Effect.FEE_ADD_USD_PER_T}),
     TargetKind.PRICE: frozenset({Effect.PRICE_ADD_USD_PER_BBL}),
 }
+
+
+class Daily(_Described):
+    """Which replications record the per-day series of daily.csv (`run --daily`)."""
+
+    FIRST = "first", "replication 0 only (the default)"
+    ALL = "all", "every replication"
+    NONE = "none", "none: daily.csv holds its header only"

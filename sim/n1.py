@@ -9,24 +9,17 @@ compared on equal terms; the harm is the extra unserved tonnes against the basel
 from __future__ import annotations
 
 import datetime as dt
-import json
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from sim import registry
-from sim.results import (
-    program_version,
-    scenario_sha256,
-    write_csv,
-    write_folder_atomically,
-)
+from sim.manifest import base_manifest, manifest_json
+from sim.randomness import N1_START_STREAM, replication_seed_sequence, stream
+from sim.results import write_csv, write_folder_atomically
 from sim.runner import Replicator
-from sim.scenario.loading import validate_data
 from sim.scenario.schema import PortNode, Scenario, SeaLink
+from sim.scenario.variants import scenario_sha256, with_values
 from sim.statistics import mean_ci
 
 N1_COLUMNS = registry.N1.header
@@ -56,26 +49,23 @@ def start_days(seed: int, replications: int, horizon_days: int, duration: float)
     last = max(0, int(horizon_days - duration))
     out = []
     for r in range(replications):
-        sequence = np.random.SeedSequence(seed, spawn_key=(r, zlib.crc32(b"n1-start")))
-        out.append(int(np.random.default_rng(sequence).integers(0, last + 1)))
+        rng = stream(replication_seed_sequence(seed, r), N1_START_STREAM)
+        out.append(int(rng.integers(0, last + 1)))
     return out
 
 
 def _with_outage(scenario: Scenario, asset: str, kind: str, start: int, days: float) -> Scenario:
-    data = scenario.model_dump(mode="json")
-    start_date = (scenario.scenario.start_date + dt.timedelta(days=start)).isoformat()
+    start_date = scenario.scenario.start_date + dt.timedelta(days=start)
     timing = {"start_date": start_date, "duration_days": days}
     if kind == "source":  # every contract drawing from it is cut
-        for name, c in scenario.contracts.items():
-            if c.source == asset:
-                data["disruptions"][f"n1_{name}"] = {
-                    "target": name,
-                    "volume_factor": 0.0,
-                    **timing,
-                }
+        outages = {
+            f"disruptions.n1_{name}": {"target": name, "volume_factor": 0.0, **timing}
+            for name, c in scenario.contracts.items()
+            if c.source == asset
+        }
     else:
-        data["disruptions"]["n1_outage"] = {"target": asset, "capacity_factor": 0.0, **timing}
-    return validate_data(data, f"N-1 of {asset}")
+        outages = {"disruptions.n1_outage": {"target": asset, "capacity_factor": 0.0, **timing}}
+    return with_values(scenario, outages, file=f"N-1 of {asset}")
 
 
 def n1_analysis(
@@ -118,18 +108,15 @@ def n1_analysis(
         write_csv(tmp / "n1.csv", N1_COLUMNS, rows)
         write_csv(tmp / "n1_replications.csv", REPLICATION_COLUMNS, per_replication)
         manifest = {
-            "program_version": program_version(),
+            **base_manifest("n1", seed=s.seed, started_utc=started),
+            "scenario_name": s.name,
             "scenario_file": scenario_file,
             "scenario_sha256": scenario_sha256(scenario),
-            "seed": s.seed,
             "replications": n,
             "duration_days": duration_days,
             "start_days": starts,
-            "start_time_utc": started.isoformat(timespec="seconds"),
-            "end_time_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "status": "completed",
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+        (tmp / "manifest.json").write_text(manifest_json(manifest), "utf-8")
 
     write_folder_atomically(folder, force, write)
     return N1Output(folder, rows)

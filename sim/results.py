@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
-import json
 import math
 import os
-import platform
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -23,9 +20,11 @@ from typing import Any
 
 from sim import registry
 from sim.errors import ResultsExistError
+from sim.manifest import base_manifest, manifest_json
 from sim.registry import SUMMARY_KPIS
 from sim.runner import ScenarioResult
 from sim.scenario.schema import Scenario
+from sim.scenario.variants import resolved_json, scenario_sha256
 from sim.statistics import describe
 
 #: Columns of every table of a run's folder, in order (declared in sim.registry).
@@ -37,21 +36,6 @@ def summary_stats(result: ScenarioResult) -> list[dict[str, Any]]:
     """One row per KPI: its distribution over the replications (summary_stats.csv)."""
     rows = result.rows("summary")
     return [{"kpi": kpi, **describe(r[kpi] for r in rows)} for kpi in SUMMARY_KPIS]
-
-
-def program_version() -> str:
-    from sim import __version__
-
-    return __version__
-
-
-def resolved_json(scenario: Scenario) -> str:
-    """The scenario exactly as it runs (defaults filled in), as canonical JSON."""
-    return json.dumps(scenario.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
-
-
-def scenario_sha256(scenario: Scenario) -> str:
-    return hashlib.sha256(resolved_json(scenario).encode("utf-8")).hexdigest()
 
 
 def run_folder(out: str | Path, scenario: Scenario) -> Path:
@@ -138,25 +122,18 @@ def write_run(
         _write_text(tmp / "scenario.resolved.json", resolved_json(scenario))
         engine_seconds = sum(r.counters["engine_seconds"] for r in result.replications)
         manifest = {
-            "program": "oil-supply-sim",
-            "program_version": program_version(),
-            "python_version": platform.python_version(),
+            **base_manifest("run", seed=scenario.scenario.seed, started_utc=started_utc),
             "scenario_name": scenario.scenario.name,
             "scenario_file": scenario_file,
             "scenario_sha256": scenario_sha256(scenario),
-            "seed": scenario.scenario.seed,
-            "seed_derivation": "replication r: numpy SeedSequence(entropy=seed, spawn_key=(r,))",
             "replications": scenario.scenario.replications,
-            "start_time_utc": started_utc.isoformat(timespec="seconds"),
-            "end_time_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "status": "completed",
             "engine_seconds": round(engine_seconds, 4),
             "plans_computed": result.plans_computed,
             "plans_reused": result.plans_reused,
             "target_ci_half_width": target_ci or {},
             "rows": counts,
         }
-        _write_text(tmp / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+        _write_text(tmp / "manifest.json", manifest_json(manifest))
 
     write_folder_atomically(folder, force, write)
     return folder

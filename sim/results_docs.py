@@ -25,9 +25,9 @@ FIXED_FILES = (
     ),
     (
         "manifest.json",
-        "program and Python version, scenario name, file and sha256, seed and how replication "
-        "seeds derive from it, replications, start and end time (UTC), status, engine seconds, "
-        "allocator plans computed and reused, row count of every table",
+        "program and Python version, kind (`run`), scenario name, file and sha256, seed and how "
+        "every random number derives from it, replications, start and end time (UTC), status, "
+        "engine seconds, allocator plans computed and reused, row count of every table",
     ),
 )
 
@@ -62,15 +62,17 @@ that repeats (a scenario compared with itself) gets `-2`, `-3`, ... It holds:
 |---|---|
 | `comparison.csv` | one row per KPI and strategy: statistics, and the paired difference from the first strategy |
 | `replications.csv` | one row per strategy and replication: the KPI values the statistics are computed from |
-| `manifest.json` | program version, each strategy's scenario name, file and sha256 (of the scenario as run, seed and replications applied), the `--set` overrides, seed and how replication seeds derive from it, replications, KPIs, confidence level, start and end time (UTC), status |
+| `manifest.json` | program and Python version, kind (`comparison`), each strategy's scenario name, file and sha256 (of the scenario as run, seed and replications applied), the `--set` overrides, seed and how every random number derives from it, replications, KPIs, confidence level, start and end time (UTC), status |
 
 """
 
 N1_INTRO = """\
 ## N−1 analysis (`python -m sim n1`)
 
-`<out>/n1/<scenario>-d<days>-seed<seed>-n<replications>/` holds `manifest.json` (with the
-start day of each replication), `n1.csv` and `n1_replications.csv`.
+`<out>/n1/<scenario>-d<days>-seed<seed>-n<replications>/` holds `manifest.json` (program and
+Python version, kind (`n1`), scenario name, file and sha256, seed and how every random number
+derives from it, replications, outage duration, the start day of each replication, start and
+end time (UTC), status), `n1.csv` and `n1_replications.csv`.
 
 """
 

@@ -10,12 +10,15 @@ import numpy as np
 from sim.engine.allocator import Allocator
 from sim.engine.simulation import ExecutableCache, Simulation
 from sim.engine.topology import Topology, compile_topology
+from sim.kinds import Daily
 from sim.randomness import replication_seed_sequence
 from sim.recording import Recorder, ReplicationResult, check_mass_balance
 from sim.scenario.schema import Scenario
+from sim.scenario.variants import with_values
 from sim.statistics import mean_ci
 
-DAILY_CHOICES = ("first", "all", "none")
+#: `daily` values: which replications record the per-day series (sim.kinds.Daily).
+DAILY_CHOICES = tuple(d.value for d in Daily)
 
 
 @dataclass
@@ -122,8 +125,7 @@ def simulate_to_precision(
         more = min(n, max_replications - n)  # double each time
         results += replicator.run(range(n, n + more), daily)
         n += more
-    settings = scenario.scenario.model_copy(update={"replications": n})
-    replicator.scenario = scenario.model_copy(update={"scenario": settings})
+    replicator.scenario = with_values(scenario, {"scenario.replications": n})
     return replicator.result(results)
 
 

@@ -20,9 +20,10 @@ import pytest
 
 from sim import simulate
 from sim.cli import main
+from sim.randomness import derived_seed, replication_seed_sequence
 from sim.results import SUMMARY_KPIS
 from sim.sweep import load_sweep, run_sweep
-from sim.sweep.expand import SweepContext, lever_points, resolve, run_seed, run_seed_sequence
+from sim.sweep.expand import SweepContext, lever_points, resolve
 from sim.sweep.progress import progress
 from sim.sweep.store import STATS, points_columns
 from sim.sweep.worker import run_one, runs_columns
@@ -133,7 +134,7 @@ def test_runs_csv_has_one_sorted_row_per_run_with_its_inputs_and_kpis(small):
     assert len({r["run_key"] for r in rows}) == 36
     assert {r["status"] for r in rows} == {"ok"} and {r["error"] for r in rows} == {""}
     for row in rows:
-        seed = run_seed(run_seed_sequence(11, int(row["replication"])))
+        seed = derived_seed(replication_seed_sequence(11, int(row["replication"])))
         assert int(row["seed"]) == seed
         assert float(row["refinery_intake_t"]) > 0
         assert abs(float(row["mass_balance_error_t"])) < 1e-3

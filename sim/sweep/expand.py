@@ -1,18 +1,17 @@
 """From a sweep to its runs: lever points, each run's seed, its sampled values, its scenario.
 
 A run is identified by (lever point, replication). Everything random about it derives from the
-sweep seed and that identity, never from which worker runs it or when:
+sweep seed and that identity, never from which worker runs it or when (sim.randomness: the
+functions, and the text of the manifest's `seed_derivation`):
 
-- the run's `SeedSequence` is `SeedSequence(entropy=sweep seed, spawn_key=(replication,))`:
-  replication r draws the same uncertainties and the same engine streams (voyages, random
-  disruptions) at every lever point — common random numbers, so differences between points are
-  the levers' effect, not sampling noise;
-- the run's scenario seed (`scenario.seed`, from which the engine's own streams derive) is the
-  first 63 bits of that sequence's state;
-- each uncertainty draws from its own named stream of that sequence,
-  `sim.randomness.stream(sequence, "uncertainty:<key>")`, so adding one never shifts another;
-- the Latin-hypercube sample of the levers draws from `SeedSequence(entropy=sweep seed,
-  spawn_key=(crc32("latin_hypercube"),))`.
+- the run's `SeedSequence` is replication r's of the sweep seed, the same at every lever point —
+  common random numbers, so differences between points are the levers' effect, not sampling
+  noise;
+- the run's scenario seed (`scenario.seed`, from which the engine's own streams derive) is
+  `derived_seed` of that sequence;
+- each uncertainty draws from its own named stream of that sequence, so adding one never shifts
+  another;
+- the Latin-hypercube sample of the levers draws from a named stream of the sweep seed.
 
 Continuous values are rounded to 6 decimals (the precision of result files) before they are
 set, so runs.csv says exactly what ran.
@@ -24,19 +23,24 @@ import hashlib
 import itertools
 import json
 import math
-import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from sim.errors import ScenarioError
-from sim.randomness import stream
-from sim.results import scenario_sha256
-from sim.scenario.loading import validate_data
+from sim.randomness import (
+    LATIN_HYPERCUBE_STREAM,
+    derived_seed,
+    replication_seed_sequence,
+    root_seed_sequence,
+    stream,
+    uncertainty_stream,
+)
 from sim.scenario.schema import Scenario
-from sim.sweep.loading import LoadedSweep, set_dotted
+from sim.scenario.variants import scenario_sha256, set_values, with_values
+from sim.sweep.loading import LoadedSweep
 from sim.sweep.schema import Choice, Lever, LogNormal, Normal, SweepFile, Triangular, Uniform
 
 #: Decimals kept of a continuous lever or sampled value (as in the result files).
@@ -74,9 +78,7 @@ def latin_hypercube(spec: SweepFile, seed: int) -> list[tuple[Any, ...]]:
         return [()]
     from scipy.stats import qmc  # imported here: only sweeps with such levers need it
 
-    rng = np.random.Generator(
-        np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(zlib.crc32(b"latin_hypercube"),)))
-    )
+    rng = stream(root_seed_sequence(seed), LATIN_HYPERCUBE_STREAM)
     try:
         engine = qmc.LatinHypercube(d=len(sampled), rng=rng)
     except TypeError:  # scipy < 1.15 names it `seed`
@@ -118,16 +120,6 @@ def lever_points(spec: SweepFile) -> list[Point]:
 
 
 # ------------------------------------------------------------------ one run
-
-
-def run_seed_sequence(sweep_seed: int, replication: int) -> np.random.SeedSequence:
-    """Replication r's seed sequence: the same at every lever point (common random numbers)."""
-    return np.random.SeedSequence(entropy=sweep_seed, spawn_key=(replication,))
-
-
-def run_seed(sequence: np.random.SeedSequence) -> int:
-    """The run's scenario seed: 63 bits of the run's seed sequence."""
-    return int(sequence.generate_state(1, np.uint64)[0]) >> 1
 
 
 def draw(item: Any, rng: np.random.Generator) -> Any:
@@ -215,21 +207,18 @@ def resolve(
 ) -> ResolvedRun:
     """The run's seed, sampled values, scenario and key. An invalid scenario is not raised:
     the run carries the error (its key then hashes the scenario data as set)."""
-    sequence = run_seed_sequence(context.seed, replication)
-    seed = run_seed(sequence)
+    sequence = replication_seed_sequence(context.seed, replication)
+    seed = derived_seed(sequence)
     sampled = tuple(
-        draw(item, stream(sequence, f"uncertainty:{key}")) for key, item in context.uncertainties
+        draw(item, stream(sequence, uncertainty_stream(key))) for key, item in context.uncertainties
     )
-    data: Mapping[str, Any] = context.base_data
-    for key, value in zip(context.lever_keys, lever_values, strict=True):
-        data = set_dotted(data, key, value)
-    for (key, _), value in zip(context.uncertainties, sampled, strict=True):
-        data = set_dotted(data, key, value)
-    data = set_dotted(data, "scenario.seed", seed)
-    data = set_dotted(data, "scenario.replications", 1)
+    values = dict(zip(context.lever_keys, lever_values, strict=True))
+    values.update(zip((key for key, _ in context.uncertainties), sampled, strict=True))
+    values.update({"scenario.seed": seed, "scenario.replications": 1})
     try:
-        scenario = validate_data(data, context.name)
+        scenario = with_values(context.base_data, values, file=context.name)
     except ScenarioError as exc:
+        data = set_values(context.base_data, values)
         text = json.dumps(data, sort_keys=True, default=str)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         return ResolvedRun(

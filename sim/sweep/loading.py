@@ -19,7 +19,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from sim.errors import Problem, ScenarioError
-from sim.results import scenario_sha256
 from sim.scenario.loading import (
     apply_overrides,
     deep_merge,
@@ -28,6 +27,7 @@ from sim.scenario.loading import (
     validate_data,
 )
 from sim.scenario.schema import Scenario
+from sim.scenario.variants import scenario_sha256, with_values
 from sim.sweep.schema import (
     Choice,
     Lever,
@@ -88,22 +88,7 @@ class LoadedSweep:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-# ------------------------------------------------------------------ setting dotted keys
-
-
-def set_dotted(data: Mapping[str, Any], key: str, value: Any) -> dict[str, Any]:
-    """A copy of `data` with `key` (dotted) set to `value`; tables on the path are copied,
-    the rest is shared (so the copy is cheap)."""
-    parts = key.split(".")
-    root = dict(data)
-    table = root
-    for part in parts[:-1]:
-        inner = table.get(part)
-        inner = dict(inner) if isinstance(inner, Mapping) else {}
-        table[part] = inner
-        table = inner
-    table[parts[-1]] = value
-    return root
+# ------------------------------------------------------------------ checking keys
 
 
 def key_problem(resolved: Mapping[str, Any], key: str) -> str | None:
@@ -321,7 +306,7 @@ def _value_problems(
             continue
         for value in values_to_check(item):
             try:
-                validate_data(set_dotted(data, key, value), file)
+                with_values(data, {key: value}, file=file)
             except ScenarioError as exc:
                 for p in exc.problems:
                     detail = p.message if p.key == key else f"{p.key}: {p.message}"

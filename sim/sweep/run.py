@@ -10,26 +10,21 @@ KeyboardInterrupt or a broken executor stops the sweep keeping every finished ru
 from __future__ import annotations
 
 import datetime as dt
-import platform
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from sim.results import SUMMARY_KPIS, program_version, scenario_sha256
+from sim.manifest import base_manifest
+from sim.registry import SUMMARY_KPIS
+from sim.scenario.variants import scenario_sha256
 from sim.sweep.executors import Chunk, chunk_size, executor
 from sim.sweep.expand import Point, SweepContext, lever_points, resolve
 from sim.sweep.loading import LoadedSweep, load_sweep
 from sim.sweep.progress import progress as make_progress
 from sim.sweep.store import SweepFolder, SweepFolderError
 from sim.sweep.worker import runs_columns
-
-SEED_DERIVATION = (
-    "run (point p, replication r): numpy SeedSequence(entropy=sweep seed, spawn_key=(p, r)); "
-    "scenario.seed = its first 64-bit state word >> 1; uncertainty K draws from "
-    "sim.randomness.stream(that sequence, 'uncertainty:K')"
-)
 
 
 class SweepInterrupted(Exception):
@@ -106,10 +101,7 @@ def _manifest(
 ) -> dict[str, Any]:
     spec = sweep.spec
     return {
-        "program": "oil-supply-sim",
-        "program_version": program_version(),
-        "python_version": platform.python_version(),
-        "kind": "sweep",
+        **base_manifest("sweep", seed=sweep.seed, started_utc=started, status=status),
         "sweep_name": sweep.name,
         "description": spec.sweep.description,
         "sweep_file": str(sweep.file),
@@ -118,8 +110,6 @@ def _manifest(
         "base_scenario_file": str(sweep.base_file),
         "base_scenario_sha256": scenario_sha256(sweep.base_scenario),
         "overrides": list(sweep.cli_overrides),
-        "seed": sweep.seed,
-        "seed_derivation": SEED_DERIVATION,
         "levers": list(spec.levers),
         "uncertainties": list(spec.uncertainties),
         "kpis": list(SUMMARY_KPIS),
@@ -129,9 +119,6 @@ def _manifest(
         "counts": counts,
         "executor": executor_text,
         "invocations": invocations,
-        "start_time_utc": started.isoformat(timespec="seconds"),
-        "end_time_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "status": status,
     }
 
 
