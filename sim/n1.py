@@ -35,7 +35,7 @@ class N1Output:
 
 def supply_assets(scenario: Scenario) -> list[tuple[str, str]]:
     """(asset, kind) for every asset N−1 takes out, in scenario order."""
-    assets = [
+    assets: list[tuple[str, str]] = [
         (name, link.kind) for name, link in scenario.links.items() if not isinstance(link, SeaLink)
     ]
     assets += [(n, "port") for n, node in scenario.nodes.items() if isinstance(node, PortNode)]

@@ -116,7 +116,7 @@ def check_grade_references(s: Scenario) -> Iterator[Finding]:
         if grade is not None and grade not in s.grades:
             yield (
                 f"links.{name}.initial_linefill_grade",
-                f"unknown grade {link.initial_linefill_grade!r}",
+                f"unknown grade {grade!r}",
             )
     for name, contract in s.contracts.items():
         if contract.grade not in s.grades:

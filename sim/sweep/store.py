@@ -250,7 +250,8 @@ class SweepFolder:
         writer.writerow(columns)
         current = next(rows_by_point, None)
         for point in points:
-            runs, ok, values = 0, 0, [[] for _ in SUMMARY_KPIS]
+            values: list[list[float]] = [[] for _ in SUMMARY_KPIS]
+            runs, ok = 0, 0
             if current is not None and current[0] == point.index:
                 _, runs, ok, values = current
                 current = next(rows_by_point, None)
