@@ -182,6 +182,36 @@ SUMMARY = Table(
             "mass_balance_error_t", "t",
             "initial + supplied − (runs + final stock + quarantined); ≈ 0",
         ),
+        _c(
+            "product_worth_usd", "USD",
+            "gross worth of the products made from the crude run (valuation.csv; refineries "
+            "with a `configuration`; empty if none has one)",
+            "Product worth", "higher",
+        ),
+        _c(
+            "product_worth_usd_per_t", "USD/t", "`product_worth_usd` ÷ the tonnes valued",
+            "Product worth per tonne run", "higher",
+        ),
+        _c(
+            "processing_cost_usd", "USD",
+            "variable processing cost and sulphur cost of the crude run",
+        ),
+        _c(
+            "refining_margin_usd", "USD",
+            "product worth − processing and sulphur cost − landed cost of the crude run "
+            "(docs/valuation.md)",
+            "Refining margin", "higher",
+        ),
+        _c(
+            "refining_margin_usd_per_t", "USD/t", "`refining_margin_usd` ÷ the tonnes valued",
+            "Refining margin per tonne run", "higher",
+        ),
+        _c(
+            "net_value_usd", "USD",
+            "the net value to Belarus: `refining_margin_usd` − `lost_margin_usd` (margin made "
+            "on what was run, less margin lost to run cuts)",
+            "Net value to Belarus", "higher",
+        ),
     ),
 )  # fmt: skip
 
@@ -404,6 +434,36 @@ CARGOES = Table(
     ),
 )  # fmt: skip
 
+VALUATION = Table(
+    "valuation",
+    "one row per replication, refinery, origin and grade run: what it was worth",
+    (
+        _REPLICATION,
+        _c("refinery", "", "refinery (with a `configuration`)"),
+        _c("origin", "", "physical origin of the crude run (as in flows.csv)"),
+        _c("grade", "", "its grade"),
+        _c("tonnes_t", "t", "tonnes run"),
+        _c(
+            "landed_cost_usd_per_t", "USD/t",
+            "the refinery's average delivered cost over the run (its tanks are well mixed: "
+            "average costing; day-0 stock costed the same)",
+        ),
+        _c(
+            "product_worth_usd_per_t", "USD/t",
+            "gross worth of the products made from it (its share of each month's valuation)",
+        ),
+        _c("processing_cost_usd_per_t", "USD/t", "variable processing cost plus sulphur cost"),
+        _c("margin_usd_per_t", "USD/t", "worth − processing − landed cost"),
+        _c("margin_usd", "USD", "`margin_usd_per_t` × `tonnes_t`"),
+    ),
+    intro=(
+        "Each refinery's runs are valued month by month with its configuration (a linear yield "
+        "model,\n[valuation.md](valuation.md)) at the month's product prices. Origins are "
+        "physical: Kazakh crude\ndelivered by swap runs as Russian crude here (its cost is in "
+        "the refinery's average)."
+    ),
+)  # fmt: skip
+
 DISRUPTIONS = Table(
     "disruptions",
     "one row per replication, disruption spell and effect",
@@ -423,7 +483,8 @@ DISRUPTIONS = Table(
 
 #: Tables of a run's folder, in the order they are written.
 RUN_TABLES: tuple[Table, ...] = (
-    SUMMARY, REFINERIES, DAILY, FLOWS, EVENTS, COSTS, SHARES, CARGOES, CONTRACTS, DISRUPTIONS,
+    SUMMARY, REFINERIES, DAILY, FLOWS, EVENTS, COSTS, SHARES, CARGOES, CONTRACTS, VALUATION,
+    DISRUPTIONS,
 )  # fmt: skip
 TABLES: dict[str, Table] = {t.name: t for t in (*RUN_TABLES, SUMMARY_STATS)}
 
@@ -434,8 +495,9 @@ SUMMARY_KPIS: tuple[str, ...] = tuple(
 
 #: The KPIs `compare` compares, in its order.
 COMPARED_KPIS: tuple[str, ...] = (
-    "landed_cost_usd_per_t", "refinery_intake_t", "unserved_t", "run_cut_days",
-    "min_days_cover", "supplier_hhi", "supply_cost_usd", "lost_margin_usd",
+    "net_value_usd", "refining_margin_usd", "refining_margin_usd_per_t",
+    "product_worth_usd_per_t", "landed_cost_usd_per_t", "refinery_intake_t", "unserved_t",
+    "run_cut_days", "min_days_cover", "supplier_hhi", "supply_cost_usd", "lost_margin_usd",
 )  # fmt: skip
 
 #: The KPIs a run's report shows as headline numbers, in order (when they have a value).

@@ -26,6 +26,7 @@ from sim.kinds import EventKind
 from sim.recording import rows, summary
 from sim.recording.mass_balance import mass_balance
 from sim.recording.result import ReplicationResult
+from sim.recording.valuation import RunValuation
 from sim.registry import COST_COMPONENTS
 from sim.scenario.schema import Scenario
 from sim.units import date_at
@@ -128,6 +129,7 @@ class Recorder:
         #: Cost book: (refinery, origin, route) → tonnes and USD by component.
         self.costs: dict[CostKey, dict[str, float]] = {}
         self.steps_per_day = round(1.0 / settings.step_days)
+        self.valuation = RunValuation(scenario)
         self.end: RunEnd | None = None
 
     # -- records --------------------------------------------------------------------------
@@ -232,6 +234,7 @@ class Recorder:
                     entry[1] += parcel.tonnes_t
         end_of_day = self.steps % self.steps_per_day == 0
         self._refinery_step(result, dt, end_of_day)
+        self.valuation.step(now, dt, result)
         if self._cut_now:
             if self._cut_since is None:
                 self._cut_since = now
@@ -326,9 +329,10 @@ class Recorder:
         )
         costs = rows.cost_rows(self, refinery_rows)
         events = rows.event_rows(self)
+        valuation = self.valuation.rows(rep, costs)
         return ReplicationResult(
             rep,
-            summary.summary_row(self, end, refinery_rows, costs, books, len(events)),
+            summary.summary_row(self, end, refinery_rows, costs, valuation, books, len(events)),
             refinery_rows,
             rows.flow_rows(self),
             events,
@@ -345,6 +349,7 @@ class Recorder:
             shares=summary.share_rows(self, costs),
             cargoes=rows.cargo_rows(self),
             disruptions=rows.disruption_rows(self),
+            valuation=valuation,
         )
 
     def recovery_days_max(self) -> float:

@@ -23,3 +23,4 @@ class ReplicationResult:
     shares: list[dict[str, Any]] = field(default_factory=list)
     cargoes: list[dict[str, Any]] = field(default_factory=list)
     disruptions: list[dict[str, Any]] = field(default_factory=list)
+    valuation: list[dict[str, Any]] = field(default_factory=list)

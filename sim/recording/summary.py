@@ -38,6 +38,7 @@ def summary_row(
     end: RunEnd,
     refinery_rows: list[dict[str, Any]],
     costs: list[dict[str, Any]],
+    valuation: list[dict[str, Any]],
     books: dict[str, float],
     events: int,
 ) -> dict[str, Any]:
@@ -91,4 +92,26 @@ def summary_row(
         "cargoes_bought": end.cargoes_discharged + end.cargoes_open,
         "events": events,
         "mass_balance_error_t": books["imbalance_t"],
+        **_value_kpis(valuation, sum(r["lost_margin_usd"] for r in refinery_rows)),
+    }
+
+
+def _value_kpis(valuation: list[dict[str, Any]], lost_margin_usd: float) -> dict[str, float]:
+    """Worth, margin and net value of the crude run (NaN when no refinery is valued)."""
+    nan = float("nan")
+    tonnes = sum(r["tonnes_t"] for r in valuation)
+    if tonnes <= 0:
+        keys = ("product_worth_usd", "product_worth_usd_per_t", "processing_cost_usd")
+        keys += ("refining_margin_usd", "refining_margin_usd_per_t", "net_value_usd")
+        return dict.fromkeys(keys, nan)
+    worth = sum(r["product_worth_usd_per_t"] * r["tonnes_t"] for r in valuation)
+    processing = sum(r["processing_cost_usd_per_t"] * r["tonnes_t"] for r in valuation)
+    margin = sum(r["margin_usd"] for r in valuation)
+    return {
+        "product_worth_usd": worth,
+        "product_worth_usd_per_t": worth / tonnes,
+        "processing_cost_usd": processing,
+        "refining_margin_usd": margin,
+        "refining_margin_usd_per_t": margin / tonnes,
+        "net_value_usd": margin - lost_margin_usd,
     }
