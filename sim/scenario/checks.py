@@ -302,6 +302,59 @@ def check_transit_links(s: Scenario) -> Iterator[Finding]:
                 )
 
 
+def check_country_references(s: Scenario) -> Iterator[Finding]:
+    """Every country a node or link names is declared in `countries`."""
+    for section, assets in (("nodes", s.nodes), ("links", s.links)):
+        for name, asset in assets.items():
+            if asset.country is not None and asset.country not in s.countries:
+                yield f"{section}.{name}.country", f"unknown country {asset.country!r}"
+
+
+def check_countries_complete(s: Scenario) -> Iterator[Finding]:
+    """Once countries are declared, every node and every pipeline and rail link names one."""
+    if not s.countries:
+        return
+    for section, assets in (("nodes", s.nodes), ("links", s.links)):
+        for name, asset in assets.items():
+            if asset.country is None and not isinstance(asset, SeaLink):
+                yield (
+                    f"{section}.{name}.country",
+                    "required: the scenario declares `countries`, so every node and every "
+                    "pipeline and rail link names the country it lies in",
+                )
+
+
+def check_origin_countries(s: Scenario) -> Iterator[Finding]:
+    """Once countries are declared, the crude of every cargo option and every contract (but
+    those drawing from a port, whose crude is the cargoes') comes from a declared country."""
+    if not s.countries:
+        return
+    known = {origin for country in s.countries.values() for origin in country.origins}
+    for section, options in (("contracts", s.contracts), ("cargoes", s.cargoes)):
+        for name, option in options.items():
+            if isinstance(s.nodes.get(getattr(option, "source", "")), PortNode):
+                continue
+            if option.origin not in known:
+                yield (
+                    f"{section}.{name}.origin",
+                    f"origin {option.origin!r} is in no country's `origins`",
+                )
+
+
+def check_origins_claimed_once(s: Scenario) -> Iterator[Finding]:
+    """An origin label belongs to one country at most."""
+    owner: dict[str, str] = {}
+    for code, country in s.countries.items():
+        for i, origin in enumerate(country.origins):
+            if origin in owner:
+                yield (
+                    f"countries.{code}.origins.{i}",
+                    f"origin {origin!r} is already listed by country {owner[origin]!r}",
+                )
+            else:
+                owner[origin] = code
+
+
 #: Effects each kind of disruption target accepts.
 _EFFECTS_BY_TARGET = {
     "link": {"capacity_factor", "contaminant_ppm"},
@@ -388,6 +441,10 @@ CHECKS: tuple[Callable[[Scenario], Iterator[Finding]], ...] = (
     check_cargoes,
     check_transit_links,
     check_disruptions,
+    check_country_references,
+    check_countries_complete,
+    check_origin_countries,
+    check_origins_claimed_once,
 )
 
 

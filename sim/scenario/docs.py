@@ -5,6 +5,7 @@ python -m sim.scenario.docs > docs/scenarios.md
 
 from __future__ import annotations
 
+import inspect
 import types
 import typing
 from typing import Any, get_args, get_origin
@@ -35,6 +36,11 @@ SECTIONS: list[tuple[str, str, type[BaseModel]]] = [
     ("[disruptions.ID]", "Disruptions.", schema.Disruption),
     ("disruptions.ID.random", "", schema.RandomTiming),
     ("[trade]", "Optional.", schema.TradeBalance),
+    (
+        "[countries.ID]",
+        "Optional; once declared, every node and every pipeline and rail link names its country.",
+        schema.Country,
+    ),
 ]
 
 INTRO = """# Scenario reference
@@ -108,7 +114,7 @@ def render() -> str:
     out = [INTRO]
     for heading, intro, model in SECTIONS:
         out.append(f"## `{heading}`\n")
-        doc = (model.__doc__ or "").strip()
+        doc = inspect.cleandoc(model.__doc__ or "")
         out.append(f"{intro} {doc}".strip() + "\n")
         out.append("| key | type | default | constraint | meaning |")
         out.append("|---|---|---|---|---|")
