@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 
 def shares(amounts: Mapping[str, float]) -> dict[str, float]:
@@ -32,6 +32,99 @@ def shannon(amounts: Mapping[str, float]) -> float:
     if not s:
         return float("nan")
     return -sum(x * math.log(x) for x in s.values())
+
+
+def weighted_hhi(amounts: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    """Risk-weighted HHI on the 0–10,000 × r scale: Σ r_i (100 · s_i)² (reference §7).
+
+    `weights` gives r_i (a country's `risk_weight`); a key without a weight counts with r = 1,
+    so all-ones weights give `hhi`. NaN when nothing was supplied.
+    """
+    s = shares(amounts)
+    if not s:
+        return float("nan")
+    return sum(weights.get(k, 1.0) * (100.0 * x) ** 2 for k, x in s.items())
+
+
+def exposures(tonnes_by_crossing: Mapping[tuple[str, ...], float]) -> dict[str, float]:
+    """Each country's exposure: the share of all tonnes that crossed it (fractions).
+
+    Keys are the countries a lot of tonnes crossed; a tonne counts once for every country it
+    crossed, so exposures may sum above 1 (two countries on one route are two ways to stop it),
+    and tonnes that crossed no country count in the total only. Empty if nothing was delivered.
+    """
+    total = sum(t for t in tonnes_by_crossing.values() if t > 0)
+    if total <= 0:
+        return {}
+    out: dict[str, float] = {}
+    for countries, tonnes in tonnes_by_crossing.items():
+        if tonnes > 0:
+            for code in dict.fromkeys(countries):
+                out[code] = out.get(code, 0.0) + tonnes / total
+    return dict(sorted(out.items()))
+
+
+def exposure_hhi(
+    exposure: Mapping[str, float], weights: Mapping[str, float] | None = None
+) -> float:
+    """Concentration of exposures: Σ r_i (100 · e_i)²; r_i = 1 unless `weights` says otherwise.
+
+    Like an HHI, 10,000 when all crude crosses one country (and nothing else); unlike one, it
+    grows past 10,000 when the same tonnes cross several: each is a way to stop them. 0 when no
+    tonne crossed a foreign asset (or none was delivered; `country_indicators` says NaN then).
+    """
+    w = weights or {}
+    return sum(w.get(k, 1.0) * (100.0 * e) ** 2 for k, e in exposure.items())
+
+
+#: A delivered lot: (origin label, route, tonnes); route as asset ids or costs.csv's "a > b > c".
+Delivery = tuple[str, str | Sequence[str], float]
+
+
+def country_indicators(scenario, deliveries: Iterable[Delivery]) -> dict[str, float]:
+    """Concentration by country of the tonnes delivered (e.g. costs.csv rows, run cuts left
+    out), from the scenario's `countries`:
+
+    - `supplier_country_hhi`, `supplier_country_hhi_risk`: HHI of the shares by origin country,
+      plain and risk-weighted (an origin no country lists counts under its own label);
+    - `transit_hhi`, `transit_hhi_risk`: `exposure_hhi` of the transit exposures (countries
+      other than the importer whose nodes or links the tonnes crossed, the supplier's own
+      included; `sim.countries.transit_countries`), plain and risk-weighted.
+
+    NaN for every index when nothing was delivered.
+    """
+    from sim.countries import origin_countries, transit_countries
+
+    by_origin = origin_countries(scenario)
+    weights = {code: c.risk_weight for code, c in scenario.countries.items()}
+    by_country: dict[str, float] = {}
+    by_crossing: dict[tuple[str, ...], float] = {}
+    for origin, route, tonnes in deliveries:
+        assets = route.split(" > ") if isinstance(route, str) else list(route)
+        country = by_origin.get(origin, origin)
+        by_country[country] = by_country.get(country, 0.0) + tonnes
+        crossed = transit_countries(scenario, assets)
+        by_crossing[crossed] = by_crossing.get(crossed, 0.0) + tonnes
+    exposure = exposures(by_crossing)
+    delivered = bool(shares(by_country))
+    return {
+        "supplier_country_hhi": hhi(by_country),
+        "supplier_country_hhi_risk": weighted_hhi(by_country, weights),
+        "transit_hhi": exposure_hhi(exposure) if delivered else float("nan"),
+        "transit_hhi_risk": exposure_hhi(exposure, weights) if delivered else float("nan"),
+    }
+
+
+def transit_exposure(scenario, deliveries: Iterable[Delivery]) -> dict[str, float]:
+    """Share of the delivered tonnes that crossed each transit country (see `exposures`)."""
+    from sim.countries import transit_countries
+
+    by_crossing: dict[tuple[str, ...], float] = {}
+    for _, route, tonnes in deliveries:
+        assets = route.split(" > ") if isinstance(route, str) else list(route)
+        crossed = transit_countries(scenario, assets)
+        by_crossing[crossed] = by_crossing.get(crossed, 0.0) + tonnes
+    return exposures(by_crossing)
 
 
 def n_minus_1_pct(scenario) -> float:
