@@ -19,9 +19,13 @@ from sim.indicators import (
     country_indicators,
     exposure_hhi,
     exposures,
+    n_minus_1_by_refinery,
+    n_minus_1_pct,
+    n_minus_1_table,
     transit_exposure,
     weighted_hhi,
 )
+from sim.network import entry_points
 from tests.builders import (
     build,
     contract,
@@ -193,6 +197,68 @@ def test_country_indicators_of_delivered_tonnes():
         {"KZ": 0.2, "LT": 0.2, "NO": 0.2, "RU": 0.8}
     )
     assert all(math.isnan(v) for v in country_indicators(s, []).values())
+
+
+# ------------------------------------------------------------------ static N−1 by hand
+
+
+def two_refineries() -> dict:
+    """Field F (900 t/day) → junction J → A (one line, 700) and B (two lines of 250); port P
+    (one berth, 500 t/day) → A by a 400 t/day line and → B by a 300 t/day rail corridor; an idle
+    port Q that no contract draws from."""
+    data = scenario_dict()
+    data["nodes"] = {
+        "F": {"kind": "field", "production_t_per_day": 900.0},
+        "J": {"kind": "junction"},
+        "P": {"kind": "port", "tank_capacity_t": 100_000.0, "discharge_t_per_day": 500.0},
+        "Q": {"kind": "port", "tank_capacity_t": 100_000.0},
+        "A": refinery(target=900.0, capacity=1000.0, stock=20_000.0, min_stock=5000.0),
+        "B": refinery(target=500.0, capacity=600.0, stock=9000.0, min_stock=3000.0),
+    }
+    data["links"] = {
+        "f_j": pipeline("F", "J", 1200.0),
+        "j_a": pipeline("J", "A", 700.0),
+        "j_b_1": pipeline("J", "B", 250.0),
+        "j_b_2": pipeline("J", "B", 250.0),
+        "p_a": pipeline("P", "A", 400.0),
+        "p_b": rail("P", "B", 300.0),
+        "q_b": rail("Q", "B", 5000.0),
+    }
+    data["contracts"] = {
+        "fa": contract("F", "A", 10_000.0),
+        "fb": contract("F", "B", 10_000.0),
+        "pa": contract("P", "A", 10_000.0),
+    }
+    return data
+
+
+def test_static_n_minus_1_by_hand():
+    s = build(two_refineries())
+    assert entry_points(s) == ["F", "P"]  # Q is declared but idle
+    a, b, total = n_minus_1_table(s)
+    # A alone: F via J–A 700 + P via P–A 400 = 1 100, capped at 1 000. Without f_j (or j_a,
+    # or F) only P's 400 arrive. S_m = (20 000 − 5 000) / 30 = 500. 100 × (400 + 500) / 1 000.
+    assert (a.intact_t_per_day, a.worst_t_per_day, a.worst_asset) == (1000.0, 400.0, "f_j")
+    assert a.pct == pytest.approx(90.0)
+    # B alone: F via the twin lines 500 + P by rail 300 = 800, capped at 600. One twin out:
+    # 250 + 300 = 550; rail or P out: 500; f_j or F out: 300. S_m = 6 000 / 30 = 200.
+    assert (b.intact_t_per_day, b.worst_t_per_day, b.worst_asset) == (600.0, 300.0, "f_j")
+    assert b.pct == pytest.approx(100 * 500 / 600)
+    # Together: all that enters, F 900 + P 500 = 1 400 (within 1 000 + 600). Without f_j only
+    # P's 500 (j_a out: 1 000; p_a out: 1 200; P out: 900). 100 × (500 + 700) / 1 600 = 75 %.
+    assert (total.refinery, total.intact_t_per_day, total.worst_t_per_day) == ("all", 1400.0, 500.0)
+    assert total.pct == pytest.approx(75.0)
+    assert n_minus_1_pct(s) == pytest.approx(75.0)
+    assert n_minus_1_by_refinery(s) == pytest.approx({"A": 90.0, "B": 100 * 500 / 600})
+
+
+def test_static_n_minus_1_counts_a_twin_line_as_a_spare():
+    data = two_refineries()
+    data["contracts"] = {"fb": contract("F", "B", 10_000.0)}
+    data["nodes"]["F"]["production_t_per_day"] = 250.0
+    [_, b, _] = n_minus_1_table(build(data))
+    # 250 t/day through either twin: losing one costs nothing; losing f_j costs all.
+    assert (b.intact_t_per_day, b.worst_t_per_day, b.worst_asset) == (250.0, 0.0, "f_j")
 
 
 # ------------------------------------------------------------------ the shipped scenarios

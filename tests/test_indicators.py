@@ -29,14 +29,22 @@ def test_shannon_on_hand_made_shares():
 
 def test_n_minus_1_of_the_base_scenario_by_hand():
     from sim import load_scenario
-    from sim.indicators import n_minus_1_pct
+    from sim.indicators import n_minus_1_by_refinery, n_minus_1_pct
     from tests.test_scenarios import ROOT
 
     base = load_scenario(ROOT / "scenarios" / "base.toml")
-    # Entry points: Samara (max-flow min(137 000, 47 900 + 30 000) = 77 900 t/day) and Surgut
-    # (54 800). Without the largest: 54 800. Usable stock (482 000 − 120 500) × 2 over 30 days:
-    # 24 100 t/day. Design run 2 × 30 000. N−1 = 100 × (54 800 + 24 100) / 60 000 = 131.5 %.
-    assert n_minus_1_pct(base) == pytest.approx(131.5)
+    # Entry points Samara and Surgut. Intact, each refinery can take its 30 000 t/day capacity
+    # (Mozyr by Unecha–Mozyr, 47 900; Naftan by Unecha–Polotsk 30 000 or Surgut–Polotsk 54 800).
+    # Without Samara–Unecha, Mozyr receives nothing and Naftan 30 000 by Surgut–Polotsk: 30 000
+    # of 60 000 t/day. Usable stock (482 000 − 120 500) each over 30 days: 12 050 t/day.
+    # Mozyr 100 × (0 + 12 050) / 30 000 = 40.17 %; Naftan: no single loss cuts it below
+    # 30 000, 100 × (30 000 + 12 050) / 30 000 = 140.17 %; all: 100 × (30 000 + 24 100) /
+    # 60 000 = 90.17 %. (The old formula summed each entry's max-flow to uncapped refineries:
+    # 131.5 %, "covered", though the loss of Samara–Unecha cuts Mozyr off.)
+    assert n_minus_1_pct(base) == pytest.approx(90.1666667)
+    assert n_minus_1_by_refinery(base) == pytest.approx(
+        {"mozyr": 40.1666667, "naftan": 140.1666667}
+    )
 
 
 def test_low_stock_share_and_recovery_time_are_exact():
