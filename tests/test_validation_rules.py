@@ -228,9 +228,9 @@ RULE_CASES = [
     ),
     pytest.param(
         "check_link_kinds_fit_nodes",
-        {**WITH_PORT, "links.rail.from_node": "src"},
+        {**WITH_PORT, "links.rail.from_node": "mkt"},
         "links.rail.from_node",
-        ("a rail link must load at a port",),
+        ("a rail link must load at a port, a junction or a field",),
         id="check_link_kinds_fit_nodes-rail",
     ),
     pytest.param(
@@ -661,6 +661,10 @@ def test_rule_is_silent_on_the_minimal_scenario(rule):
                 },
             },
             id="sea_link_and_port_offtake_without_country",
+        ),
+        pytest.param(
+            {"contracts.c1.routes": [["rail"]], **WITH_PORT, "links.rail.from_node": "src"},
+            id="rail_loading_at_a_junction",
         ),
     ],
 )

@@ -12,7 +12,16 @@ from collections.abc import Callable, Iterator
 
 import networkx as nx
 
-from sim.scenario.schema import MarketNode, PortNode, RailLink, RefineryNode, Scenario, SeaLink
+from sim.scenario.schema import (
+    FieldNode,
+    JunctionNode,
+    MarketNode,
+    PortNode,
+    RailLink,
+    RefineryNode,
+    Scenario,
+    SeaLink,
+)
 
 Finding = tuple[str, str]
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -59,14 +68,17 @@ def check_link_endpoints(s: Scenario) -> Iterator[Finding]:
 
 
 def check_link_kinds_fit_nodes(s: Scenario) -> Iterator[Finding]:
-    """Rail runs from a port's tanks to a refinery; sea links from a market to a port."""
+    """Rail runs from a port, junction or field to a refinery; sea links from a market to a port."""
     for name, link in s.links.items():
         if link.from_node not in s.nodes or link.to_node not in s.nodes:
             continue
         src, dst = s.nodes[link.from_node], s.nodes[link.to_node]
         if isinstance(link, RailLink):
-            if not isinstance(src, PortNode):
-                yield f"links.{name}.from_node", "a rail link must load at a port"
+            if not isinstance(src, PortNode | JunctionNode | FieldNode):
+                yield (
+                    f"links.{name}.from_node",
+                    "a rail link must load at a port, a junction or a field",
+                )
             if not isinstance(dst, RefineryNode):
                 yield f"links.{name}.to_node", "a rail link must unload at a refinery"
         elif isinstance(link, SeaLink):

@@ -180,7 +180,8 @@ class PipelineLink(Located):
 
 
 class RailLink(Located):
-    """A rail corridor of tank-car trains from a port's tanks to a refinery.
+    """A rail corridor of tank-car trains from a port's tanks, or from a rail loading terminal
+    (a junction or field: crude bought there), to a refinery.
 
     Its capacity is the lesser of what is loaded a day (trains × cars × payload) and what the
     fleet can carry round its cycle (fleet cars × payload ÷ cycle days); crude loaded on a day
@@ -188,7 +189,9 @@ class RailLink(Located):
     """
 
     kind: Literal["rail"]
-    from_node: str = Field(description="Port the trains load at (id in `nodes`).")
+    from_node: str = Field(
+        description="Port, junction or field the trains load at (id in `nodes`)."
+    )
     to_node: str = Field(description="Refinery the trains unload at (id in `nodes`).")
     trains_per_day: float = Field(gt=0, description="Trains loaded a day, trains/day.")
     cars_per_train: int = Field(gt=0, description="Tank cars in a train.")
