@@ -89,6 +89,7 @@ def route_countries(scenario: Scenario, route: Iterable[str]) -> tuple[str, ...]
     """
     seen: dict[str, None] = {}
     for asset in route:
+        chain: tuple[str, ...]
         if asset in scenario.links:
             link = scenario.links[asset]
             chain = (link.from_node, asset, link.to_node)
