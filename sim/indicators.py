@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 
 def shares(amounts: Mapping[str, float]) -> dict[str, float]:
@@ -34,43 +35,174 @@ def shannon(amounts: Mapping[str, float]) -> float:
     return -sum(x * math.log(x) for x in s.values())
 
 
-def n_minus_1_pct(scenario) -> float:
-    """The N−1 indicator adapted to oil (EU Regulation 2017/1938 Annex II): can the refineries
-    do without their largest entry route?
+def weighted_hhi(amounts: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    """Risk-weighted HHI on the 0–10,000 × r scale: Σ r_i (100 · s_i)² (reference §7).
 
-        N−1 = 100 × (Σ_k C_k − max_k C_k + S_m) / D
-
-    C_k: the most entry route k can deliver to the refineries a day (max-flow from the entry
-    point alone, every link at full capacity); entry points are the sources (fields,
-    junctions, ports) of contracts that nominate crude. S_m: usable stock (initial − minimum
-    operating, over the refineries) ÷ `scenario.n1_stock_draw_days`. D: the refineries'
-    design (nameplate) daily run. At least 100 % means the loss of the largest route can be
-    covered.
+    `weights` gives r_i (a country's `risk_weight`); a key without a weight counts with r = 1,
+    so all-ones weights give `hhi`. NaN when nothing was supplied.
     """
-    import networkx as nx
-
-    from sim.network import link_graph
-
-    graph = link_graph(scenario)
-    refineries = scenario.refineries()
-    for name in refineries:
-        graph.add_edge(name, "__refineries__")  # uncapacitated
-    # Entry routes in use: the sources (fields, junctions, ports) of contracts that nominate
-    # crude. Assets declared but idle are not routes the refineries rely on.
-    entries = sorted(
-        {
-            c.source
-            for c in scenario.contracts.values()
-            if c.source in graph and c.volume_t_per_month > 0
-        }
-    )
-    capacities = [
-        nx.maximum_flow_value(graph, entry, "__refineries__") if entry in graph else 0.0
-        for entry in entries
-    ]
-    usable = sum(max(0.0, r.initial_stock_t - r.min_operating_stock_t) for r in refineries.values())
-    stock_draw = usable / scenario.scenario.n1_stock_draw_days
-    design = sum(r.capacity_t_per_day for r in refineries.values())
-    if design <= 0:
+    s = shares(amounts)
+    if not s:
         return float("nan")
-    return 100.0 * (sum(capacities) - max(capacities, default=0.0) + stock_draw) / design
+    return sum(weights.get(k, 1.0) * (100.0 * x) ** 2 for k, x in s.items())
+
+
+def exposures(tonnes_by_crossing: Mapping[tuple[str, ...], float]) -> dict[str, float]:
+    """Each country's exposure: the share of all tonnes that crossed it (fractions).
+
+    Keys are the countries a lot of tonnes crossed; a tonne counts once for every country it
+    crossed, so exposures may sum above 1 (two countries on one route are two ways to stop it),
+    and tonnes that crossed no country count in the total only. Empty if nothing was delivered.
+    """
+    total = sum(t for t in tonnes_by_crossing.values() if t > 0)
+    if total <= 0:
+        return {}
+    out: dict[str, float] = {}
+    for countries, tonnes in tonnes_by_crossing.items():
+        if tonnes > 0:
+            for code in dict.fromkeys(countries):
+                out[code] = out.get(code, 0.0) + tonnes / total
+    return dict(sorted(out.items()))
+
+
+def exposure_hhi(
+    exposure: Mapping[str, float], weights: Mapping[str, float] | None = None
+) -> float:
+    """Concentration of exposures: Σ r_i (100 · e_i)²; r_i = 1 unless `weights` says otherwise.
+
+    Like an HHI, 10,000 when all crude crosses one country (and nothing else); unlike one, it
+    grows past 10,000 when the same tonnes cross several: each is a way to stop them. 0 when no
+    tonne crossed a foreign asset (or none was delivered; `country_indicators` says NaN then).
+    """
+    w = weights or {}
+    return sum(w.get(k, 1.0) * (100.0 * e) ** 2 for k, e in exposure.items())
+
+
+#: A delivered lot: (origin label, route, tonnes); route as asset ids or costs.csv's "a > b > c".
+Delivery = tuple[str, str | Sequence[str], float]
+
+
+def country_indicators(scenario, deliveries: Iterable[Delivery]) -> dict[str, float]:
+    """Concentration by country of the tonnes delivered (e.g. costs.csv rows, run cuts left
+    out), from the scenario's `countries`:
+
+    - `supplier_country_hhi`, `supplier_country_hhi_risk`: HHI of the shares by origin country,
+      plain and risk-weighted (an origin no country lists counts under its own label);
+    - `transit_hhi`, `transit_hhi_risk`: `exposure_hhi` of the transit exposures (countries
+      other than the importer whose nodes or links the tonnes crossed, the supplier's own
+      included; `sim.countries.transit_countries`), plain and risk-weighted.
+
+    NaN for every index when nothing was delivered.
+    """
+    from sim.countries import origin_countries, transit_countries
+
+    by_origin = origin_countries(scenario)
+    weights = {code: c.risk_weight for code, c in scenario.countries.items()}
+    by_country: dict[str, float] = {}
+    by_crossing: dict[tuple[str, ...], float] = {}
+    for origin, route, tonnes in deliveries:
+        assets = route.split(" > ") if isinstance(route, str) else list(route)
+        country = by_origin.get(origin, origin)
+        by_country[country] = by_country.get(country, 0.0) + tonnes
+        crossed = transit_countries(scenario, assets)
+        by_crossing[crossed] = by_crossing.get(crossed, 0.0) + tonnes
+    exposure = exposures(by_crossing)
+    delivered = bool(shares(by_country))
+    return {
+        "supplier_country_hhi": hhi(by_country),
+        "supplier_country_hhi_risk": weighted_hhi(by_country, weights),
+        "transit_hhi": exposure_hhi(exposure) if delivered else float("nan"),
+        "transit_hhi_risk": exposure_hhi(exposure, weights) if delivered else float("nan"),
+    }
+
+
+def transit_exposure(scenario, deliveries: Iterable[Delivery]) -> dict[str, float]:
+    """Share of the delivered tonnes that crossed each transit country (see `exposures`)."""
+    from sim.countries import transit_countries
+
+    by_crossing: dict[tuple[str, ...], float] = {}
+    for _, route, tonnes in deliveries:
+        assets = route.split(" > ") if isinstance(route, str) else list(route)
+        crossed = transit_countries(scenario, assets)
+        by_crossing[crossed] = by_crossing.get(crossed, 0.0) + tonnes
+    return exposures(by_crossing)
+
+
+@dataclass(frozen=True)
+class N1Row:
+    """The static N−1 of one refinery, or of all together (`refinery` = "all")."""
+
+    refinery: str
+    #: Max-flow the refineries can receive a day with every asset in service, t/day.
+    intact_t_per_day: float
+    #: The same without the entry point or link whose loss hurts most, t/day.
+    worst_t_per_day: float
+    #: That asset (None: no single loss reduces what can be received).
+    worst_asset: str | None
+    #: S_m: usable stock (initial − minimum operating) ÷ `scenario.n1_stock_draw_days`, t/day.
+    stock_draw_t_per_day: float
+    #: D: the crude units' nameplate capacity, t/day.
+    design_t_per_day: float
+
+    @property
+    def pct(self) -> float:
+        """N−1 = 100 × (worst + S_m) / D, %; NaN without design capacity."""
+        if self.design_t_per_day <= 0:
+            return float("nan")
+        return 100.0 * (self.worst_t_per_day + self.stock_draw_t_per_day) / self.design_t_per_day
+
+
+_last_n1: tuple[object, list[N1Row]] | None = None
+
+
+def n_minus_1_table(scenario) -> list[N1Row]:
+    """The static N−1 of each refinery, then of all refineries together (last row, "all").
+
+    The N−1 formula of EU Regulation 2017/1938 Annex II adapted to oil (reference §7),
+    N−1 = 100 × (Σ_k C_k − max_k C_k + S_m) / D, with the capacities taken from the network
+    rather than summed: Σ_k C_k − max_k C_k is the max-flow from the entry points (the sources
+    of contracts that nominate crude) to the refinery — each refinery capped at its crude
+    unit's capacity, all of them through a super-sink for the total — when the entry point or
+    the pipeline or rail link whose loss hurts most is out of service. S_m = usable stock ÷
+    `scenario.n1_stock_draw_days`; D = nameplate capacity. ≥ 100 % means the loss of any single
+    entry or link can be covered for that long.
+    """
+    global _last_n1
+    if _last_n1 is not None and _last_n1[0] is scenario:
+        return _last_n1[1]  # every replication of a run asks again for the same scenario
+    from sim.network import entry_loss
+
+    draw_days = scenario.scenario.n1_stock_draw_days
+    refineries = scenario.refineries()
+
+    def row(name: str, members: list[str]) -> N1Row:
+        loss = entry_loss(scenario, members)
+        usable = sum(
+            max(0.0, refineries[r].initial_stock_t - refineries[r].min_operating_stock_t)
+            for r in members
+        )
+        return N1Row(
+            refinery=name,
+            intact_t_per_day=loss.intact_t_per_day,
+            worst_t_per_day=loss.worst_t_per_day,
+            worst_asset=loss.worst_asset,
+            stock_draw_t_per_day=usable / draw_days,
+            design_t_per_day=sum(refineries[r].capacity_t_per_day for r in members),
+        )
+
+    rows = [row(name, [name]) for name in refineries]
+    rows.append(row("all", list(refineries)))
+    _last_n1 = (scenario, rows)
+    return rows
+
+
+def n_minus_1_by_refinery(scenario) -> dict[str, float]:
+    """Static N−1 of each refinery alone, % (see `n_minus_1_table`)."""
+    return {r.refinery: r.pct for r in n_minus_1_table(scenario)[:-1]}
+
+
+def n_minus_1_pct(scenario) -> float:
+    """Static N−1 of all refineries together, % (see `n_minus_1_table`): can the refineries do
+    without their most important entry point or link, with stocks drawn over
+    `scenario.n1_stock_draw_days`? At least 100 % means yes."""
+    return n_minus_1_table(scenario)[-1].pct

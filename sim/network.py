@@ -6,12 +6,13 @@ them (and so every run) is reproducible.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import networkx as nx
+from networkx.algorithms.flow import edmonds_karp
 
-from sim.scenario.schema import FieldNode, PipelineLink, RefineryNode, Scenario
+from sim.scenario.schema import FieldNode, PipelineLink, PortNode, RefineryNode, Scenario
 
 SUPER_SOURCE = "__supply__"
 
@@ -94,3 +95,100 @@ def refinery_reach(
         ]
         reach.append(RefineryReach(name, float(value), node.target_run_t_per_day, tuple(binding)))
     return reach
+
+
+def entry_points(scenario: Scenario) -> list[str]:
+    """Where crude enters the network for the refineries: the source (field, junction or port)
+    of every contract that nominates crude, in scenario order.
+
+    Declared assets that no contract draws from are not entries the refineries rely on: an idle
+    port receives nothing unless crude is bought for it.
+    """
+    used = {c.source for c in scenario.contracts.values() if c.volume_t_per_month > 0}
+    return [name for name in scenario.nodes if name in used]
+
+
+def entry_capacity_t_per_day(scenario: Scenario, entry: str) -> float | None:
+    """Most crude an entry point can take in a day; None = no limit of its own.
+
+    A field: its production limit. A port: what its berths can discharge a day (tankers arrive
+    as lots, but over a month a port cannot land more). A junction: none (its lines bind).
+    """
+    node = scenario.nodes[entry]
+    if isinstance(node, FieldNode):
+        return node.production_t_per_day
+    if isinstance(node, PortNode):
+        return node.berths * node.discharge_t_per_day
+    return None
+
+
+def entry_graph(scenario: Scenario, without: str | None = None) -> nx.DiGraph:
+    """The link graph fed from a super-source through every entry point, optionally without one
+    entry point or one pipeline or rail link (taken out of service)."""
+    graph = link_graph(scenario, {without: 0.0} if without in scenario.links else None)
+    for entry in entry_points(scenario):
+        if entry == without:
+            continue
+        cap = entry_capacity_t_per_day(scenario, entry)
+        if cap is None:
+            graph.add_edge(SUPER_SOURCE, entry)  # no capacity attribute = unbounded
+        else:
+            graph.add_edge(SUPER_SOURCE, entry, capacity=cap)
+    return graph
+
+
+SUPER_SINK = "__refineries__"
+
+
+def _deliverable(graph: nx.DiGraph, refineries: Mapping[str, float]) -> tuple[float, dict]:
+    """Max-flow from the super-source to the given refineries, each capped at its capacity."""
+    graph = graph.copy()
+    for name, cap in refineries.items():
+        graph.add_edge(name, SUPER_SINK, capacity=cap)
+    if SUPER_SOURCE not in graph:
+        return 0.0, {}
+    # Edmonds–Karp: networkx's default preflow-push fails on some float capacities (IndexError,
+    # found by the random-network property test); these graphs are a few dozen edges.
+    value, flow = nx.maximum_flow(graph, SUPER_SOURCE, SUPER_SINK, flow_func=edmonds_karp)
+    return float(value), flow
+
+
+@dataclass(frozen=True)
+class EntryLoss:
+    """What a set of refineries can receive a day, intact and after the worst single loss."""
+
+    refineries: tuple[str, ...]
+    #: Max-flow to the refineries, each capped at its crude unit's capacity, t/day.
+    intact_t_per_day: float
+    #: The same with the entry point or link whose loss hurts most out of service, t/day.
+    worst_t_per_day: float
+    #: That entry point or link; None when no single loss reduces what can be received.
+    worst_asset: str | None
+
+
+def entry_loss(scenario: Scenario, refineries: Iterable[str]) -> EntryLoss:
+    """Max-flow to `refineries` with every pipeline and rail link, then every entry point, taken
+    out in turn; the worst case (among equals the first so tried, in scenario order).
+
+    Only assets that carry crude in the intact max-flow are tried: taking out an asset that a
+    maximum flow does not use leaves that flow feasible, so the maximum is unchanged.
+    """
+    names = tuple(refineries)
+    caps = {}
+    for name in names:
+        node = scenario.nodes[name]
+        assert isinstance(node, RefineryNode)
+        caps[name] = node.capacity_t_per_day
+    intact, flow = _deliverable(entry_graph(scenario), caps)
+    used_entries = [e for e in entry_points(scenario) if flow.get(SUPER_SOURCE, {}).get(e, 0) > 0]
+    used_links = [
+        name
+        for name, link in scenario.links.items()
+        if link.kind != "sea" and flow.get(link.from_node, {}).get(link.to_node, 0) > 0
+    ]
+    worst, worst_asset = intact, None
+    for asset in [*used_links, *used_entries]:  # among equals, a link before its source
+        value, _ = _deliverable(entry_graph(scenario, without=asset), caps)
+        if value < worst - 1e-9:
+            worst, worst_asset = value, asset
+    return EntryLoss(names, intact, worst, worst_asset)

@@ -110,6 +110,34 @@ def chain(
     return data
 
 
+def rail(src: str, dst: str, t_per_day: float, transit_days: float = 2.0) -> dict[str, Any]:
+    """A rail corridor moving `t_per_day` (one train of 60-t cars a day; the fleet never binds)."""
+    return {
+        "kind": "rail",
+        "from_node": src,
+        "to_node": dst,
+        "trains_per_day": 1.0,
+        "cars_per_train": max(1, round(t_per_day / 60.0)),
+        "payload_t_per_car": t_per_day / max(1, round(t_per_day / 60.0)),
+        "fleet_cars": 10_000,
+        "cycle_days": 10.0,
+        "transit_days": transit_days,
+    }
+
+
+def country(name: str, *origins: str, risk_weight: float = 1.0) -> dict[str, Any]:
+    """A `[countries.ID]` table: its name, the origin labels of its crude and its risk weight."""
+    return {"name": name, "origins": list(origins), "risk_weight": risk_weight}
+
+
+def locate(data: dict[str, Any], **where: str) -> dict[str, Any]:
+    """Give nodes and links a country: `locate(data, field="RU", line="RU", ref="BY")`."""
+    for asset, code in where.items():
+        section = "nodes" if asset in data["nodes"] else "links"
+        data[section][asset]["country"] = code
+    return data
+
+
 def build(data: dict[str, Any]) -> Scenario:
     return validate_data(copy.deepcopy(data), "test.toml")
 

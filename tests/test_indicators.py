@@ -29,16 +29,25 @@ def test_shannon_on_hand_made_shares():
 
 def test_n_minus_1_of_the_base_scenario_by_hand():
     from sim import load_scenario
-    from sim.indicators import n_minus_1_pct
+    from sim.indicators import n_minus_1_by_refinery, n_minus_1_pct
     from tests.test_scenarios import ROOT
 
     base = load_scenario(ROOT / "scenarios" / "base.toml")
-    # Entry points: Samara (max-flow min(137 000, 47 900 + 30 000) = 77 900 t/day), Surgut
-    # (54 800) and Belarus's own fields at Rechitsa (the 10 000 t/day line to Mozyr). Without
-    # the largest: 64 800. Usable stock (574 600 − 143 650) + (482 000 − 120 500) = 792 450 t
-    # over 30 days: 26 415 t/day. Design run 2 × 30 000.
-    # N−1 = 100 × (64 800 + 26 415) / 60 000 = 152.025 %.
-    assert n_minus_1_pct(base) == pytest.approx(152.025)
+    # Entry points Samara, Surgut and Belarus's own fields at Rechitsa (10 000 t/day line to
+    # Mozyr). Intact, each refinery can take its 30 000 t/day capacity (Mozyr by Unecha–Mozyr,
+    # 47 900, plus Rechitsa; Naftan by Unecha–Polotsk 30 000 or Surgut–Polotsk 54 800).
+    # Without Samara–Unecha (what Belarus may use of it: 274 000 − 137 000 of EU transit), Mozyr
+    # receives 10 000 from Rechitsa and Naftan 30 000 by Surgut–Polotsk: 40 000 of 60 000 t/day.
+    # Usable stock over 30 days: Mozyr (574 600 − 143 650) / 30 = 14 365 t/day, Naftan
+    # (482 000 − 120 500) / 30 = 12 050 t/day. Mozyr 100 × (10 000 + 14 365) / 30 000 = 81.22 %;
+    # Naftan: no single loss cuts it below 30 000, 100 × (30 000 + 12 050) / 30 000 = 140.17 %;
+    # all: 100 × (40 000 + 26 415) / 60 000 = 110.69 %. (The old formula summed each entry's
+    # max-flow to uncapped refineries: "covered", though the loss of Samara–Unecha cuts Mozyr
+    # down to its own fields.)
+    assert n_minus_1_pct(base) == pytest.approx(110.6916667)
+    assert n_minus_1_by_refinery(base) == pytest.approx(
+        {"mozyr": 81.2166667, "naftan": 140.1666667}
+    )
 
 
 def test_low_stock_share_and_recovery_time_are_exact():

@@ -179,7 +179,72 @@ VALUED = {
     "product_prices": PRODUCT_PRICES,
 }
 
+# Countries: the minimal scenario located in Russia (its junction) and Belarus (the rest).
+LOCATED = {
+    "countries.RU": {"name": "Russia", "origins": ["russia"]},
+    "countries.BY": {"name": "Belarus"},
+    "nodes.src.country": "RU",
+    "nodes.ref.country": "BY",
+    "links.src_ref.country": "BY",
+}
+
 RULE_CASES = [
+    pytest.param(
+        "check_country_references",
+        {**LOCATED, "nodes.src.country": "KZ"},
+        "nodes.src.country",
+        ("unknown country 'KZ'",),
+        id="check_country_references-node",
+    ),
+    pytest.param(
+        "check_country_references",
+        {"links.src_ref.country": "UA"},
+        "links.src_ref.country",
+        ("unknown country 'UA'",),
+        id="check_country_references-link_without_countries",
+    ),
+    pytest.param(
+        "check_countries_complete",
+        {k: v for k, v in LOCATED.items() if k != "links.src_ref.country"},
+        "links.src_ref.country",
+        ("required", "declares `countries`"),
+        id="check_countries_complete-link",
+    ),
+    pytest.param(
+        "check_countries_complete",
+        {**LOCATED, "nodes.hub": JUNCTION},
+        "nodes.hub.country",
+        ("required",),
+        id="check_countries_complete-node",
+    ),
+    pytest.param(
+        "check_origin_countries",
+        {**LOCATED, "contracts.c1.origin": "kazakhstan"},
+        "contracts.c1.origin",
+        ("origin 'kazakhstan' is in no country's `origins`",),
+        id="check_origin_countries-contract",
+    ),
+    pytest.param(
+        "check_origin_countries",
+        {
+            **LOCATED,
+            **WITH_PORT,
+            "nodes.port.country": "BY",
+            "nodes.mkt.country": "RU",
+            "links.rail.country": "BY",
+            "cargoes.g1": CARGO,
+        },
+        "cargoes.g1.origin",
+        ("origin 'norway' is in no country's `origins`",),
+        id="check_origin_countries-cargo",
+    ),
+    pytest.param(
+        "check_origins_claimed_once",
+        {**LOCATED, "countries.BY.origins": ["belarus", "russia"]},
+        "countries.BY.origins.1",
+        ("origin 'russia' is already listed by country 'RU'",),
+        id="check_origins_claimed_once",
+    ),
     pytest.param(
         "check_swaps",
         {"contracts.c1.swap": {"in_at": "src", "out_at": "nowhere"}},
@@ -196,9 +261,9 @@ RULE_CASES = [
     ),
     pytest.param(
         "check_link_kinds_fit_nodes",
-        {**WITH_PORT, "links.rail.from_node": "src"},
+        {**WITH_PORT, "links.rail.from_node": "mkt"},
         "links.rail.from_node",
-        ("a rail link must load at a port",),
+        ("a rail link must load at a port, a junction or a field",),
         id="check_link_kinds_fit_nodes-rail",
     ),
     pytest.param(
@@ -778,6 +843,30 @@ def test_rule_is_silent_on_the_minimal_scenario(rule):
         pytest.param(
             {"nodes.ref.crude_window": {"grades": ["light"], "blend_sulphur_max_pct": 2.0}},
             id="crude_window_taking_the_grade",
+        ),
+        pytest.param(LOCATED, id="every_asset_located"),
+        pytest.param(
+            {
+                **LOCATED,
+                **WITH_PORT,
+                "countries.NO": {"name": "Norway", "origins": ["norway"]},
+                "nodes.port.country": "BY",
+                "nodes.mkt.country": "NO",
+                "links.rail.country": "BY",
+                "cargoes.g1": CARGO,
+                # Crude drawn from a port is the cargoes' crude: its label needs no country.
+                "contracts.from_port": {
+                    **MINIMAL["contracts"]["c1"],
+                    "origin": "seaborne",
+                    "source": "port",
+                    "routes": [["rail"]],
+                },
+            },
+            id="sea_link_and_port_offtake_without_country",
+        ),
+        pytest.param(
+            {"contracts.c1.routes": [["rail"]], **WITH_PORT, "links.rail.from_node": "src"},
+            id="rail_loading_at_a_junction",
         ),
     ],
 )

@@ -20,6 +20,8 @@ from sim.economics.duty import (
 from sim.economics.window import accepts
 from sim.kinds import EFFECTS_BY_TARGET, TargetKind
 from sim.scenario.schema import (
+    FieldNode,
+    JunctionNode,
     MarketNode,
     PipelineLink,
     PortNode,
@@ -77,14 +79,17 @@ def check_link_endpoints(s: Scenario) -> Iterator[Finding]:
 
 
 def check_link_kinds_fit_nodes(s: Scenario) -> Iterator[Finding]:
-    """Rail runs from a port's tanks to a refinery; sea links from a market to a port."""
+    """Rail runs from a port, junction or field to a refinery; sea links from a market to a port."""
     for name, link in s.links.items():
         if link.from_node not in s.nodes or link.to_node not in s.nodes:
             continue
         src, dst = s.nodes[link.from_node], s.nodes[link.to_node]
         if isinstance(link, RailLink):
-            if not isinstance(src, PortNode):
-                yield f"links.{name}.from_node", "a rail link must load at a port"
+            if not isinstance(src, PortNode | JunctionNode | FieldNode):
+                yield (
+                    f"links.{name}.from_node",
+                    "a rail link must load at a port, a junction or a field",
+                )
             if not isinstance(dst, RefineryNode):
                 yield f"links.{name}.to_node", "a rail link must unload at a refinery"
         elif isinstance(link, SeaLink):
@@ -493,6 +498,71 @@ def check_transit_links(s: Scenario) -> Iterator[Finding]:
 _OUTAGE_BY_DEFAULT = (TargetKind.LINK, TargetKind.PORT, TargetKind.REFINERY)
 
 
+def check_country_references(s: Scenario) -> Iterator[Finding]:
+    """Every country a node or link names is declared in `countries`."""
+    for section, assets in (("nodes", s.nodes), ("links", s.links)):
+        for name, asset in assets.items():
+            if asset.country is not None and asset.country not in s.countries:
+                yield f"{section}.{name}.country", f"unknown country {asset.country!r}"
+
+
+def check_countries_complete(s: Scenario) -> Iterator[Finding]:
+    """Once countries are declared, every node and every pipeline and rail link names one."""
+    if not s.countries:
+        return
+    for section, assets in (("nodes", s.nodes), ("links", s.links)):
+        for name, asset in assets.items():
+            if asset.country is None and not isinstance(asset, SeaLink):
+                yield (
+                    f"{section}.{name}.country",
+                    "required: the scenario declares `countries`, so every node and every "
+                    "pipeline and rail link names the country it lies in",
+                )
+
+
+def check_origin_countries(s: Scenario) -> Iterator[Finding]:
+    """Once countries are declared, the crude of every cargo option and every contract (but
+    those drawing from a port, whose crude is the cargoes') comes from a declared country."""
+    if not s.countries:
+        return
+    known = {origin for country in s.countries.values() for origin in country.origins}
+    for section, options in (("contracts", s.contracts), ("cargoes", s.cargoes)):
+        for name, option in options.items():
+            if isinstance(s.nodes.get(getattr(option, "source", "")), PortNode):
+                continue
+            if option.origin not in known:
+                yield (
+                    f"{section}.{name}.origin",
+                    f"origin {option.origin!r} is in no country's `origins`",
+                )
+
+
+def check_origins_claimed_once(s: Scenario) -> Iterator[Finding]:
+    """An origin label belongs to one country at most."""
+    owner: dict[str, str] = {}
+    for code, country in s.countries.items():
+        for i, origin in enumerate(country.origins):
+            if origin in owner:
+                yield (
+                    f"countries.{code}.origins.{i}",
+                    f"origin {origin!r} is already listed by country {owner[origin]!r}",
+                )
+            else:
+                owner[origin] = code
+
+
+#: Effects each kind of disruption target accepts.
+_EFFECTS_BY_TARGET = {
+    "link": {"capacity_factor", "contaminant_ppm"},
+    "port": {"capacity_factor"},
+    "refinery": {"capacity_factor"},
+    "contract": {"volume_factor", "contaminant_ppm", "price_add_usd_per_bbl"},
+    "cargo": {"price_add_usd_per_bbl"},
+    "transit": {"quota_factor", "fee_add_usd_per_t"},
+    "price": {"price_add_usd_per_bbl"},
+}
+
+
 def disruption_target_kinds(s: Scenario, target: str) -> list[TargetKind]:
     """Which kinds of asset are named `target` (more than one is ambiguous)."""
     kinds = []
@@ -573,6 +643,10 @@ CHECKS: tuple[Callable[[Scenario], Iterator[Finding]], ...] = (
     check_refinery_configurations,
     check_valuation_inputs,
     check_crude_window,
+    check_country_references,
+    check_countries_complete,
+    check_origin_countries,
+    check_origins_claimed_once,
 )
 
 

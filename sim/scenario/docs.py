@@ -54,6 +54,11 @@ SECTIONS: list[tuple[str, str, type[BaseModel]]] = [
         schema.ProductPrices,
     ),
     ("product_prices.PRODUCT", "", schema.ProductPrice),
+    (
+        "[countries.ID]",
+        "Optional; once declared, every node and every pipeline and rail link names its country.",
+        schema.Country,
+    ),
 ]
 
 INTRO = """# Scenario reference

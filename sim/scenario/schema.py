@@ -21,6 +21,18 @@ class Spec(BaseModel):
 PositiveTonnes = Annotated[float, Field(ge=0)]
 
 
+class Located(Spec):
+    """Base of nodes and links: the country an asset lies in (who can stop crude on it)."""
+
+    country: str | None = Field(
+        None,
+        description="Country the asset lies in, or whose operator runs it when a line crosses a "
+        "border (id in `countries`, e.g. `RU`); required on every node and on every pipeline "
+        "and rail link once the scenario declares `countries`. Sea links may leave it unset "
+        "(international waters, no transit state).",
+    )
+
+
 class Settings(Spec):
     """What is simulated, from when, for how long, and how many times."""
 
@@ -112,7 +124,7 @@ class Grade(Spec):
     description: str = Field("", description="Free text.")
 
 
-class FieldNode(Spec):
+class FieldNode(Located):
     """A producing field or a seller's delivery point where crude enters the network."""
 
     kind: Literal["field"]
@@ -124,21 +136,21 @@ class FieldNode(Spec):
     description: str = Field("", description="Free text.")
 
 
-class MarketNode(Spec):
+class MarketNode(Located):
     """A load port where crude is bought at a price; a contract may take supply from it."""
 
     kind: Literal["market"]
     description: str = Field("", description="Free text.")
 
 
-class JunctionNode(Spec):
+class JunctionNode(Located):
     """A pumping station or branching point; crude passes through without stock."""
 
     kind: Literal["junction"]
     description: str = Field("", description="Free text.")
 
 
-class PortNode(Spec):
+class PortNode(Located):
     """A discharge terminal with tanks: tanker lots land here and move on by link."""
 
     kind: Literal["port"]
@@ -180,7 +192,7 @@ class CrudeWindow(Spec):
     )
 
 
-class RefineryNode(Spec):
+class RefineryNode(Located):
     """A refinery crude unit with its tank farm."""
 
     kind: Literal["refinery"]
@@ -230,7 +242,7 @@ Node = Annotated[
 ]
 
 
-class PipelineLink(Spec):
+class PipelineLink(Located):
     """A crude pipeline, always full: its linefill moves as a batch FIFO."""
 
     kind: Literal["pipeline"]
@@ -281,8 +293,9 @@ def shared_capacity_t_per_day(
     return (capacity_t_per_day - third_party_t_per_day) * factor
 
 
-class RailLink(Spec):
-    """A rail corridor of tank-car trains from a port's tanks to a refinery.
+class RailLink(Located):
+    """A rail corridor of tank-car trains from a port's tanks, or from a rail loading terminal
+    (a junction or field: crude bought there), to a refinery.
 
     Its capacity is the lesser of what is loaded a day (trains × cars × payload) and what the
     fleet can carry round its cycle (fleet cars × payload ÷ cycle days); crude loaded on a day
@@ -290,7 +303,9 @@ class RailLink(Spec):
     """
 
     kind: Literal["rail"]
-    from_node: str = Field(description="Port the trains load at (id in `nodes`).")
+    from_node: str = Field(
+        description="Port, junction or field the trains load at (id in `nodes`)."
+    )
     to_node: str = Field(description="Refinery the trains unload at (id in `nodes`).")
     trains_per_day: float = Field(gt=0, description="Trains loaded a day, trains/day.")
     cars_per_train: int = Field(gt=0, description="Tank cars in a train.")
@@ -315,7 +330,7 @@ class RailLink(Spec):
         return min(loading, fleet)
 
 
-class SeaLink(Spec):
+class SeaLink(Located):
     """A tanker voyage from a market (load port) to a discharge port."""
 
     kind: Literal["sea"]
@@ -332,6 +347,30 @@ class SeaLink(Spec):
 
 
 Link = Annotated[PipelineLink | RailLink | SeaLink, Field(discriminator="kind")]
+
+
+class Country(Spec):
+    """A country that produces crude or whose territory or operators carry it.
+
+    Its id (the `ID` in `[countries.ID]`) is the code nodes and links name in `country`
+    (ISO 3166-1 alpha-2 in the shipped scenarios: `RU`, `BY`, `KZ`, ...). A contract's or cargo
+    option's crude comes from the country whose `origins` list its `origin`.
+    """
+
+    name: str = Field(description="Country name, e.g. `Russia`.")
+    risk_weight: float = Field(
+        1.0,
+        ge=0,
+        description="Political-risk weight r_i of the risk-weighted concentration indices "
+        "(Σ r_i s_i², docs/indicators.md), dimensionless; 1 for every country gives the plain "
+        "index.",
+    )
+    origins: list[str] = Field(
+        default_factory=list,
+        description="Origin labels (contracts' and cargo options' `origin`) of crude produced "
+        "in this country; a label belongs to at most one country.",
+    )
+    description: str = Field("", description="Free text (sources of the risk weight).")
 
 
 class PriceFormula(Spec):
@@ -392,7 +431,10 @@ class Contract(Spec):
     """A supply option: who sells what, from where, to which refinery, how much a month."""
 
     seller: str = Field(description="Seller (company), free text.")
-    origin: str = Field(description="Origin country of the crude, e.g. `russia`, `kazakhstan`.")
+    origin: str = Field(
+        description="Origin of the crude, a label, e.g. `russia`, `kazakhstan` (shares, transit "
+        "conditions); its country is the one in `countries` whose `origins` list it."
+    )
     grade: str = Field(description="Grade id in `grades`.")
     source: str = Field(description="Node where the crude enters the network (not a refinery).")
     destination: str = Field(description="Refinery node the crude is bought for.")
@@ -445,7 +487,10 @@ class Cargo(Spec):
     """A supply option on the global market: tanker lots bought at a market and shipped by sea."""
 
     seller: str = Field(description="Seller, free text.")
-    origin: str = Field(description="Origin country of the crude.")
+    origin: str = Field(
+        description="Origin of the crude, a label; its country is the one in `countries` whose "
+        "`origins` list it."
+    )
     grade: str = Field(description="Grade id in `grades`.")
     sea_link: str = Field(description="Sea link (market → port) the cargoes sail.")
     destination: str = Field(
@@ -688,6 +733,7 @@ class Scenario(Spec):
     trade: TradeBalance | None = None
     refinery_configs: dict[str, RefineryConfig] = Field(default_factory=dict)
     product_prices: ProductPrices | None = None
+    countries: dict[str, Country] = Field(default_factory=dict)
 
     @property
     def default_grade(self) -> str:
