@@ -161,6 +161,30 @@ SUMMARY = Table(
             "Supplier diversity (Shannon)", "higher",
         ),
         _c("route_hhi", "index", "HHI (0–10,000) of the tonnes delivered by route"),
+        _c(
+            "supplier_country_hhi", "index",
+            "HHI (0–10,000) of the tonnes delivered by origin *country* (`[countries]`: an "
+            "origin no country lists counts on its own)",
+            "Supplier-country concentration (HHI)", "lower",
+        ),
+        _c(
+            "supplier_country_hhi_risk", "index",
+            "the same, risk-weighted: Σ r_i (100 · s_i)² with each country's `risk_weight`",
+        ),
+        _c(
+            "transit_hhi", "index",
+            "concentration of transit dependence: Σ (100 · e_i)² over the transit countries' "
+            "exposures e_i (share of the tonnes that crossed an asset of country i, the "
+            "supplier's own included, the importer's not; docs/indicators.md)",
+            "Transit concentration (HHI of exposures)", "lower",
+        ),
+        _c("transit_hhi_risk", "index", "the same, risk-weighted"),
+        _c(
+            "transit_exposure_max", "fraction",
+            "the largest exposure: share of the tonnes delivered that crossed the most-crossed "
+            "transit country",
+            "Largest transit exposure", "lower",
+        ),
         _c("entry_points", "count", "distinct entry assets crude was delivered through"),
         _c("n_minus_1_pct", "%", "the N−1 indicator (docs/indicators.md)"),
         _c(

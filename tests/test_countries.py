@@ -295,3 +295,23 @@ def test_kazakh_crude_through_russia_diversifies_suppliers_not_transit():
     assert base_ru == pytest.approx(17.6 / (17.6 + 1.69), abs=1e-3)
     assert transit_exposure(kaz, planned_deliveries(kaz))["RU"] == pytest.approx(base_ru)
     assert k["transit_hhi"] > b["transit_hhi"]
+
+
+def test_summary_shows_kazakh_transit_through_russia_as_no_diversification_of_transit():
+    from sim import simulate
+
+    def summary(name: str) -> dict:
+        scenario = load_scenario(ROOT / "scenarios" / f"{name}.toml")
+        return simulate(scenario, daily="none").replications[0].summary
+
+    base, kaz, klaipeda = (
+        summary("base"),
+        summary("kazakh_via_russia"),
+        summary("global_market_klaipeda"),
+    )
+    assert kaz["supplier_country_hhi"] < base["supplier_country_hhi"]  # more suppliers ...
+    # ... but the same share of the crude crosses Russia, and transit is more concentrated.
+    assert kaz["transit_exposure_max"] == pytest.approx(base["transit_exposure_max"])
+    assert kaz["transit_hhi"] > base["transit_hhi"]
+    # Cargoes by Klaipeda do avoid Russia: less of the crude crosses it.
+    assert klaipeda["transit_exposure_max"] < base["transit_exposure_max"] - 0.05

@@ -6,7 +6,13 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from sim.engine.records import RunEnd
-from sim.indicators import hhi, n_minus_1_pct, shannon
+from sim.indicators import (
+    country_indicators,
+    hhi,
+    n_minus_1_pct,
+    shannon,
+    transit_exposure,
+)
 from sim.indicators import shares as indicator_shares
 from sim.registry import ROUTE_SEPARATOR, RUN_CUTS
 
@@ -86,6 +92,7 @@ def summary_row(
         "supplier_shannon": shannon(by_origin),
         "route_hhi": hhi(by_route),
         "entry_points": len(entry_points),
+        **_country_kpis(rec, deliveries),
         "n_minus_1_pct": n_minus_1_pct(scenario),
         "trade_partner_purchases_usd": partner_usd,
         "trade_balance_usd_per_year": balance,
@@ -96,13 +103,24 @@ def summary_row(
     }
 
 
+def _country_kpis(rec: Recorder, deliveries: list[dict[str, Any]]) -> dict[str, float]:
+    """Concentration by supplier country and by transit country (docs/indicators.md)."""
+    rows = [(r["origin"], r["route"], r["tonnes_t"]) for r in deliveries if r["tonnes_t"] > 0]
+    kpis = country_indicators(rec.scenario, rows)
+    exposure = transit_exposure(rec.scenario, rows)
+    kpis["transit_exposure_max"] = max(exposure.values(), default=0.0) if rows else float("nan")
+    return kpis
+
+
 def _value_kpis(valuation: list[dict[str, Any]], lost_margin_usd: float) -> dict[str, float]:
     """Worth, margin and net value of the crude run (NaN when no refinery is valued)."""
     nan = float("nan")
     tonnes = sum(r["tonnes_t"] for r in valuation)
     if tonnes <= 0:
-        keys = ("product_worth_usd", "product_worth_usd_per_t", "processing_cost_usd")
-        keys += ("refining_margin_usd", "refining_margin_usd_per_t", "net_value_usd")
+        keys = (
+            "product_worth_usd", "product_worth_usd_per_t", "processing_cost_usd",
+            "refining_margin_usd", "refining_margin_usd_per_t", "net_value_usd",
+        )  # fmt: skip
         return dict.fromkeys(keys, nan)
     worth = sum(r["product_worth_usd_per_t"] * r["tonnes_t"] for r in valuation)
     processing = sum(r["processing_cost_usd_per_t"] * r["tonnes_t"] for r in valuation)
