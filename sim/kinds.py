@@ -46,6 +46,10 @@ class EventKind(_Described):
         "a transit quota's month is used up; its crude stops until the month turns",
     )
     CARGO_BOUGHT = "cargo_bought", "a cargo bought on the market"
+    CARGO_NOT_BOUGHT = (
+        "cargo_not_bought",
+        "a cargo due to be bought was not: a disruption stops its supplier or its load port",
+    )
     TANKER_ARRIVED = "tanker_arrived", "a tanker arrived off its discharge port"
     TANKER_BERTHED = "tanker_berthed", "a tanker took a berth (detail: the days it waited)"
     TANKER_DISCHARGED = "tanker_discharged", "a tanker finished discharging"
@@ -61,6 +65,12 @@ class TargetKind(_Described):
     CARGO = "cargo", "a cargo option (its price differential)"
     TRANSIT = "transit", "a transit condition (quota, fee)"
     PRICE = "price", "a price series (a benchmark shock)"
+    COUNTRY = (
+        "country",
+        "a country in both roles: `volume_factor` acts on its supply (every contract and cargo "
+        "option of its crude), `capacity_factor` on its transit (its pipelines, rail and ports, "
+        "and cargo options loading at its markets)",
+    )
 
 
 class Combine(StrEnum):
@@ -85,7 +95,10 @@ class Effect(_Described):
     """What a disruption does while it lasts; the value is the scenario's field name."""
 
     CAPACITY_FACTOR = "capacity_factor", "share of capacity left (0 = outage)"
-    VOLUME_FACTOR = "volume_factor", "share of a contract's nomination still delivered"
+    VOLUME_FACTOR = (
+        "volume_factor",
+        "share of a contract's nomination still delivered (of a cargo option: of each lot bought)",
+    )
     CONTAMINANT_PPM = "contaminant_ppm", "contaminant added to the crude, ppm"
     QUOTA_FACTOR = "quota_factor", "multiplies a transit condition's monthly quota"
     FEE_ADD_USD_PER_T = "fee_add_usd_per_t", "added to a transit condition's fee, USD/t"
@@ -115,9 +128,10 @@ EFFECTS_BY_TARGET: dict[TargetKind, frozenset[Effect]] = {
     TargetKind.CONTRACT: frozenset(
         {Effect.VOLUME_FACTOR, Effect.CONTAMINANT_PPM, Effect.PRICE_ADD_USD_PER_BBL}
     ),
-    TargetKind.CARGO: frozenset({Effect.PRICE_ADD_USD_PER_BBL}),
+    TargetKind.CARGO: frozenset({Effect.PRICE_ADD_USD_PER_BBL, Effect.VOLUME_FACTOR}),
     TargetKind.TRANSIT: frozenset({Effect.QUOTA_FACTOR, Effect.FEE_ADD_USD_PER_T}),
     TargetKind.PRICE: frozenset({Effect.PRICE_ADD_USD_PER_BBL}),
+    TargetKind.COUNTRY: frozenset({Effect.VOLUME_FACTOR, Effect.CAPACITY_FACTOR}),
 }
 
 

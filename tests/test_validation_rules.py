@@ -544,7 +544,7 @@ RULE_CASES = [
             }
         },
         "disruptions.d1.target",
-        ("transit condition or price series named 'src'",),
+        ("price series or country named 'src'",),
         id="check_disruptions-target_not_link_or_refinery",
     ),
     pytest.param(
@@ -557,8 +557,23 @@ RULE_CASES = [
             }
         },
         "disruptions.d1.target",
-        ("transit condition or price series named 'nolink'",),
+        ("price series or country named 'nolink'",),
         id="check_disruptions-unknown_target",
+    ),
+    pytest.param(
+        "check_disruptions",
+        {
+            **LOCATED,
+            "disruptions.d1": {
+                "target": "RU",
+                "start_date": dt.date(2020, 1, 5),
+                "duration_days": 3,
+                "contaminant_ppm": 50.0,
+            },
+        },
+        "disruptions.d1.contaminant_ppm",
+        ("does not apply to a country (capacity_factor, volume_factor do)",),
+        id="check_disruptions-country_effect",
     ),
     pytest.param(
         "check_disruptions",

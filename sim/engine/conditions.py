@@ -40,6 +40,8 @@ class Conditions:
     price_add_usd_per_bbl: dict[str, float] = field(default_factory=dict)
     #: Shocks to contracts' and cargo options' differentials, by id, USD/bbl.
     differential_add_usd_per_bbl: dict[str, float] = field(default_factory=dict)
+    #: Share of each lot bought, by cargo option (disruptions; 0 stops buying).
+    cargo_volume_factor: dict[str, float] = field(default_factory=dict)
     prices: Prices = Prices((), ())
 
     @classmethod

@@ -75,18 +75,15 @@ class Disruptions:
 
     def switch(self, d: DisruptionSpec, on: bool) -> None:
         sim = self.sim
-        for effect, value in d.effects:
-            active = self._active.setdefault((d.target, effect), {})
-            if on:
-                active[d.name] = value
-            else:
-                active.pop(d.name, None)
-            self._apply(
-                d.target_kind,
-                d.target,
-                effect,
-                effect.combine.apply(active.values(), effect.neutral),
-            )
+        for target, kind, effects in d.parts:
+            for effect, value in effects:
+                active = self._active.setdefault((target, effect), {})
+                if on:
+                    active[d.name] = value
+                else:
+                    active.pop(d.name, None)
+                combined = effect.combine.apply(active.values(), effect.neutral)
+                self._apply(kind, target, effect, combined)
         sim.notify_disruption(
             DisruptionRecord(sim.now, d.name, d.target, d.target_kind, d.effects, on)
         )
@@ -122,7 +119,10 @@ class Disruptions:
             else:
                 cond.contract_added_ppm[index] = value
         elif kind is TargetKind.CARGO:  # read when a cargo is bought
-            cond.differential_add_usd_per_bbl[target] = value
+            if effect is Effect.VOLUME_FACTOR:
+                cond.cargo_volume_factor[target] = value
+            else:
+                cond.differential_add_usd_per_bbl[target] = value
             return
         elif kind is TargetKind.TRANSIT:
             index = sim.transit_index[target]

@@ -86,11 +86,16 @@ class Shipping:
     def _voyage(self, cargo: CargoSpec) -> Generator[Event, None, None]:
         """One cargo: bought, loaded, sailed, berthed (queueing), discharged into port tanks."""
         sim, env = self.sim, self.sim.env
+        share = sim.conditions.cargo_volume_factor.get(cargo.name, 1.0)
+        if share <= 0:  # its supplier or its load port is cut off (a disruption)
+            sim.log(cargo.name, EventKind.CARGO_NOT_BOUGHT, "supplier or load port cut off")
+            return
+        lot = cargo.lot_t * share
         port = sim.topology.ports[cargo.port]
         self.bought[cargo.index] += 1
         number = self.bought[cargo.index]
         self.open_cargoes[cargo.index] += 1
-        self.open_cargo_t[cargo.destination] += cargo.lot_t
+        self.open_cargo_t[cargo.destination] += lot
         label = f"{cargo.name}#{number}"
         bought = env.now
         cond = sim.conditions
@@ -100,7 +105,7 @@ class Shipping:
         crude = cargo.crude_usd_per_t(
             bench + cond.differential_add_usd_per_bbl.get(cargo.name, 0.0)
         )
-        sim.log(cargo.name, EventKind.CARGO_BOUGHT, f"{label}: {cargo.lot_t:.0f} t")
+        sim.log(cargo.name, EventKind.CARGO_BOUGHT, f"{label}: {lot:.0f} t")
         yield env.timeout(cargo.loading_days)
         sailed = env.now
         delay = 0.0
@@ -118,14 +123,14 @@ class Shipping:
                 cargo.port, EventKind.TANKER_BERTHED, f"{label} after {berthed - arrived:g} days"
             )
             rate = port.discharge_t_per_day * self.port_factor[cargo.port]
-            yield env.timeout(cargo.lot_t / rate)
+            yield env.timeout(lot / rate)
             unit = {
                 "crude_usd": crude,
                 "premium_usd": cargo.premium_usd_per_t,
                 "freight_usd": cargo.freight_usd_per_t,
                 "port_usd": port.port_fee_usd_per_t,
             }
-            remaining, room_wait = cargo.lot_t, 0.0
+            remaining, room_wait = lot, 0.0
             while True:
                 parcel = Parcel(
                     remaining, cargo.contaminant_ppm, sim.topology.cargo_mix[cargo.index]
@@ -146,10 +151,10 @@ class Shipping:
             cargo.origin, cargo.sea_link, "demurrage_usd", demurrage
         )
         self.open_cargoes[cargo.index] -= 1
-        self.open_cargo_t[cargo.destination] -= cargo.lot_t
+        self.open_cargo_t[cargo.destination] -= lot
         self.discharged += 1
         sim.log(cargo.port, EventKind.TANKER_DISCHARGED, label)
-        costs = {k: v * cargo.lot_t for k, v in unit.items()}
+        costs = {k: v * lot for k, v in unit.items()}
         costs["demurrage_usd"] = demurrage
         sim.notify_cargo(
             CargoRecord(
@@ -159,7 +164,7 @@ class Shipping:
                 sea_link=cargo.sea_link,
                 port=cargo.port,
                 destination=cargo.destination,
-                lot_t=cargo.lot_t,
+                lot_t=lot,
                 bought_day=bought,
                 sailed_day=sailed,
                 arrived_day=arrived,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sim.countries import assets_of_country
 from sim.economics.duty import NO_DUTY, ExportDutyRule
 from sim.engine.crude import mix_key
 from sim.kinds import Effect, TargetKind
@@ -185,6 +186,37 @@ class DisruptionSpec:
     start_day: float | None
     duration_days: float | None
     random: RandomTiming | None
+    #: What it acts on: (asset, its kind, effects on it). One part for an asset; for a country,
+    #: one per contract, cargo option, link and port its roles reach.
+    parts: tuple[tuple[str, TargetKind, tuple[tuple[Effect, float], ...]], ...] = ()
+
+
+def _country_parts(
+    scenario: Scenario, code: str, effects: tuple[tuple[Effect, float], ...]
+) -> tuple[tuple[str, TargetKind, tuple[tuple[Effect, float], ...]], ...]:
+    """A country disruption's effects on the assets of its two roles (sim.countries)."""
+    assets = assets_of_country(scenario, code)
+    factor = dict(effects)
+    parts: list[tuple[str, TargetKind, tuple[tuple[Effect, float], ...]]] = []
+    supply = factor.get(Effect.VOLUME_FACTOR)
+    if supply is not None:
+        parts += [
+            (c, TargetKind.CONTRACT, ((Effect.VOLUME_FACTOR, supply),)) for c in assets.contracts
+        ]
+        parts += [(g, TargetKind.CARGO, ((Effect.VOLUME_FACTOR, supply),)) for g in assets.cargoes]
+    transit = factor.get(Effect.CAPACITY_FACTOR)
+    if transit is not None:
+        parts += [
+            (x, TargetKind.LINK, ((Effect.CAPACITY_FACTOR, transit),)) for x in assets.flow_links
+        ]
+        parts += [(p, TargetKind.PORT, ((Effect.CAPACITY_FACTOR, transit),)) for p in assets.ports]
+        # Crude loaded at the country's markets (e.g. CPC Blend at Novorossiysk) stops too.
+        parts += [
+            (g, TargetKind.CARGO, ((Effect.VOLUME_FACTOR, transit),))
+            for g, cargo in scenario.cargoes.items()
+            if scenario.links[cargo.sea_link].from_node in assets.nodes
+        ]
+    return tuple(parts)
 
 
 @dataclass(frozen=True)
@@ -270,16 +302,24 @@ def compile_disruptions(scenario: Scenario) -> tuple[DisruptionSpec, ...]:
     start = scenario.scenario.start_date
     out = []
     for name, d in scenario.disruptions.items():
-        effects = tuple((Effect(k), v) for k, v in d.effects().items())
+        kind = disruption_target_kinds(scenario, d.target)[0]
+        given = tuple((Effect(k), v) for k, v in d.effects().items())
+        if kind is TargetKind.COUNTRY:
+            effects = given or ((Effect.VOLUME_FACTOR, 0.0), (Effect.CAPACITY_FACTOR, 0.0))
+            parts = _country_parts(scenario, d.target, effects)
+        else:
+            effects = given or ((Effect.CAPACITY_FACTOR, 0.0),)
+            parts = ((d.target, kind, effects),)
         out.append(
             DisruptionSpec(
                 name=name,
                 target=d.target,
-                target_kind=disruption_target_kinds(scenario, d.target)[0],
-                effects=effects or ((Effect.CAPACITY_FACTOR, 0.0),),
+                target_kind=kind,
+                effects=effects,
                 start_day=float((d.start_date - start).days) if d.start_date else None,
                 duration_days=d.duration_days,
                 random=d.random,
+                parts=parts,
             )
         )
     return tuple(out)

@@ -495,7 +495,7 @@ def check_transit_links(s: Scenario) -> Iterator[Finding]:
 
 
 #: Targets a disruption with no effect given takes out (capacity factor 0).
-_OUTAGE_BY_DEFAULT = (TargetKind.LINK, TargetKind.PORT, TargetKind.REFINERY)
+_OUTAGE_BY_DEFAULT = (TargetKind.LINK, TargetKind.PORT, TargetKind.REFINERY, TargetKind.COUNTRY)
 
 
 def check_country_references(s: Scenario) -> Iterator[Finding]:
@@ -578,6 +578,7 @@ def disruption_target_kinds(s: Scenario, target: str) -> list[TargetKind]:
         (TargetKind.CARGO, s.cargoes),
         (TargetKind.TRANSIT, s.transit),
         (TargetKind.PRICE, s.prices),
+        (TargetKind.COUNTRY, s.countries),
     ):
         if target in section:
             kinds.append(kind)
@@ -594,8 +595,8 @@ def check_disruptions(s: Scenario) -> Iterator[Finding]:
             yield (
                 f"{key}.target",
                 (
-                    f"no pipeline, rail link, port, refinery, contract, transit condition or price "
-                    f"series named {d.target!r}"
+                    f"no pipeline, rail link, port, refinery, contract, cargo option, transit "
+                    f"condition, price series or country named {d.target!r}"
                 ),
             )
         elif len(kinds) > 1:

@@ -666,13 +666,17 @@ class RandomTiming(Spec):
 class Disruption(Spec):
     """A change to an asset for a while: scheduled (start and duration) or random (`random`).
 
-    The target is a link, a port, a refinery, a contract, a cargo option, a transit condition or
-    a price series (ids must not be ambiguous). Give the effects that fit it: links, ports,
-    refineries: `capacity_factor` (default 0, an outage; for a port, 0 closes it to tankers);
-    links and contracts: `contaminant_ppm`; contracts: `volume_factor` (a cut-off or
-    reduction); transit conditions: `quota_factor`, `fee_add_usd_per_t`; price series (a
+    The target is a link, a port, a refinery, a contract, a cargo option, a transit condition,
+    a price series or a country (ids must not be ambiguous). Give the effects that fit it:
+    links, ports, refineries: `capacity_factor` (default 0, an outage; for a port, 0 closes it
+    to tankers); links and contracts: `contaminant_ppm`; contracts: `volume_factor` (a cut-off
+    or reduction); cargo options: `volume_factor` (the share of each lot bought; 0 stops
+    buying); transit conditions: `quota_factor`, `fee_add_usd_per_t`; price series (a
     benchmark shock), contracts and cargo options (a shock to their differential):
-    `price_add_usd_per_bbl`.
+    `price_add_usd_per_bbl`. A country (`[countries]`) in its two roles: as a supplier,
+    `volume_factor` on every contract and cargo option of its crude ("Russia cuts supply by
+    half"); as a transit state, `capacity_factor` on its pipelines, rail links and ports, and
+    on the cargo options loading at its markets ("Russia refuses transit"); none given: both 0.
     """
 
     target: str = Field(description="Id of the asset affected (see above).")
