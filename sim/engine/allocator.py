@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from scipy.optimize import linprog
-from scipy.sparse import coo_matrix
 
 from sim.engine.topology import ContractSpec, Topology, TransitSpec
 
@@ -367,6 +365,8 @@ class _ClassProgramme:
 
     def _linprog(self, objective: np.ndarray, extra_rows, extra_b, bounds):
         """Solve with the class's constraints plus `extra_rows` (≤ `extra_b`)."""
+        from scipy.optimize import linprog  # imported where solved: forced plans need none
+
         n = len(objective)
         rows = list(self.ub_rows) + extra_rows
         b = list(self.b_ub) + extra_b
@@ -448,6 +448,8 @@ class _ClassProgramme:
         for pos, floor in floors.items():
             rate = self.rates[pos]
             bounds[self.y0 + pos] = (min(rate, max(0.0, floor - 1e-9 * rate)), rate)
+        from scipy.optimize import linprog
+
         res = linprog(
             objective,
             A_ub=_sparse(self.ub_rows, len(self.b_ub), self.n) if len(self.b_ub) else None,
@@ -519,6 +521,8 @@ def _decompose(
 
 
 def _sparse(rows: list[tuple[int, int, float]], n_rows: int, n_cols: int):
+    from scipy.sparse import coo_matrix
+
     if not rows:
         return coo_matrix((n_rows, n_cols)).tocsr()
     r, c, v = zip(*rows, strict=True)
@@ -526,5 +530,7 @@ def _sparse(rows: list[tuple[int, int, float]], n_rows: int, n_cols: int):
 
 
 def _pad(matrix, n_cols: int):
+    from scipy.sparse import coo_matrix
+
     m = matrix.tocoo()
     return coo_matrix((m.data, (m.row, m.col)), shape=(m.shape[0], n_cols)).tocsr()
