@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.results import SUMMARY_KPIS, ensure_free, run_folder, write_run
+from sim.results import SUMMARY_KPIS, RunWriter
 from sim.runner import DAILY_CHOICES, ScenarioResult, simulate, simulate_to_precision
 from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Scenario
@@ -16,7 +16,9 @@ from sim.scenario.variants import with_values
 
 @dataclass
 class RunOutput:
-    """Where a run wrote its files, and its results in memory."""
+    """Where a run wrote its files, and its results in memory: each replication's summary and
+    refinery rows (the long tables — daily, flows, events, ... — went to the folder's CSVs as
+    replications finished, and are not kept; `simulate` keeps everything in memory)."""
 
     folder: Path
     result: ScenarioResult
@@ -72,16 +74,16 @@ def run(
             raise ValueError(
                 f"--target-ci: unknown KPI {', '.join(unknown)}; one of {', '.join(SUMMARY_KPIS)}"
             )
-        result = simulate_to_precision(scenario, target_ci, max_replications, daily=daily)
-    else:
-        ensure_free(run_folder(out, scenario), force)  # fail before the work, not after
-        result = simulate(scenario, daily=daily)
-    folder = write_run(
-        result,
-        out,
-        force=force,
-        started_utc=started,
-        scenario_file=scenario_file,
-        target_ci=target_ci,
-    )
+    # The folder is claimed before the work (refused at once if it exists or another process
+    # writes it), except to a target precision: its name holds the final replication count.
+    with RunWriter(out, scenario, force=force, claim=not target_ci) as writer:
+        if target_ci:
+            result = simulate_to_precision(
+                scenario, target_ci, max_replications, daily=daily, on_result=writer
+            )
+        else:
+            result = simulate(scenario, daily=daily, on_result=writer)
+        folder = writer.finish(
+            result, started_utc=started, scenario_file=scenario_file, target_ci=target_ci
+        )
     return RunOutput(folder, result)

@@ -8,7 +8,8 @@ paired difference against the first strategy, whose interval is usually much nar
 two separate intervals suggest.
 
 The statistics are small pure functions (`mean_ci`, `paired_differences`); `compare` loads,
-runs and writes `<out>/comparisons/<name>/` atomically, as sim.results does for a run.
+runs and writes `<out>/comparisons/<name>/`, claimed before the work and put in place whole at
+the end, as sim.results does for a run (sim.folders).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from typing import Any
 
 from sim import registry
 from sim.errors import Problem, ScenarioError
+from sim.folders import Staging
 from sim.manifest import base_manifest, manifest_json
-from sim.results import ensure_free, write_csv, write_folder_atomically
+from sim.results import write_csv, write_text
 from sim.runner import ScenarioResult, simulate
 from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Scenario
@@ -186,8 +188,21 @@ def compare(
     ]
     strategies = strategy_labels([s.scenario.name for s in loaded])
     folder = Path(out) / "comparisons" / comparison_name(strategies, seed, replications)
-    ensure_free(folder, force)  # fail before the work, not after
+    with Staging(out, "comparison", force=force) as staging:
+        staging.claim(folder)  # fail before the work, not after; and hold it meanwhile
+        return _run_and_write(staging, folder, loaded, files, strategies, overrides, seed)
 
+
+def _run_and_write(
+    staging: Staging,
+    folder: Path,
+    loaded: list[Scenario],
+    files: list[str | None],
+    strategies: list[str],
+    overrides: list[str],
+    seed: int,
+) -> ComparisonOutput:
+    replications = loaded[0].scenario.replications
     started = dt.datetime.now(dt.UTC)
     results = [simulate(s, daily="none") for s in loaded]
     values = [
@@ -201,28 +216,27 @@ def compare(
         for rep in result.replications
     ]
 
-    def write(tmp: Path) -> None:
-        write_csv(tmp / "comparison.csv", COMPARISON_COLUMNS, comparison)
-        write_csv(tmp / "replications.csv", REPLICATION_COLUMNS, replication_rows)
-        manifest = {
-            **base_manifest("comparison", seed=seed, started_utc=started),
-            "strategies": [
-                {
-                    "strategy": strategy,
-                    "scenario_name": scenario.scenario.name,
-                    "scenario_file": file,
-                    "scenario_sha256": scenario_sha256(scenario),
-                }
-                for strategy, scenario, file in zip(strategies, loaded, files, strict=True)
-            ],
-            "overrides": overrides,
-            "replications": replications,
-            "kpis": list(KPIS),
-            "confidence": CONFIDENCE,
-        }
-        (tmp / "manifest.json").write_text(manifest_json(manifest), encoding="utf-8")
-
-    write_folder_atomically(folder, force, write)
+    tmp = staging.temporary(folder)
+    write_csv(tmp / "comparison.csv", COMPARISON_COLUMNS, comparison)
+    write_csv(tmp / "replications.csv", REPLICATION_COLUMNS, replication_rows)
+    manifest = {
+        **base_manifest("comparison", seed=seed, started_utc=started),
+        "strategies": [
+            {
+                "strategy": strategy,
+                "scenario_name": scenario.scenario.name,
+                "scenario_file": file,
+                "scenario_sha256": scenario_sha256(scenario),
+            }
+            for strategy, scenario, file in zip(strategies, loaded, files, strict=True)
+        ],
+        "overrides": overrides,
+        "replications": replications,
+        "kpis": list(KPIS),
+        "confidence": CONFIDENCE,
+    }
+    write_text(tmp / "manifest.json", manifest_json(manifest))
+    staging.commit(folder)
     return ComparisonOutput(
         folder, strategies, seed, replications, comparison, replication_rows, results
     )

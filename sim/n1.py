@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from sim import registry
+from sim.folders import Staging
 from sim.manifest import base_manifest, manifest_json
 from sim.randomness import N1_START_STREAM, replication_seed_sequence, stream
-from sim.results import write_csv, write_folder_atomically
+from sim.results import write_csv, write_text
 from sim.runner import Replicator
 from sim.scenario.schema import PortNode, Scenario, SeaLink
 from sim.scenario.variants import scenario_sha256, with_values
@@ -77,12 +78,40 @@ def n1_analysis(
     force: bool = False,
     scenario_file: str | None = None,
 ) -> N1Output:
-    """Run the N−1 analysis and write `<out>/n1/<scenario>-d<days>-seed<seed>-n<reps>/`."""
+    """Run the N−1 analysis and write `<out>/n1/<scenario>-d<days>-seed<seed>-n<reps>/`
+    (claimed before the work, put in place whole at the end: sim.folders)."""
     started = dt.datetime.now(dt.UTC)
     s = scenario.scenario
     n = replications or s.replications
     if duration_days <= 0 or duration_days > s.horizon_days:
         raise ValueError(f"--duration-days must be in (0, {s.horizon_days}]")
+    name = f"{s.name}-d{duration_days:g}-seed{s.seed}-n{n}"
+    folder = Path(out) / "n1" / name
+    with Staging(out, "n1", force=force) as staging:
+        staging.claim(folder)  # fail before the work, not after; and hold it meanwhile
+        rows, per_replication, starts = _analyse(scenario, duration_days, n)
+        tmp = staging.temporary(folder)
+        write_csv(tmp / "n1.csv", N1_COLUMNS, rows)
+        write_csv(tmp / "n1_replications.csv", REPLICATION_COLUMNS, per_replication)
+        manifest = {
+            **base_manifest("n1", seed=s.seed, started_utc=started),
+            "scenario_name": s.name,
+            "scenario_file": scenario_file,
+            "scenario_sha256": scenario_sha256(scenario),
+            "replications": n,
+            "duration_days": duration_days,
+            "start_days": starts,
+        }
+        write_text(tmp / "manifest.json", manifest_json(manifest))
+        staging.commit(folder)
+    return N1Output(folder, rows)
+
+
+def _analyse(
+    scenario: Scenario, duration_days: float, n: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int]]:
+    """Rows of n1.csv (ranked) and n1_replications.csv, and each replication's start day."""
+    s = scenario.scenario
     starts = start_days(s.seed, n, s.horizon_days, duration_days)
     baseline = Replicator(scenario).run(range(n), daily="none")
     per_replication = [_replication_row(BASELINE, r, None, rep) for r, rep in enumerate(baseline)]
@@ -101,25 +130,7 @@ def n1_analysis(
     )
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
-    name = f"{s.name}-d{duration_days:g}-seed{s.seed}-n{n}"
-    folder = Path(out) / "n1" / name
-
-    def write(tmp: Path) -> None:
-        write_csv(tmp / "n1.csv", N1_COLUMNS, rows)
-        write_csv(tmp / "n1_replications.csv", REPLICATION_COLUMNS, per_replication)
-        manifest = {
-            **base_manifest("n1", seed=s.seed, started_utc=started),
-            "scenario_name": s.name,
-            "scenario_file": scenario_file,
-            "scenario_sha256": scenario_sha256(scenario),
-            "replications": n,
-            "duration_days": duration_days,
-            "start_days": starts,
-        }
-        (tmp / "manifest.json").write_text(manifest_json(manifest), "utf-8")
-
-    write_folder_atomically(folder, force, write)
-    return N1Output(folder, rows)
+    return rows, per_replication, starts
 
 
 def _replication_row(asset: str, r: int, start: int | None, rep) -> dict[str, Any]:

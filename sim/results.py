@@ -1,9 +1,12 @@
 """Writing a run's result folder: exactly what ran, a manifest, and tidy CSVs.
 
-The only module besides scenario loading that touches the filesystem. Everything is written
-into a hidden temporary folder beside the final one and renamed into place at the end, so a
-folder under `results/` is either complete or absent; an existing folder is replaced only when
-asked (`force`), and then only once the new one is complete.
+Besides scenario loading, only this module and sim.folders (which every result folder goes
+through) touch the filesystem. A run's folder is claimed before the run, so a second writer is
+refused at once; it is written into a hidden temporary beside the final one — the long tables
+a replication at a time, as replications finish, so memory does not grow with their number —
+and put in place whole at the end. A folder under `results/` is therefore complete or absent;
+an existing one is replaced only when asked (`force`), only if this program wrote it, and only
+once the new one is complete (docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -12,15 +15,15 @@ import csv
 import datetime as dt
 import math
 import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import IO, Any
 
 from sim import registry
-from sim.errors import ResultsExistError
+from sim.folders import Staging, create
 from sim.manifest import base_manifest, manifest_json
+from sim.recording import ReplicationResult
 from sim.registry import SUMMARY_KPIS
 from sim.runner import ScenarioResult
 from sim.scenario.schema import Scenario
@@ -30,6 +33,9 @@ from sim.statistics import describe
 #: Columns of every table of a run's folder, in order (declared in sim.registry).
 TABLES: dict[str, tuple[str, ...]] = {t.name: t.header for t in registry.RUN_TABLES}
 STATS_COLUMNS = registry.SUMMARY_STATS.header
+#: Tables with many rows per replication (per day, link, event, cargo...): written as each
+#: replication finishes, then dropped from memory. summary and refineries stay in memory.
+STREAMED: tuple[str, ...] = tuple(t for t in TABLES if t not in ("summary", "refineries"))
 
 
 def summary_stats(result: ScenarioResult) -> list[dict[str, Any]]:
@@ -44,13 +50,6 @@ def run_folder(out: str | Path, scenario: Scenario) -> Path:
     return Path(out) / scenario.scenario.name / f"seed{scenario.scenario.seed}-{sha[:10]}"
 
 
-def ensure_free(folder: Path, force: bool) -> None:
-    if folder.exists() and not force:
-        raise ResultsExistError(
-            f"{folder} exists already; pass --force to replace it, or --out elsewhere"
-        )
-
-
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         if math.isnan(value):
@@ -62,64 +61,115 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> int:
-    count = 0
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(columns)
+class CsvWriter:
+    """A CSV file being written: a header, then rows as they come, flushed to disk on close.
+    The file is created new, never through a symbolic link."""
+
+    def __init__(self, path: Path, columns: Sequence[str]):
+        self.columns = tuple(columns)
+        self.rows = 0
+        self._fh: IO[str] = open(path, "w", newline="", encoding="utf-8", opener=create)  # noqa: SIM115
+        self._writer = csv.writer(self._fh, lineterminator="\n")
+        self._writer.writerow(self.columns)
+
+    def write(self, rows: Iterable[dict[str, Any]]) -> int:
+        count = 0
         for row in rows:
-            writer.writerow([_cell(row[c]) for c in columns])
+            self._writer.writerow([_cell(row[c]) for c in self.columns])
             count += 1
-    return count
+        self.rows += count
+        return count
+
+    def close(self) -> None:
+        if self._fh.closed:
+            return
+        try:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        finally:
+            self._fh.close()
 
 
-def _write_text(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8")
-
-
-def write_folder_atomically(folder: Path, force: bool, write: Callable[[Path], None]) -> None:
-    """`write(tmp)` into a hidden temporary folder beside `folder`, then rename it into place.
-
-    An existing folder is replaced only with `force`, and only once the new one is complete.
-    """
-    ensure_free(folder, force)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> int:
+    """Write a whole CSV file (created new, flushed to disk); returns its number of rows."""
+    writer = CsvWriter(path, columns)
     try:
-        write(tmp)
-        if folder.exists():  # force: swap in the new folder, then drop the old one
-            trash = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-            folder.rename(trash)
-            tmp.rename(folder)
-            shutil.rmtree(trash)
-        else:
-            tmp.rename(folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        return writer.write(rows)
+    finally:
+        writer.close()
 
 
-def write_run(
-    result: ScenarioResult,
-    out: str | Path,
-    *,
-    force: bool = False,
-    started_utc: dt.datetime,
-    scenario_file: str | None = None,
-    target_ci: dict[str, float] | None = None,
-) -> Path:
-    """Write the result folder atomically and return its path."""
-    scenario = result.scenario
-    folder = run_folder(out, scenario)
+def write_text(path: Path, text: str) -> None:
+    """Write a whole text file (created new, never through a symbolic link, flushed to disk)."""
+    with open(path, "w", encoding="utf-8", opener=create) as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
 
-    def write(tmp: Path) -> None:
+
+class RunWriter:
+    """A run's result folder being written (a context manager; see the module's notes).
+
+    On entering, the folder is claimed (unless `claim` is false: a run to a target precision
+    learns its folder's name, which holds the replication count, only at the end) and a
+    temporary made beside it. Called with each replication's result as it finishes (the
+    runner's `on_result`), it appends the long tables' rows and drops them from the result.
+    `finish` writes the rest and puts the folder in place. However the block ends otherwise,
+    the temporary is removed and the claim released.
+    """
+
+    def __init__(self, out: str | Path, scenario: Scenario, *, force: bool = False, claim=True):
+        self.out = Path(out)
+        self.scenario = scenario
+        self.claim = claim
+        self.staging = Staging(out, "run", force=force)
+        self.tables: dict[str, CsvWriter] = {}
+
+    def __enter__(self) -> RunWriter:
+        folder = run_folder(self.out, self.scenario)
+        try:
+            if self.claim:
+                self.staging.claim(folder)
+            tmp = self.staging.temporary(folder)
+            for table in STREAMED:
+                self.tables[table] = CsvWriter(tmp / f"{table}.csv", TABLES[table])
+        except BaseException:
+            self._close()
+            raise
+        return self
+
+    def __call__(self, replication: ReplicationResult) -> None:
+        """Append a finished replication's long tables, and drop them from its result."""
+        for table, writer in self.tables.items():
+            writer.write(getattr(replication, table))
+            setattr(replication, table, [])
+
+    def finish(
+        self,
+        result: ScenarioResult,
+        *,
+        started_utc: dt.datetime,
+        scenario_file: str | None = None,
+        target_ci: dict[str, float] | None = None,
+    ) -> Path:
+        """Write the rest of the folder and put it in place; return its path. Rows still in
+        `result` (not streamed) are written too; `result` is not changed."""
+        scenario = result.scenario
+        tmp = self.staging.tmp
+        assert tmp is not None
         counts = {}
         for table, columns in TABLES.items():
-            counts[table] = write_csv(tmp / f"{table}.csv", columns, result.rows(table))
+            if table in self.tables:
+                writer = self.tables[table]
+                writer.write(result.rows(table))
+                writer.close()
+                counts[table] = writer.rows
+            else:
+                counts[table] = write_csv(tmp / f"{table}.csv", columns, result.rows(table))
         counts["summary_stats"] = write_csv(
             tmp / "summary_stats.csv", STATS_COLUMNS, summary_stats(result)
         )
-        _write_text(tmp / "scenario.resolved.json", resolved_json(scenario))
+        write_text(tmp / "scenario.resolved.json", resolved_json(scenario))
         engine_seconds = sum(r.counters["engine_seconds"] for r in result.replications)
         manifest = {
             **base_manifest("run", seed=scenario.scenario.seed, started_utc=started_utc),
@@ -133,7 +183,36 @@ def write_run(
             "target_ci_half_width": target_ci or {},
             "rows": counts,
         }
-        _write_text(tmp / "manifest.json", manifest_json(manifest))
+        write_text(tmp / "manifest.json", manifest_json(manifest))
+        return self.staging.commit(run_folder(self.out, scenario))
 
-    write_folder_atomically(folder, force, write)
-    return folder
+    def _close(self) -> None:
+        try:
+            for writer in self.tables.values():
+                writer.close()
+        finally:
+            self.staging.__exit__(None, None, None)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._close()
+
+
+def write_run(
+    result: ScenarioResult,
+    out: str | Path,
+    *,
+    force: bool = False,
+    started_utc: dt.datetime,
+    scenario_file: str | None = None,
+    target_ci: dict[str, float] | None = None,
+) -> Path:
+    """Write the result folder of a run held in memory, and return its path."""
+    with RunWriter(out, result.scenario, force=force) as writer:
+        return writer.finish(
+            result, started_utc=started_utc, scenario_file=scenario_file, target_ci=target_ci
+        )

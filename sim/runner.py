@@ -1,4 +1,9 @@
-"""Running a scenario: its replications, each from its own seed sequence."""
+"""Running a scenario: its replications, each from its own seed sequence.
+
+Results are kept in memory, unless the caller takes each replication's result as it finishes
+(`on_result`): sim.results writes the long tables to disk then and drops them, so a run of many
+replications with `daily="all"` holds one replication's per-day rows at a time.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,9 @@ from sim.statistics import mean_ci
 
 #: `daily` values: which replications record the per-day series (sim.kinds.Daily).
 DAILY_CHOICES = tuple(d.value for d in Daily)
+
+#: Called with each replication's result as it finishes, in replication order.
+OnResult = Callable[[ReplicationResult], None]
 
 
 @dataclass
@@ -80,7 +88,9 @@ class Replicator:
         self.allocator = Allocator(self.topology)
         self.executables: ExecutableCache = {}
 
-    def run(self, replications: range, daily: str = "first") -> list[ReplicationResult]:
+    def run(
+        self, replications: range, daily: str = "first", on_result: OnResult | None = None
+    ) -> list[ReplicationResult]:
         results = []
         for r in replications:
             record_daily = daily == "all" or (daily == "first" and r == 0)
@@ -93,6 +103,8 @@ class Replicator:
                 allocator=self.allocator,
                 executables=self.executables,
             )
+            if on_result is not None:
+                on_result(result)
             results.append(result)
         return results
 
@@ -103,10 +115,15 @@ class Replicator:
         )
 
 
-def simulate(scenario: Scenario, daily: str = "first") -> ScenarioResult:
-    """Run every replication of `scenario` in memory (nothing is written)."""
+def simulate(
+    scenario: Scenario, daily: str = "first", on_result: OnResult | None = None
+) -> ScenarioResult:
+    """Run every replication of `scenario` (nothing is written here; `on_result` is called
+    with each replication's result as it finishes)."""
     replicator = Replicator(scenario)
-    return replicator.result(replicator.run(range(scenario.scenario.replications), daily))
+    return replicator.result(
+        replicator.run(range(scenario.scenario.replications), daily, on_result)
+    )
 
 
 def simulate_to_precision(
@@ -114,16 +131,17 @@ def simulate_to_precision(
     target_half_width: dict[str, float],
     max_replications: int,
     daily: str = "first",
+    on_result: OnResult | None = None,
 ) -> ScenarioResult:
     """Add replications until every named KPI's 95 % CI half-width is at most its target (or
     `max_replications` is reached). Replication r is the same whichever batch runs it, so the
     result equals a plain run with the final count. The returned scenario carries that count."""
     replicator = Replicator(scenario)
     n = max(2, scenario.scenario.replications)
-    results = replicator.run(range(n), daily)
+    results = replicator.run(range(n), daily, on_result)
     while n < max_replications and not _precise_enough(results, target_half_width):
         more = min(n, max_replications - n)  # double each time
-        results += replicator.run(range(n, n + more), daily)
+        results += replicator.run(range(n, n + more), daily, on_result)
         n += more
     replicator.scenario = with_values(scenario, {"scenario.replications": n})
     return replicator.result(results)
