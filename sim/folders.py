@@ -59,8 +59,9 @@ OLD_FORMAT_STALE_HOURS = 24
 
 _TAG = re.compile(r"(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[0-9a-f]{8}")
 _ENTRY = re.compile(r"^\.(?P<name>.+)\.(?P<tag>[0-9a-f]{8}-\d+-[0-9a-f]{8})\.(?P<what>tmp|old)$")
-#: An earlier version's temporaries (tempfile.mkdtemp) and trash folders.
+#: An earlier version's temporaries: result folders (tempfile.mkdtemp), a sweep's files (PID).
 _OLD_TMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+_OLD_PID_TMP = re.compile(r"^\..+\.(?P<pid>\d+)\.tmp$")
 
 
 class FolderBusyError(ResultsExistError):
@@ -298,8 +299,9 @@ def recover(folder: Path) -> None:
 
 def clean_stale(parent: Path, now: float | None = None) -> list[Path]:
     """Remove temporaries in `parent` whose writer on this host is gone, or older than
-    `STALE_DAYS` days; and an earlier version's older than `OLD_FORMAT_STALE_HOURS`. Returns
-    what was removed. (A kept-aside old folder, `.old`, is `recover`'s business.)"""
+    `STALE_DAYS` days; and an earlier version's: with a PID, when it is gone; without, older
+    than `OLD_FORMAT_STALE_HOURS`. Returns what was removed. (A kept-aside old folder, `.old`,
+    is `recover`'s business.)"""
     now = time.time() if now is None else now
     removed: list[Path] = []
     try:
@@ -314,8 +316,11 @@ def clean_stale(parent: Path, now: float | None = None) -> list[Path]:
         except FileNotFoundError:
             continue
         match = _ENTRY.match(entry.name)
+        old_pid = _OLD_PID_TMP.match(entry.name)
         if match:
             stale = writer_gone(match["tag"]) or age > STALE_DAYS * 86400
+        elif old_pid:
+            stale = not pid_alive(int(old_pid["pid"])) or age > STALE_DAYS * 86400
         else:
             stale = bool(_OLD_TMP.match(entry.name)) and age > OLD_FORMAT_STALE_HOURS * 3600
         if stale:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sim.folders import clean_stale, write_file
 from sim.report.canvas import Chart, style
 from sim.report.files import ReportError, detect_kind
 
@@ -39,11 +40,14 @@ def report(folder: str | Path) -> Report:
 
     The kind is detected from the files: a run has summary.csv and daily.csv, a comparison
     comparison.csv, a sweep points.csv. Charts and report.html are replaced if they exist (they
-    are derived from the CSVs, which are never touched). Raises ReportError for a folder that
-    is not a result folder.
+    are derived from the CSVs, which are never touched); each is written whole into the folder
+    and renamed into place, so a symbolic link planted there is replaced, never written
+    through. Raises ReportError for a folder that is not a result folder, or whose files are
+    damaged (it names the file).
     """
     folder = Path(folder)
     kind = detect_kind(folder)
+    clean_stale(folder)  # temporaries of a report that was killed
     with style():
         if kind == "run":
             from sim.report import run as module
@@ -51,15 +55,28 @@ def report(folder: str | Path) -> Report:
             from sim.report import comparison as module  # type: ignore[no-redef]
         else:
             from sim.report import sweep as module  # type: ignore[no-redef]
-        data = module.load(folder)
-        charts = module.draw(data)
-        page = module.page(data, charts)
+        try:
+            data = module.load(folder)
+            charts = module.draw(data)
+            page = module.page(data, charts)
+        except ReportError:
+            raise
+        except (
+            KeyError,
+            IndexError,
+            StopIteration,
+            TypeError,
+            ValueError,
+            ZeroDivisionError,
+        ) as exc:
+            # What the readers did not catch by name: a file with values of the wrong kind.
+            raise ReportError(
+                f"{folder}: its files cannot be drawn ({type(exc).__name__}: {exc}); one is "
+                "damaged or from another version of the program: run it again"
+            ) from exc
     from sim.report.page import render
 
-    path = folder / REPORT_FILE
-    tmp = path.with_name(f".{REPORT_FILE}.tmp")
-    tmp.write_text(render(page, folder), encoding="utf-8")
-    tmp.replace(path)
+    path = write_file(folder, REPORT_FILE, render(page, folder).encode("utf-8"))
     return Report(folder, kind, charts, path)
 
 

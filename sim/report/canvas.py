@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.transforms import offset_copy
+
+from sim.folders import write_file
 
 #: Pixels per inch of every PNG; a figure 11 in wide is 1100 px.
 DPI = 100
@@ -37,6 +40,9 @@ STYLE = {
     "legend.frameon": False,
     "figure.titlesize": 13,
     "figure.titleweight": "bold",
+    # Names come from scenario files: a `$` in one is a dollar sign, never mathtext (which
+    # would typeset it, or fail on it).
+    "text.parse_math": False,
 }
 
 #: Qualitative colours (matplotlib's tab10 then tab20's light shades), assigned in a stable order.
@@ -73,8 +79,11 @@ def figure(height_in: float, width_in: float = WIDTH_IN) -> Figure:
 
 
 def save(fig: Figure, path: Path) -> None:
-    """Write the figure as PNG; no software tag, so the same data give the same bytes."""
-    fig.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
+    """Write the figure as PNG; no software tag, so the same data give the same bytes. The
+    file is replaced whole (a symbolic link at `path` is replaced, never written through)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    write_file(path.parent, path.name, buffer.getvalue())
 
 
 def colours(names: Iterable[str]) -> dict[str, str]:

@@ -1,7 +1,9 @@
 """Reading result folders: CSV rows with numbers parsed, JSON, and what kind of folder it is.
 
 The report reads only the files a run, a comparison or a sweep wrote (docs/results.md); it never
-imports the engine. A missing value is an empty cell in the CSVs and NaN here.
+imports the engine. A missing value is an empty cell in the CSVs and NaN here. A damaged file —
+not UTF-8, truncated, rows of the wrong length, a column missing, JSON that does not parse, a
+symbolic link — raises ReportError naming it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,36 @@ KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 class ReportError(ValueError):
-    """A folder the report cannot read: not a result folder, or a file it needs is missing."""
+    """A folder the report cannot read: not a result folder, or a file it needs is missing or
+    damaged."""
+
+
+class Row(dict):
+    """A CSV row: a column the file lacks is a ReportError naming the file, not a KeyError."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: Path, cells: dict[str, Any]):
+        super().__init__(cells)
+        self.path = path
+
+    def __missing__(self, column: str) -> Any:
+        raise ReportError(
+            f"{self.path} has no column {column!r}: damaged, or written by another version "
+            "of the program"
+        )
+
+
+def _damaged(path: Path, why: str) -> ReportError:
+    return ReportError(f"{path} is damaged ({why}); run the command that wrote it again")
+
+
+def _readable(path: Path) -> Path:
+    if path.is_symlink():
+        raise ReportError(f"{path} is a symbolic link; result files are never followed")
+    if not path.is_file():
+        raise ReportError(f"{path} is missing")
+    return path
 
 
 def detect_kind(folder: Path) -> str:
@@ -46,20 +77,33 @@ def number(cell: str | None) -> float:
     return float(cell)
 
 
-def read_rows(path: Path, text_columns: Iterable[str] = ()) -> list[dict[str, Any]]:
+def read_rows(
+    path: Path, text_columns: Iterable[str] = (), *, partial_last_row: bool = False
+) -> list[dict[str, Any]]:
     """Rows of a CSV file; every column not in `text_columns` parsed as a number where it can be.
 
-    A column whose cells are not all numbers (or empty) stays text.
+    A column whose cells are not all numbers (or empty) stays text. A row with more or fewer
+    cells than the header is damage (ReportError), except a last row cut short when
+    `partial_last_row` (a sweep killed while appending): it is left out.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ReportError(f"{path} is missing")
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        rows = list(reader)
-        columns = list(reader.fieldnames or [])
+    path = _readable(Path(path))
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            cells = [row for row in reader if row]  # blank lines are no rows (as DictReader)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise _damaged(path, str(exc)) from None
+    if not header:
+        raise _damaged(path, "empty: no header")
+    if partial_last_row and cells and len(cells[-1]) < len(header):
+        cells.pop()
+    for index, line in enumerate(cells, 2):
+        if len(line) != len(header):
+            raise _damaged(path, f"row {index} has {len(line)} cells, the header {len(header)}")
+    rows: list[dict[str, Any]] = [Row(path, dict(zip(header, line, strict=True))) for line in cells]
     text = set(text_columns)
-    for column in columns:
+    for column in header:
         if column in text:
             continue
         try:
@@ -73,15 +117,27 @@ def read_rows(path: Path, text_columns: Iterable[str] = ()) -> list[dict[str, An
 
 def columns_of(path: Path) -> list[str]:
     """The header of a CSV file."""
-    with Path(path).open(newline="", encoding="utf-8") as fh:
-        return next(csv.reader(fh), [])
+    path = _readable(Path(path))
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            return next(csv.reader(fh), [])
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise _damaged(path, str(exc)) from None
 
 
 def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object; {} when the file is absent (a manifest is optional to the report)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.is_symlink() and not path.exists():
         return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+    _readable(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _damaged(path, f"not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise _damaged(path, "not a JSON object")
+    return data
 
 
 def finite(values: Iterable[float]) -> list[float]:

@@ -106,8 +106,8 @@ def load(folder: Path) -> SweepData:
         levers = [c for c in inputs if c in point_columns and c not in stats]
         uncertainties = [c for c in inputs if c not in levers]
     text = (*RUN_COLUMNS[:1], "status", "error")
-    # A sweep stopped part-way may end runs.csv with a truncated line: no status, left out.
-    runs = [r for r in read_rows(runs_path, text) if r.get("status")]
+    # A sweep stopped part-way may end runs.csv with a truncated line: left out.
+    runs = [r for r in read_rows(runs_path, text, partial_last_row=True) if r.get("status")]
     points = read_rows(folder / "points.csv", ("kpi",))
     return SweepData(folder, manifest, runs, points, levers, uncertainties, kpis)
 

@@ -8,16 +8,20 @@ are. Results do not depend on the executor: a run's outcome depends only on its 
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import math
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
+from sim.folders import pid_alive
 from sim.sweep.expand import SweepContext
 from sim.sweep.worker import run_chunk
 
@@ -87,16 +91,45 @@ class Serial:
 _context: SweepContext | None = None
 
 
-def _init_worker(context: SweepContext) -> None:
+#: prctl option: the signal a process gets when its parent dies (Linux).
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux; elsewhere a no-op,
+    and the polling thread of `_init_worker` does it)."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+
+
+def _init_worker(context: SweepContext, sweep_pid: int, via_forkserver: bool) -> None:
     """A pool worker: keep the sweep's context; leave Ctrl-C to the parent (which stops the
-    sweep and keeps what finished); exit if the parent dies (e.g. killed), not linger."""
+    sweep and keeps what finished); die with the sweep's process `sweep_pid`, not linger.
+
+    Two means: the kernel's parent-death signal (Linux), and a thread polling every 0.5 s that
+    the parent is still the one the worker started with and the sweep's process runs. Both are
+    checked once at the start too: a sweep killed while its pool started leaves a worker whose
+    parent is already gone (an earlier version polled for a change that had already happened).
+    A worker started by a fork server is the server's child; the server exits with the sweep.
+    """
     global _context
     _context = context
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     parent = os.getppid()
 
+    def gone() -> bool:
+        if os.getppid() != parent or not pid_alive(sweep_pid):
+            return True
+        return not via_forkserver and parent != sweep_pid
+
+    if gone():
+        os._exit(1)
+
     def watch() -> None:
-        while os.getppid() == parent:
+        while not gone():
             time.sleep(0.5)
         os._exit(1)
 
@@ -134,7 +167,10 @@ class Pool(_Streaming):
         if method == "forkserver":
             mp_context.set_forkserver_preload(["sim.sweep.worker"])
         self._executor = ProcessPoolExecutor(
-            self.workers, mp_context=mp_context, initializer=_init_worker, initargs=(context,)
+            self.workers,
+            mp_context=mp_context,
+            initializer=_init_worker,
+            initargs=(context, os.getpid(), method == "forkserver"),
         )
         executor = self._executor
 

@@ -10,8 +10,9 @@ KeyboardInterrupt or a broken executor stops the sweep keeping every finished ru
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -157,18 +158,44 @@ def run_sweep(
     points = lever_points(sweep.spec)
     context = SweepContext.of(sweep)
     columns = runs_columns(list(sweep.spec.levers), list(sweep.spec.uncertainties))
-    folder = SweepFolder(Path(out) / sweep.name, columns)
-    folder.check_free(resume, force)  # before connecting to anything
+    folder = SweepFolder(Path(out) / sweep.name, columns, out=Path(out))
+    folder.claim(resume, force)  # refuse before connecting to anything; held to the end
+    try:
+        return _run(
+            sweep,
+            folder,
+            points,
+            context,
+            resume,
+            force,
+            started,
+            clock,
+            workers=workers,
+            dask=dask,
+            progress=progress,
+            progress_stream=progress_stream,
+        )
+    finally:
+        folder.release()
 
+
+def _run(
+    sweep: LoadedSweep,
+    folder: SweepFolder,
+    points: list[Point],
+    context: SweepContext,
+    resume: bool,
+    force: bool,
+    started: dt.datetime,
+    clock: float,
+    *,
+    workers: int | None,
+    dask: Any,
+    progress: bool,
+    progress_stream: IO[str] | None,
+) -> SweepOutput:
     runner = executor(workers, dask)  # connect before writing anything
-    old_invocations = 0
-    if resume and folder.manifest.exists():
-        import json
-
-        try:
-            old_invocations = int(json.loads(folder.manifest.read_text())["invocations"])
-        except (OSError, ValueError, KeyError, TypeError):
-            old_invocations = 0
+    old_invocations = folder.invocations() if resume else 0
     try:
         existing = folder.start(sweep.definition_sha256, resume, force)
         if existing.identities:
@@ -210,9 +237,20 @@ def run_sweep(
             data,
         )
 
-    manifest("running")
-    folder.create_runs()
+    def stopped(exc: BaseException, problems: list[BaseException]) -> SweepInterrupted:
+        """The error to raise for a sweep stopped by `exc`, having marked it `interrupted`
+        (when the manifest can still be written: `problems` collects what could not)."""
+        data = _attempt(lambda: manifest("interrupted"), problems) or {}
+        return SweepInterrupted(_stop_message(exc, problems, folder.folder), output(data))
+
     bar = make_progress(sweep.name, total, reused, not progress, progress_stream)
+    try:
+        manifest("running")
+        folder.create_runs()
+    except OSError as exc:  # e.g. a full disk before any run
+        bar.close()
+        runner.close()
+        raise stopped(exc, []) from exc
 
     def record(results: list[tuple]) -> None:
         folder.append([line for *_, line in results])
@@ -229,23 +267,53 @@ def run_sweep(
         for results in runner.map(context, chunks):
             record(results)
     except BaseException as exc:
+        problems: list[BaseException] = []
         try:
             for results in runner.finish_running():
                 record(results)
+        except Exception as more:  # e.g. the disk is still full: those runs run again
+            problems.append(more)
         finally:
             bar.close()
             runner.close()
             folder.close()
-            folder.write_points(points, list(sweep.spec.levers))
-            data = manifest("interrupted")
+        error = stopped(exc, problems)
+        _attempt(lambda: folder.write_points(points, list(sweep.spec.levers)), problems)
         if isinstance(exc, KeyboardInterrupt):
             raise
-        raise SweepInterrupted(f"sweep stopped: {type(exc).__name__}: {exc}", output(data)) from exc
+        raise error from exc
     bar.close()
     runner.close()
     folder.close()
-    if counts["missing"] == 0:
-        folder.sort_runs()
-    folder.write_points(points, list(sweep.spec.levers))
-    data = manifest("completed" if counts["missing"] == 0 else "interrupted")
+    try:
+        if counts["missing"] == 0:
+            folder.sort_runs()
+        folder.write_points(points, list(sweep.spec.levers))
+        data = manifest("completed" if counts["missing"] == 0 else "interrupted")
+    except OSError as exc:  # every run is in runs.csv: a resume only sorts and summarises
+        raise stopped(exc, []) from exc
     return output(data)
+
+
+def _attempt(step: Callable[[], Any], problems: list[BaseException]) -> Any:
+    """`step()`, or None with its OSError added to `problems` (writing may fail again)."""
+    try:
+        return step()
+    except OSError as exc:
+        problems.append(exc)
+        return None
+
+
+def _stop_message(exc: BaseException, problems: list[BaseException], folder: Path) -> str:
+    """Why the sweep stopped and what to do; a full disk is said in so many words."""
+    errors = [exc, *problems]
+    if any(isinstance(e, OSError) and e.errno == errno.ENOSPC for e in errors):
+        text = (
+            f"sweep stopped: the disk is full ({exc}); the finished runs are kept in {folder}: "
+            "free some space, then run the same command again with --resume"
+        )
+    else:
+        text = f"sweep stopped: {type(exc).__name__}: {exc}"
+    if any(isinstance(e, OSError) and "manifest.json" in str(e.filename) for e in problems):
+        text += " (its manifest.json could not be updated and still says running)"
+    return text

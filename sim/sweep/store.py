@@ -6,6 +6,10 @@
 - When every run is present, runs.csv is rewritten sorted by point and replication (atomically:
   a temporary file renamed over it), so it does not depend on the order runs finished in.
 - points.csv and manifest.json are always written whole and renamed into place.
+- The folder is claimed for the sweep's whole life (sim.folders: a lock beside it that dies
+  with its process), so two sweeps never write one folder; `--force` starts again only over a
+  sweep folder this program wrote, swapping a fresh folder in (never leaving none); nothing is
+  written through a symbolic link.
 
 Sorting and the statistics stream through the file: what is held in memory is an index of
 three integers per run, and the values of one lever point at a time.
@@ -17,7 +21,6 @@ import csv
 import io
 import json
 import os
-import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +28,14 @@ from typing import Any
 
 import numpy as np
 
+from sim import folders
 from sim.errors import ResultsExistError
+from sim.folders import FolderLock, NotOurFolderError, check_ours, create, writer_tag
 from sim.results import SUMMARY_KPIS, _cell
 from sim.statistics import describe
 from sim.sweep.expand import Point
 from sim.sweep.worker import format_line
+from sim.version import PROGRAM
 
 #: Statistics of each KPI in points.csv, in order (sim.statistics.describe).
 STATS = ("n", "mean", "sd", "ci95_low", "ci95_high", "p5", "p50", "p95")
@@ -47,13 +53,16 @@ def points_columns(lever_keys: Sequence[str]) -> tuple[str, ...]:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, flush it to disk, rename it over `path`."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Write `text` to a new temporary file beside `path`, flush it to disk, rename it over
+    `path` (a symbolic link there is replaced, never written through)."""
+    folders.write_file(path.parent, path.name, text.encode("utf-8"), sync=True)
+
+
+def _regular(path: Path) -> Path:
+    """`path`, refused if it is a symbolic link (the folder's files are never followed)."""
+    if path.is_symlink():
+        raise SweepFolderError(f"{path} is a symbolic link; not followed")
+    return path
 
 
 @dataclass
@@ -66,43 +75,89 @@ class Existing:
     failed: int = 0
 
 
+def _no_follow(path: str, flags: int) -> int:
+    return os.open(path, flags | folders.O_NOFOLLOW | folders.O_CLOEXEC)
+
+
 class SweepFolder:
     """A sweep's result folder."""
 
-    def __init__(self, folder: Path, columns: Sequence[str]):
+    def __init__(self, folder: Path, columns: Sequence[str], out: Path | None = None):
         self.folder = folder
+        self.out = folder.parent if out is None else Path(out)
         self.columns = tuple(columns)
         self.runs = folder / "runs.csv"
         self.points = folder / "points.csv"
         self.manifest = folder / "manifest.json"
         self._fd: int | None = None
+        self._lock: FolderLock | None = None
 
     # -------------------------------------------------------------- opening
 
+    def claim(self, resume: bool, force: bool) -> None:
+        """Lock the folder for the sweep's life, put back or clean what killed writers left,
+        and raise before any work if it exists and neither resume nor force was asked (or
+        force would replace what is not a sweep folder of this program)."""
+        if self._lock is not None:
+            return
+        self.folder = folders.checked_folder(self.out, self.folder)
+        lock = FolderLock(self.folder).acquire()
+        try:
+            folders.recover(self.folder)
+            folders.clean_stale(self.folder.parent)
+            self.check_free(resume, force)
+            if force and os.path.lexists(self.folder):
+                check_ours(self.folder, "sweep")
+        except BaseException:
+            lock.release()
+            raise
+        self._lock = lock
+
+    def release(self) -> None:
+        """Close runs.csv and let go of the folder."""
+        self.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
     def check_free(self, resume: bool, force: bool) -> None:
         """Raise before any work if the folder exists and neither resume nor force was asked."""
-        if self.folder.exists() and not (resume or force):
+        if os.path.lexists(self.folder) and not (resume or force):
             raise SweepFolderError(
                 f"{self.folder} exists already; pass --resume to run only what is missing, "
                 "--force to start again, or --out elsewhere"
             )
 
+    def invocations(self) -> int:
+        """How many invocations the manifest counts (0 if it cannot be read)."""
+        try:
+            return int(json.loads(_regular(self.manifest).read_text("utf-8"))["invocations"])
+        except (OSError, ValueError, KeyError, TypeError, SweepFolderError):
+            return 0
+
     def start(self, definition: str, resume: bool, force: bool) -> Existing:
         """Create the folder, or open it to resume; returns the runs already there."""
-        self.check_free(resume, force)
-        if self.folder.exists() and resume and not force:
-            if self.manifest.exists():
+        self.claim(resume, force)
+        exists = os.path.lexists(self.folder)
+        if exists and resume and not force:
+            if self.folder.is_symlink() or not self.folder.is_dir():
+                raise SweepFolderError(f"{self.folder} is not a folder; not resumed")
+            folders.clean_stale(self.folder)  # temporaries of a killed invocation
+            if os.path.lexists(self.manifest):
                 return self._reopen(definition)
             if any(self.folder.iterdir()):
                 raise SweepFolderError(
                     f"{self.folder} has no manifest.json: not a sweep folder to resume; "
                     "pass --force to start again, or --out elsewhere"
                 )
-        if self.folder.exists():  # force, or an empty folder: start again
-            trash = self.folder.with_name(f".{self.folder.name}.old-{os.getpid()}")
-            self.folder.rename(trash)
-            shutil.rmtree(trash)
-        self.folder.mkdir(parents=True)
+            return Existing()
+        if exists:  # force (checked: ours): swap a new, empty folder in, then drop the old
+            tmp = self.folder.with_name(f".{self.folder.name}.{writer_tag()}.tmp")
+            tmp.mkdir()
+            folders.put_in_place(tmp, self.folder)
+            folders.remove(tmp)
+        else:
+            self.folder.mkdir()
         return Existing()
 
     def create_runs(self) -> None:
@@ -113,15 +168,21 @@ class SweepFolder:
 
     def _reopen(self, definition: str) -> Existing:
         try:
-            manifest = json.loads(self.manifest.read_text(encoding="utf-8"))
+            manifest = json.loads(_regular(self.manifest).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise SweepFolderError(f"{self.manifest}: cannot be read ({exc})") from None
+        if not isinstance(manifest, dict) or manifest.get("program") != PROGRAM:
+            raise NotOurFolderError(
+                f"{self.folder} was not written by {PROGRAM}; not resumed (--out elsewhere)"
+            )
+        if manifest.get("kind") != "sweep":
+            raise NotOurFolderError(f"{self.folder} holds a {manifest.get('kind')} result")
         if manifest.get("definition_sha256") != definition:
             raise SweepFolderError(
                 f"{self.folder} holds another sweep (its sweep file, base scenario, --set or "
                 "replications differ); pass --force to start again, or --out elsewhere"
             )
-        if not self.runs.exists():
+        if not os.path.lexists(_regular(self.runs)):
             write_atomically(self.runs, format_line(self.columns))
             return Existing()
         self._drop_truncated_line()
@@ -148,11 +209,11 @@ class SweepFolder:
 
     def _drop_truncated_line(self) -> None:
         """Cut runs.csv after its last complete line (a killed write may leave part of one)."""
-        size = self.runs.stat().st_size
+        size = _regular(self.runs).stat().st_size
         if size == 0:
             write_atomically(self.runs, format_line(self.columns))
             return
-        with self.runs.open("rb+") as fh:
+        with open(self.runs, "rb+", opener=_no_follow) as fh:
             fh.seek(max(0, size - 1))
             if fh.read(1) == b"\n":
                 return
@@ -175,17 +236,24 @@ class SweepFolder:
     # -------------------------------------------------------------- appending
 
     def append(self, lines: Sequence[str]) -> None:
-        """Append complete rows in one write, then flush them to disk."""
+        """Append complete rows in one write, then flush them to disk. A write that fails
+        part-way (a full disk) is cut back off, so no partial row is left to run into the next."""
         if not lines:
             return
         if self._fd is None:
-            self._fd = os.open(self.runs, os.O_WRONLY | os.O_APPEND)
+            flags = os.O_WRONLY | os.O_APPEND | folders.O_NOFOLLOW | folders.O_CLOEXEC
+            self._fd = os.open(self.runs, flags)
         data = "".join(lines).encode("utf-8")
         view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        os.fsync(self._fd)
+        size = os.fstat(self._fd).st_size
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            os.fsync(self._fd)
+        except OSError:
+            os.ftruncate(self._fd, size)
+            raise
 
     def close(self) -> None:
         if self._fd is not None:
@@ -230,14 +298,18 @@ class SweepFolder:
     def sort_runs(self) -> None:
         """Rewrite runs.csv in (point, replication) order, atomically."""
         self.close()
-        tmp = self.runs.with_name(f".{self.runs.name}.{os.getpid()}.tmp")
-        with tmp.open("wb") as out:
-            out.write(format_line(self.columns).encode("utf-8"))
-            for line in self._sorted_lines():
-                out.write(line)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, self.runs)
+        tmp = self.runs.with_name(f".{self.runs.name}.{writer_tag()}.tmp")
+        try:
+            with open(tmp, "wb", opener=create) as out:
+                out.write(format_line(self.columns).encode("utf-8"))
+                for line in self._sorted_lines():
+                    out.write(line)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.runs)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def write_points(self, points: Sequence[Point], lever_keys: Sequence[str]) -> int:
         """points.csv from runs.csv: one row per lever point, statistics over its ok runs."""
