@@ -600,6 +600,32 @@ COMPARISON_REPLICATIONS = Table(
     ),
 )  # fmt: skip
 
+#: The KPI `compare` ranks strategies on.
+RANKING_KPI = "net_value_usd"
+
+COMPARISON_RANKING = Table(
+    "ranking",
+    "one row per strategy, best first: the strategies ranked on the net value to Belarus",
+    (
+        _c("kpi", "", "the KPI ranked on (`net_value_usd`)"),
+        _c("rank", "", "1 = best (highest mean)"),
+        _c("strategy", "", "strategy name, as in comparison.csv"),
+        _c("n", "count", "replications with a value"),
+        _c("mean", "KPI's unit", "mean over replications"),
+        _c(
+            "diff_vs_best_mean", "KPI's unit",
+            "mean over replications of (this strategy − the best) in the same replication",
+        ),
+        _c("diff_vs_best_ci95_low", "KPI's unit", "95 % CI of that paired mean, lower end"),
+        _c("diff_vs_best_ci95_high", "KPI's unit", "upper end"),
+        _c(
+            "verdict", "",
+            "`best`; `worse` when the paired 95 % CI excludes 0; `no difference detected at N "
+            "replications` when it includes 0; `worse (1 replication, no interval)` with one",
+        ),
+    ),
+)  # fmt: skip
+
 #: The KPIs of an N−1 analysis's per-replication table.
 N1_KPIS: tuple[str, ...] = (
     "unserved_t", "run_cut_days", "min_days_cover", "landed_cost_usd_per_t",

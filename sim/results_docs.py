@@ -62,6 +62,7 @@ that repeats (a scenario compared with itself) gets `-2`, `-3`, ... It holds:
 |---|---|
 | `comparison.csv` | one row per KPI and strategy: statistics, and the paired difference from the first strategy |
 | `replications.csv` | one row per strategy and replication: the KPI values the statistics are computed from |
+| `ranking.csv` | one row per strategy, best first on the net value to Belarus, with the paired difference from the best and a verdict |
 | `manifest.json` | program and Python version, kind (`comparison`), each strategy's scenario name, file and sha256 (of the scenario as run, seed and replications applied), the `--set` overrides, seed and how every random number derives from it, replications, KPIs, confidence level, start and end time (UTC), status |
 
 """
@@ -211,6 +212,7 @@ def render() -> str:
     )
     out.append(table_section(registry.COMPARISON, "###"))
     out.append(table_section(registry.COMPARISON_REPLICATIONS, "###"))
+    out.append(table_section(registry.COMPARISON_RANKING, "###"))
     out.append(N1_INTRO + column_table(registry.N1))
     out.append(table_section(registry.N1_REPLICATIONS, "###"))
     out.append(SWEEPS)
