@@ -158,6 +158,20 @@ do not depend on the order of the rows.
 """
 
 
+STRESS_INTRO = """\
+## Stress tests (`python -m sim stress`)
+
+`python -m sim stress A.toml B.toml [...] [--stress FILE ...]` (or `sim.stress.run_stress(...)`)
+runs every strategy unstressed and under every stress (default: each file in
+`scenarios/stress/`: a `[stress]` table naming it and `[overrides]` tables merged over each
+strategy) with the same root seed and replications — common random numbers — and writes
+`<out>/stress/<A>__vs__<B>...-seed<seed>-n<replications>/` atomically (never replaced without
+`--force`): `stress.csv`, `stress_summary.csv` and `manifest.json` (strategies and stresses with
+their files, each run's scenario sha256, seed and its derivation, replications). A strategy run
+against itself differs by exactly zero.
+"""
+
+
 def _unit(unit: str) -> str:
     return unit or "–"
 
@@ -213,6 +227,9 @@ def render() -> str:
     out.append(table_section(registry.COMPARISON, "###"))
     out.append(table_section(registry.COMPARISON_REPLICATIONS, "###"))
     out.append(table_section(registry.COMPARISON_RANKING, "###"))
+    out.append(STRESS_INTRO)
+    out.append(table_section(registry.STRESS, "###"))
+    out.append(table_section(registry.STRESS_SUMMARY, "###"))
     out.append(N1_INTRO + column_table(registry.N1))
     out.append(table_section(registry.N1_REPLICATIONS, "###"))
     out.append(SWEEPS)
