@@ -15,8 +15,10 @@ TOLERANCE_USD = 1e5
 
 @pytest.fixture(scope="module")
 def klaipeda():
-    base = load_scenario(ROOT / "scenarios" / "base.toml")
-    strategy = load_scenario(ROOT / "scenarios" / "global_market_klaipeda.toml")
+    # The status quo under the strategies' risks, one replication each (common random numbers).
+    one = ["scenario.replications=1"]
+    base = load_scenario(ROOT / "scenarios" / "risk_regime.toml", one)
+    strategy = load_scenario(ROOT / "scenarios" / "global_market_klaipeda.toml", one)
     return base, strategy, breakeven(base, strategy, tolerance_usd=TOLERANCE_USD)
 
 

@@ -11,7 +11,9 @@ import pytest
 from sim import load_scenario, run, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIO_FILES = sorted(p for p in (ROOT / "scenarios").rglob("*.toml") if "sweeps" not in p.parts)
+SCENARIO_FILES = sorted(
+    p for p in (ROOT / "scenarios").rglob("*.toml") if not {"sweeps", "stress"} & set(p.parts)
+)
 SCRIPTS = sorted((ROOT / "scenarios" / "scripts").glob("*.py"))
 
 
