@@ -160,14 +160,14 @@ def run_stress(
     replications = first.replications if replications is None else replications
     settings = {"scenario.replications": replications, "scenario.seed": seed}
     names = strategy_labels([p[2].scenario.name for p in plans if p[1] is None])
-    stress_names = [s.name for s in loaded_stresses]
+    stress_names = [loaded.name for loaded in loaded_stresses]
     folder = Path(out) / "stress" / (f"{NAME_SEPARATOR.join(names)}-seed{seed}-n{replications}")
     ensure_free(folder, force)
     started = dt.datetime.now(dt.UTC)
     values: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for n, (index, stress, scenario) in enumerate(plans):
+    for n, (index, applied, scenario) in enumerate(plans):
         result = simulate(with_values(scenario, settings), daily="none")
-        values[names[index], stress.name if stress else UNSTRESSED] = [
+        values[names[index], applied.name if applied else UNSTRESSED] = [
             r.summary for r in result.replications
         ]
         if progress is not None:
