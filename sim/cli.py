@@ -126,6 +126,32 @@ def build_parser() -> argparse.ArgumentParser:
     _report_option(p)
 
     p = sub.add_parser(
+        "stress",
+        help="run strategies through named stresses (scenarios/stress/) on common random numbers",
+    )
+    p.add_argument("files", nargs="+", help="strategy scenario files; the first is the reference")
+    p.add_argument(
+        "--stress",
+        dest="stresses",
+        action="append",
+        metavar="FILE",
+        help="a stress file (repeatable; default: every file in scenarios/stress/)",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a value in every strategy by its dotted key",
+    )
+    p.add_argument("--replications", type=int, help="replications (default: the first file's)")
+    p.add_argument("--seed", type=int, help="root seed (default: the first file's)")
+    p.add_argument("--out", default="results", help="results directory (default: results/)")
+    p.add_argument("--force", action="store_true", help="replace an existing stress folder")
+    p.add_argument("--quiet", action="store_true", help="print only the stress folder")
+
+    p = sub.add_parser(
         "report", help="write PNG charts and report.html for a run, comparison or sweep folder"
     )
     p.add_argument("folder", help="a result folder (run, comparison or sweep)")
@@ -274,6 +300,32 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return _maybe_report(args, output.folder)
 
 
+def cmd_stress(args: argparse.Namespace) -> int:
+    from sim.stress import format_stress, run_stress
+
+    if _bad_counts(args):
+        return EXIT_INVALID
+    quiet = args.quiet or not sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r{done}/{total} runs", end="" if done < total else "\n", file=sys.stderr)
+
+    output = run_stress(
+        args.files,
+        args.stresses,
+        replications=args.replications,
+        seed=args.seed,
+        overrides=args.overrides,
+        out=args.out,
+        force=args.force,
+        progress=None if quiet else progress,
+    )
+    if not args.quiet:
+        print(format_stress(output))
+    print(f"stress results written to {output.folder}")
+    return EXIT_OK
+
+
 def describe(scenario: Scenario) -> str:
     """The network as text: nodes, links, contracts, and each refinery's max-flow reach."""
     from sim.network import refinery_reach
@@ -407,6 +459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "describe": cmd_describe,
         "n1": cmd_n1,
         "compare": cmd_compare,
+        "stress": cmd_stress,
         "report": cmd_report,
         "sweep": sweep_cli.command,
     }[args.command]

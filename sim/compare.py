@@ -80,6 +80,55 @@ def comparison_rows(strategies: Sequence[str], values: Sequence[dict[str, list[f
     return rows
 
 
+def ranking_rows(
+    strategies: Sequence[str], values: Sequence[dict[str, list[float]]], kpi: str
+) -> list[dict[str, Any]]:
+    """Rows of ranking.csv: the strategies best first on `kpi`, each against the best with
+    the paired 95 % CI of the difference and a verdict in words."""
+    better_higher = registry.kpi(kpi).better != registry.Better.LOWER
+    stats = [(s, mean_ci(v[kpi])) for s, v in zip(strategies, values, strict=True)]
+    sign = -1.0 if better_higher else 1.0
+    means = [m for _, (_, m, _, _, _) in stats]
+    order = sorted(range(len(stats)), key=lambda i: (math.isnan(means[i]), sign * means[i]))
+    best = order[0]
+    rows = []
+    for rank, i in enumerate(order, start=1):
+        strategy, (n, mean, _, _, _) = stats[i]
+        if i == best:
+            diff = (0.0, 0.0, 0.0)
+            verdict = "best"
+        else:
+            _, d, _, low, high = mean_ci(paired_differences(values[best][kpi], values[i][kpi]))
+            diff = (d, low, high)
+            verdict = _verdict(d, low, high, n)
+        rows.append(
+            {
+                "kpi": kpi,
+                "rank": rank,
+                "strategy": strategy,
+                "n": n,
+                "mean": mean,
+                "diff_vs_best_mean": diff[0],
+                "diff_vs_best_ci95_low": diff[1],
+                "diff_vs_best_ci95_high": diff[2],
+                "verdict": verdict,
+            }
+        )
+    return rows
+
+
+def _verdict(diff: float, low: float, high: float, n: int) -> str:
+    if math.isnan(diff):
+        return "n/a"
+    if diff == 0 and low == 0 and high == 0:
+        return "no difference"
+    if n < 2 and low == high:
+        return "worse (1 replication, no interval)"
+    if low <= 0 <= high:
+        return f"no difference detected at {n} replications"
+    return "worse"
+
+
 # ------------------------------------------------------------------ running
 
 
@@ -94,6 +143,7 @@ class ComparisonOutput:
     comparison: list[dict[str, Any]]
     replication_rows: list[dict[str, Any]]
     results: list[ScenarioResult]
+    ranking: list[dict[str, Any]]
 
 
 def strategy_labels(names: Sequence[str]) -> list[str]:
@@ -210,6 +260,7 @@ def _run_and_write(
         for result in results
     ]
     comparison = comparison_rows(strategies, values)
+    ranking = ranking_rows(strategies, values, registry.RANKING_KPI)
     replication_rows = [
         {"strategy": strategy, **{c: rep.summary[c] for c in REPLICATION_COLUMNS[1:]}}
         for strategy, result in zip(strategies, results, strict=True)
@@ -219,6 +270,7 @@ def _run_and_write(
     tmp = staging.temporary(folder)
     write_csv(tmp / "comparison.csv", COMPARISON_COLUMNS, comparison)
     write_csv(tmp / "replications.csv", REPLICATION_COLUMNS, replication_rows)
+    write_csv(tmp / "ranking.csv", registry.COMPARISON_RANKING.header, ranking)
     manifest = {
         **base_manifest("comparison", seed=seed, started_utc=started),
         "strategies": [
@@ -238,7 +290,7 @@ def _run_and_write(
     write_text(tmp / "manifest.json", manifest_json(manifest))
     staging.commit(folder)
     return ComparisonOutput(
-        folder, strategies, seed, replications, comparison, replication_rows, results
+        folder, strategies, seed, replications, comparison, replication_rows, results, ranking
     )
 
 
@@ -296,4 +348,24 @@ def format_table(output: ComparisonOutput) -> str:
         f"{len(output.strategies)} strategies on common random numbers: seed {output.seed}, "
         f"{output.replications} replication(s) each; mean ± 95 % CI half-width"
     )
-    return "\n".join([title, "", render(header), *(render(line) for line in body)])
+    return "\n".join(
+        [title, "", render(header), *(render(line) for line in body), "", *_ranking_lines(output)]
+    )
+
+
+def _ranking_lines(output: ComparisonOutput) -> list[str]:
+    """The strategies ranked on net value to Belarus, with the verdict against the best."""
+    if not output.ranking:
+        return []
+    column = registry.kpi(output.ranking[0]["kpi"])
+    label = column.label[:1].lower() + column.label[1:]
+    lines = [f"Ranked on {label} ({column.name}, {column.unit}), best first:"]
+    for r in output.ranking:
+        text = f"  {r['rank']}. {r['strategy']}: {_number(r['mean'])}"
+        if r["verdict"] != "best":
+            diff = _plus_minus(
+                r["diff_vs_best_mean"], r["diff_vs_best_ci95_low"], r["diff_vs_best_ci95_high"]
+            )
+            text += f"; vs best {diff}: {r['verdict']}"
+        lines.append(text)
+    return lines

@@ -16,7 +16,7 @@ from sim.randomness import describe_seed_derivation
 from sim.version import PROGRAM, __version__
 
 #: The kinds of result folder, as in each manifest's `kind`.
-KINDS = ("run", "comparison", "n1", "sweep")
+KINDS = ("run", "comparison", "n1", "sweep", "stress")
 
 
 def utc_text(moment: dt.datetime) -> str:

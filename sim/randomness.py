@@ -89,6 +89,8 @@ def describe_seed_derivation(kind: str = "run") -> str:
         return text
     if kind == "comparison":
         return f"{text}; the same for every strategy (common random numbers)"
+    if kind == "stress":
+        return f"{text}; the same for every strategy and stress (common random numbers)"
     if kind == "n1":
         start = _said(named, "seed", repr(N1_START_STREAM))
         return (

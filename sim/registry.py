@@ -600,6 +600,89 @@ COMPARISON_REPLICATIONS = Table(
     ),
 )  # fmt: skip
 
+#: The KPI `compare` ranks strategies on.
+RANKING_KPI = "net_value_usd"
+
+COMPARISON_RANKING = Table(
+    "ranking",
+    "one row per strategy, best first: the strategies ranked on the net value to Belarus",
+    (
+        _c("kpi", "", "the KPI ranked on (`net_value_usd`)"),
+        _c("rank", "", "1 = best (highest mean)"),
+        _c("strategy", "", "strategy name, as in comparison.csv"),
+        _c("n", "count", "replications with a value"),
+        _c("mean", "KPI's unit", "mean over replications"),
+        _c(
+            "diff_vs_best_mean", "KPI's unit",
+            "mean over replications of (this strategy − the best) in the same replication",
+        ),
+        _c("diff_vs_best_ci95_low", "KPI's unit", "95 % CI of that paired mean, lower end"),
+        _c("diff_vs_best_ci95_high", "KPI's unit", "upper end"),
+        _c(
+            "verdict", "",
+            "`best`; `worse` when the paired 95 % CI excludes 0; `no difference detected at N "
+            "replications` when it includes 0; `worse (1 replication, no interval)` with one",
+        ),
+    ),
+)  # fmt: skip
+
+# ------------------------------------------------------------------ stress tests
+
+#: The summary.csv KPIs stress.csv carries for every run.
+STRESS_KPIS: tuple[str, ...] = (
+    "unserved_t", "run_cut_days", "min_days_cover", "net_value_usd", "refining_margin_usd",
+    "lost_margin_usd", "landed_cost_usd_per_t",
+)  # fmt: skip
+
+STRESS = Table(
+    "stress",
+    "one row per strategy, stress and replication (stress `none`: the strategy unstressed)",
+    (
+        _c("strategy", "", "strategy name (scenario name, made unique)"),
+        _c("stress", "", "stress name (`sim.stress`, scenarios/stress/), or `none`"),
+        _c(
+            "replication", "",
+            "replication number, 0-based; the same number, the same random draws everywhere",
+        ),
+        _c("seed", "", "root seed, the same for every run"),
+        *(_c(name, kpi(name).unit, "as in summary.csv") for name in STRESS_KPIS),
+        _c(
+            "extra_unserved_t", "t",
+            "`unserved_t` − the same strategy's unstressed `unserved_t` in the same replication",
+        ),
+        _c(
+            "net_value_lost_usd", "USD",
+            "the strategy's unstressed `net_value_usd` − this run's, same replication",
+        ),
+    ),
+)  # fmt: skip
+
+STRESS_SUMMARY = Table(
+    "stress_summary",
+    "one row per stress and strategy: what the stress cost it, and how it compares",
+    (
+        _c("stress", "", "stress name, or `none`"),
+        _c("strategy", "", "strategy name"),
+        _c("n", "count", "replications"),
+        _c("unserved_t_mean", "t", "mean unserved tonnes under the stress"),
+        _c("unserved_t_ci95_low", "t", "95 % CI of that mean, lower end"),
+        _c("unserved_t_ci95_high", "t", "upper end"),
+        _c("extra_unserved_t_mean", "t", "mean extra unserved tonnes the stress caused (paired)"),
+        _c("extra_unserved_t_ci95_low", "t", "95 % CI, lower end"),
+        _c("extra_unserved_t_ci95_high", "t", "upper end"),
+        _c(
+            "unserved_diff_vs_first_mean", "t",
+            "mean of (this strategy − the first strategy) unserved tonnes under the same stress, "
+            "paired by replication; 0 for the first",
+        ),
+        _c("unserved_diff_vs_first_ci95_low", "t", "95 % CI, lower end"),
+        _c("unserved_diff_vs_first_ci95_high", "t", "upper end"),
+        _c("run_cut_days_mean", "days", "mean over replications"),
+        _c("min_days_cover_mean", "days", "mean over replications"),
+        _c("net_value_usd_mean", "USD", "mean over replications"),
+    ),
+)  # fmt: skip
+
 #: The KPIs of an N−1 analysis's per-replication table.
 N1_KPIS: tuple[str, ...] = (
     "unserved_t", "run_cut_days", "min_days_cover", "landed_cost_usd_per_t",

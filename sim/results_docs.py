@@ -62,6 +62,7 @@ that repeats (a scenario compared with itself) gets `-2`, `-3`, ... It holds:
 |---|---|
 | `comparison.csv` | one row per KPI and strategy: statistics, and the paired difference from the first strategy |
 | `replications.csv` | one row per strategy and replication: the KPI values the statistics are computed from |
+| `ranking.csv` | one row per strategy, best first on the net value to Belarus, with the paired difference from the best and a verdict |
 | `manifest.json` | program and Python version, kind (`comparison`), each strategy's scenario name, file and sha256 (of the scenario as run, seed and replications applied), the `--set` overrides, seed and how every random number derives from it, replications, KPIs, confidence level, start and end time (UTC), status |
 
 """
@@ -157,6 +158,20 @@ do not depend on the order of the rows.
 """
 
 
+STRESS_INTRO = """\
+## Stress tests (`python -m sim stress`)
+
+`python -m sim stress A.toml B.toml [...] [--stress FILE ...]` (or `sim.stress.run_stress(...)`)
+runs every strategy unstressed and under every stress (default: each file in
+`scenarios/stress/`: a `[stress]` table naming it and `[overrides]` tables merged over each
+strategy) with the same root seed and replications — common random numbers — and writes
+`<out>/stress/<A>__vs__<B>...-seed<seed>-n<replications>/` atomically (never replaced without
+`--force`): `stress.csv`, `stress_summary.csv` and `manifest.json` (strategies and stresses with
+their files, each run's scenario sha256, seed and its derivation, replications). A strategy run
+against itself differs by exactly zero.
+"""
+
+
 def _unit(unit: str) -> str:
     return unit or "–"
 
@@ -211,6 +226,10 @@ def render() -> str:
     )
     out.append(table_section(registry.COMPARISON, "###"))
     out.append(table_section(registry.COMPARISON_REPLICATIONS, "###"))
+    out.append(table_section(registry.COMPARISON_RANKING, "###"))
+    out.append(STRESS_INTRO)
+    out.append(table_section(registry.STRESS, "###"))
+    out.append(table_section(registry.STRESS_SUMMARY, "###"))
     out.append(N1_INTRO + column_table(registry.N1))
     out.append(table_section(registry.N1_REPLICATIONS, "###"))
     out.append(SWEEPS)

@@ -31,7 +31,7 @@ OUTAGE = REPO / "scenarios" / "unecha_mozyr_outage.toml"
 SHORT = "scenario.horizon_days=60"
 # The outage starts on day 120 (1 May 2019) and lasts 20 days: 150 days take it in.
 COVERS_OUTAGE = "scenario.horizon_days=150"
-FILES = ("comparison.csv", "manifest.json", "replications.csv")
+FILES = ("comparison.csv", "manifest.json", "ranking.csv", "replications.csv")
 NAN = float("nan")
 
 
@@ -307,3 +307,30 @@ def test_cli_needs_two_files_and_sane_settings(tmp_path, capsys):
     assert main(["compare", str(BASE), str(BASE), "--seed", "-1", *out]) == 2
     assert "--seed must be zero or more" in capsys.readouterr().err
     assert not (tmp_path / "results").exists()
+
+
+def test_ranking_puts_the_best_first_with_paired_verdicts():
+    from sim.compare import ranking_rows
+
+    values = [
+        {"net_value_usd": [10.0, 11.0, 12.0]},  # a: mean 11, paired with c: no difference
+        {"net_value_usd": [9.0, 6.0, 10.0]},  # b: exactly 3 less than c every time: worse
+        {"net_value_usd": [12.0, 9.0, 13.0]},  # c: mean 11.33, the best
+    ]
+    rows = ranking_rows(["a", "b", "c"], values, "net_value_usd")
+    assert [r["strategy"] for r in rows] == ["c", "a", "b"]
+    verdicts = {r["strategy"]: r["verdict"] for r in rows}
+    assert verdicts["c"] == "best"
+    assert verdicts["a"] == "no difference detected at 3 replications"
+    assert verdicts["b"] == "worse"
+    b = next(r for r in rows if r["strategy"] == "b")
+    assert b["diff_vs_best_mean"] == pytest.approx(-3.0)
+
+
+def test_ranking_with_one_replication_says_there_is_no_interval():
+    from sim.compare import ranking_rows
+
+    rows = ranking_rows(
+        ["a", "b"], [{"net_value_usd": [5.0]}, {"net_value_usd": [4.0]}], "net_value_usd"
+    )
+    assert rows[1]["verdict"] == "worse (1 replication, no interval)"

@@ -8,12 +8,18 @@ from pathlib import Path
 import pytest
 
 from sim import load_scenario, simulate
+from sim.scenario.variants import with_values
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(name: str, *sets: str):
+    """One replication with only the test's own disruption (`cut`), not the risk regime's."""
     scenario = load_scenario(ROOT / "scenarios" / f"{name}.toml", list(sets))
+    own = {
+        k: d.model_dump(exclude_none=True) for k, d in scenario.disruptions.items() if k == "cut"
+    }
+    scenario = with_values(scenario, {"disruptions": own, "scenario.replications": 1})
     return simulate(scenario, daily="none").replications[0]
 
 

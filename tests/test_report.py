@@ -34,7 +34,14 @@ EARLY_OUTAGE = (
     "disruptions.southern_leg_outage.start_date=2019-01-20",
     "disruptions.northern_leg_derate.start_date=2019-01-20",
 )
-RUN_CHARTS = {"stock.png", "runs.png", "deliveries.png", "landed_cost.png", "link_flows.png"}
+RUN_CHARTS = {
+    "stock.png",
+    "runs.png",
+    "deliveries.png",
+    "landed_cost.png",
+    "margin.png",
+    "link_flows.png",
+}
 COMPARISON_CHARTS = {"kpis.png", "differences.png"}
 SWEEP_CHARTS = {"levers.png", "heatmap.png", "tornado.png"}
 

@@ -44,13 +44,15 @@ def summary_of(path: Path, *overrides: str) -> dict[str, str]:
 
 
 def test_idle_new_routes_leave_the_results_unchanged():
-    # strategy_assets.toml holds the CPC terminal, its sea link and the Russian rail corridor;
-    # strategy_routes.toml adds the Gomel–Gorki lines. Idle, none changes a KPI of base.toml.
+    # strategy_assets.toml holds the CPC terminal, its sea link and the Russian rail corridor:
+    # idle, they change no KPI of base.toml. strategy_routes.toml adds the Gomel–Gorki lines
+    # over the risk regime: idle, they change no KPI of risk_regime.toml (same random draws).
     base = summary_of(SCENARIOS / "base.toml")
     assets = summary_of(SCENARIOS / "strategy_assets.toml")
-    routes = summary_of(SCENARIOS / "strategy_routes.toml")
     assert assets == base
-    assert routes == base
+    regime = summary_of(SCENARIOS / "risk_regime.toml")
+    routes = summary_of(SCENARIOS / "strategy_routes.toml")
+    assert routes == regime
 
 
 def test_the_new_routes_carry_crude_when_a_contract_uses_them():

@@ -11,7 +11,9 @@ import pytest
 from sim import load_scenario, run, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIO_FILES = sorted(p for p in (ROOT / "scenarios").rglob("*.toml") if "sweeps" not in p.parts)
+SCENARIO_FILES = sorted(
+    p for p in (ROOT / "scenarios").rglob("*.toml") if not {"sweeps", "stress"} & set(p.parts)
+)
 SCRIPTS = sorted((ROOT / "scenarios" / "scripts").glob("*.py"))
 
 
@@ -39,8 +41,9 @@ def test_scenario_script_runs(script, tmp_path):
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    assert "results in" in done.stdout
-    assert any(tmp_path.rglob("summary.csv"))
+    # Every script says where it wrote, and wrote a table there.
+    assert "results in" in done.stdout or "written to" in done.stdout
+    assert any(tmp_path.rglob("*.csv"))
 
 
 def test_same_seed_gives_byte_identical_result_files(tmp_path):

@@ -53,9 +53,6 @@ class Plan:
 
     routes: tuple[tuple[tuple[tuple[int, ...], float], ...], ...]
 
-    def contract_rate_t_per_day(self, contract: int) -> float:
-        return sum(rate for _, rate in self.routes[contract])
-
 
 class _Column(NamedTuple):
     """A variable of the programme: a contract's flow on a declared route, or, for a contract

@@ -67,7 +67,6 @@ class CargoSpec:
     name: str
     origin: str
     grade: str
-    market: str
     port: str
     sea_link: str
     destination: str
@@ -437,7 +436,6 @@ def compile_topology(scenario: Scenario) -> Topology:
                 name=name,
                 origin=g.origin,
                 grade=g.grade,
-                market=sea.from_node,
                 port=sea.to_node,
                 sea_link=g.sea_link,
                 destination=g.destination,

@@ -12,7 +12,7 @@ from sim.report.formatting import RUN_HEADLINE, format_interval, format_number, 
 from sim.report.page import Headline, Page, Table
 from sim.report.run_data import RunData, describe_disruption, disruptions, load, unit_stops
 from sim.report.run_timeline import cargoes_chart, runs_chart, stock_chart
-from sim.report.run_tonnes import deliveries_chart, flows_chart, landed_cost_chart
+from sim.report.run_tonnes import deliveries_chart, flows_chart, landed_cost_chart, margin_chart
 
 __all__ = ["draw", "load", "page"]
 
@@ -22,6 +22,7 @@ CHARTS = (
     ("runs.png", runs_chart),
     ("deliveries.png", deliveries_chart),
     ("landed_cost.png", landed_cost_chart),
+    ("margin.png", margin_chart),
     ("link_flows.png", flows_chart),
     ("cargoes.png", cargoes_chart),
 )

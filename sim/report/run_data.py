@@ -22,7 +22,7 @@ from sim.report.files import ReportError, read_json, read_rows
 TEXT: tuple[str, ...] = (
     "asset", "asset_kind", "date", "event", "detail", "refinery", "origin", "route", "link",
     "cargo", "sea_link", "port", "destination", "contract",
-    "disruption", "target", "target_kind", "effect",
+    "disruption", "target", "target_kind", "effect", "grade",
 )  # fmt: skip
 
 
@@ -53,6 +53,7 @@ class RunData:
     costs: list[dict[str, Any]] = field(default_factory=list)
     cargoes: list[dict[str, Any]] = field(default_factory=list)
     disruptions: list[dict[str, Any]] = field(default_factory=list)
+    valuation: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def start(self) -> dt.date:
@@ -105,6 +106,7 @@ def load(folder: Path) -> RunData:
         costs=optional("costs.csv"),
         cargoes=optional("cargoes.csv"),
         disruptions=optional("disruptions.csv"),
+        valuation=optional("valuation.csv"),
     )
 
 

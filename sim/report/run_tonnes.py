@@ -217,3 +217,51 @@ def landed_cost_chart(data: RunData, path: Path) -> Chart | None:
         "Bold rows: the origin over all its routes. Right: the same bars without the crude "
         "price and premium, so transport, port, demurrage and fees can be told apart.",
     )
+
+
+def margin_chart(data: RunData, path: Path) -> Chart | None:
+    """What a tonne run was worth and earned, by refinery, origin and grade (valuation.csv)."""
+    if not data.valuation:
+        return None
+    groups: dict[str, dict[str, float]] = {}
+    for r in data.valuation:
+        key = f"{r['refinery']} · {r['origin']} · {r['grade']}"
+        acc = groups.setdefault(key, defaultdict(float))
+        t = r["tonnes_t"]
+        acc["tonnes_t"] += t
+        for part in ("product_worth", "landed_cost", "processing_cost", "margin"):
+            acc[part] += r[f"{part}_usd_per_t"] * t
+    labels = sorted(groups, key=lambda k: -groups[k]["tonnes_t"])
+    per_t = {k: {p: v / groups[k]["tonnes_t"] for p, v in groups[k].items()} for k in labels}
+    fig = figure(1.8 + 0.42 * len(labels), width_in=13)
+    left, right = fig.subplots(1, 2, sharey=True)
+    y = list(range(len(labels)))
+    worth = [per_t[k]["product_worth"] for k in labels]
+    cost = [per_t[k]["landed_cost"] + per_t[k]["processing_cost"] for k in labels]
+    left.barh([v - 0.2 for v in y], worth, height=0.38, color="#4c72b0", label="product worth")
+    left.barh([v + 0.2 for v in y], cost, height=0.38, color="#c44e52", label="landed + processing")
+    left.set_yticks(y, labels)
+    left.invert_yaxis()
+    left.set_xlabel("USD/t run")
+    left.set_title("Worth and cost of a tonne run")
+    legend_below(left, 2)
+    margins = [per_t[k]["margin"] for k in labels]
+    right.barh(y, margins, color=["#55a868" if m >= 0 else "#c44e52" for m in margins])
+    for v, m in zip(y, margins, strict=True):
+        right.text(m, v, f" {m:,.1f}", va="center", ha="left" if m >= 0 else "right", fontsize=8)
+    right.axvline(0, color="#333333", lw=0.8)
+    right.set_xlabel("USD/t run")
+    right.set_title("Refining margin")
+    fig.suptitle("What a tonne run was worth, by refinery, origin and grade")
+    save(fig, path)
+    return Chart(
+        path.name,
+        "Worth and margin of a tonne run, by refinery, origin and grade",
+        "Left: gross product worth of a tonne run (the refinery's configuration's yields at "
+        "the month's product prices, valuation.csv `product_worth_usd_per_t`) against what it "
+        "cost (landed cost, the refinery's average delivered cost, plus processing and sulphur "
+        "cost). Right: the refining margin, worth − processing − landed cost, USD/t "
+        "(tonne-weighted over replications). Origins are physical, as in flows.csv; the "
+        "equations are in docs/valuation.md. Run a scenario with the refineries' `*_after` "
+        "configurations to see the same bars after modernisation.",
+    )

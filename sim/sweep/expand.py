@@ -23,7 +23,7 @@ import hashlib
 import itertools
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -241,10 +241,3 @@ def resolve(
         scenario,
         "",
     )
-
-
-def run_identities(points: Sequence[Point], replications: int) -> Iterator[tuple[int, int]]:
-    """(point, replication) of every run, point by point."""
-    for point in points:
-        for replication in range(replications):
-            yield point.index, replication
