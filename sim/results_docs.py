@@ -36,7 +36,9 @@ With `--report` (or `python -m sim report FOLDER` later) the folder also gets PN
 self-contained `report.html`; docs/reports.md lists them.
 
 The folder is written under a hidden temporary name and renamed into place when complete, so a
-folder that exists is whole. An existing folder is never replaced without `--force` (exit code 3).
+folder that exists is whole. An existing folder is never replaced without `--force` (exit code 3),
+and `--force` replaces only a result folder this program wrote (its manifest's `program` and
+`kind`); docs/reliability.md says what is guaranteed when runs race, are killed or fill the disk.
 Numbers are written with up to 6 decimals; a missing value (e.g. a cost per tonne when nothing
 was shipped) is an empty cell. The same scenario and seed give byte-identical CSV files.
 
