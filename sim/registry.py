@@ -375,28 +375,22 @@ CONTRACTS = Table(
     ),
 )  # fmt: skip
 
-#: The costs.csv route of the rows that hold a refinery's lost margin.
-RUN_CUTS = "run_cuts"
 #: Joins the links of a route in the route column of costs.csv.
 ROUTE_SEPARATOR = " > "
 
 COSTS = Table(
     "costs",
     "one row per replication, refinery, origin and route: delivered tonnes and their cost by "
-    "component; plus one `run_cuts` row per refinery",
+    "component (deliveries only: margin lost to run cuts is in refineries.csv)",
     (
         _REPLICATION,
         _c("refinery", "", "destination refinery"),
-        _c("origin", "", "origin country (empty on `run_cuts` rows)"),
+        _c("origin", "", "origin (commercial: Kazakh crude delivered by swap is Kazakh)"),
         _c(
             "route", "",
-            "links joined by ` > `; cargo crude: `sea link > port > onward links`; `run_cuts` for "
-            "the lost-margin row",
+            "links joined by ` > `; cargo crude: `sea link > port > onward links`",
         ),
-        _c(
-            "tonnes_t", "t",
-            "tonnes delivered on that route (on `run_cuts` rows: the refinery's unserved tonnes)",
-        ),
+        _c("tonnes_t", "t", "tonnes delivered on that route"),
         *(
             column
             for name, meaning in COST_COMPONENTS.items()
@@ -404,10 +398,6 @@ COSTS = Table(
         ),
         _c("total_usd", "USD", "sum of the components (the landed cost)"),
         _c("total_usd_per_t", "USD/t", "sum of the components per tonne"),
-        _c(
-            "lost_margin_usd", "USD",
-            "`run_cuts` rows only: unserved tonnes × the refinery's `margin_usd_per_t`",
-        ),
     ),
     intro="What the crude delivered toward each refinery cost, by origin country and route. "
     "Crude bought\nat a pipeline source is booked when shipped; cargo crude when it leaves the "

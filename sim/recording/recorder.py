@@ -327,7 +327,7 @@ class Recorder:
             quarantined,
             end.swapped_out_t,
         )
-        costs = rows.cost_rows(self, refinery_rows)
+        costs = rows.cost_rows(self)
         events = rows.event_rows(self)
         valuation = self.valuation.rows(rep, costs)
         return ReplicationResult(

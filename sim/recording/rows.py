@@ -6,7 +6,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from sim.engine.crude import split_mix_key
-from sim.registry import COST_COMPONENTS, ROUTE_SEPARATOR, RUN_CUTS
+from sim.registry import COST_COMPONENTS, ROUTE_SEPARATOR
 from sim.units import date_at
 
 if TYPE_CHECKING:
@@ -99,8 +99,9 @@ def contract_rows(rec: Recorder) -> list[dict[str, Any]]:
     return out
 
 
-def cost_rows(rec: Recorder, refinery_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """costs.csv: one row per (refinery, origin, route), then one per refinery's run cuts."""
+def cost_rows(rec: Recorder) -> list[dict[str, Any]]:
+    """costs.csv: one row per (refinery, origin, route) of crude delivered. (Margin lost to run
+    cuts is a refinery's, in refineries.csv and summary.csv, not a delivery's.)"""
     rep = rec.replication
     out = []
     labelled = {
@@ -122,22 +123,6 @@ def cost_rows(rec: Recorder, refinery_rows: list[dict[str, Any]]) -> list[dict[s
             row[f"{k}_per_t"] = book[k] / tonnes if tonnes > 0 else float("nan")
         row["total_usd"] = total
         row["total_usd_per_t"] = total / tonnes if tonnes > 0 else float("nan")
-        row["lost_margin_usd"] = 0.0
-        out.append(row)
-    for r in refinery_rows:
-        row = {
-            "replication": rep,
-            "refinery": r["refinery"],
-            "origin": "",
-            "route": RUN_CUTS,
-            "tonnes_t": r["unserved_t"],
-        }
-        for k in COST_COMPONENTS:
-            row[k] = 0.0
-            row[f"{k}_per_t"] = 0.0
-        row["total_usd"] = 0.0
-        row["total_usd_per_t"] = 0.0
-        row["lost_margin_usd"] = r["lost_margin_usd"]
         out.append(row)
     return out
 

@@ -14,14 +14,14 @@ from sim.indicators import (
     transit_exposure,
 )
 from sim.indicators import shares as indicator_shares
-from sim.registry import ROUTE_SEPARATOR, RUN_CUTS
+from sim.registry import ROUTE_SEPARATOR
 
 if TYPE_CHECKING:
     from sim.recording.recorder import Recorder
 
 
 def _deliveries(costs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r for r in costs if r["route"] != RUN_CUTS]
+    return costs  # costs.csv holds deliveries only
 
 
 def _tonnes_by_origin(deliveries: list[dict[str, Any]]) -> dict[str, float]:
