@@ -522,8 +522,15 @@ RULE_CASES = [
         "check_horizon_in_calendar",
         {"scenario.start_date": dt.date(9999, 11, 15)},
         "scenario.horizon_days",
-        ("30 days from 9999-11-15 run past 9999-11-30",),
-        id="check_horizon_in_calendar",
+        ("30 days from 9999-11-15 run past 2999-12-31, the last day simulated",),
+        id="check_horizon_in_calendar-ends_too_late",
+    ),
+    pytest.param(
+        "check_horizon_in_calendar",
+        {"scenario.start_date": dt.date(1, 1, 1)},
+        "scenario.start_date",
+        ("0001-01-01 is before 1900-01-01, the first day simulated",),
+        id="check_horizon_in_calendar-starts_too_early",
     ),
     pytest.param(
         "check_event_counts",
@@ -655,8 +662,9 @@ def test_rule_is_silent_on_the_minimal_scenario(rule):
             id="port_full_to_the_brim",
         ),
         pytest.param(
-            {"scenario.start_date": dt.date(9999, 11, 1)}, id="horizon_ends_on_the_last_date"
+            {"scenario.start_date": dt.date(2999, 12, 2)}, id="horizon_ends_on_the_last_date"
         ),
+        pytest.param({"scenario.start_date": dt.date(1900, 1, 1)}, id="start_on_the_first_date"),
         pytest.param({"scenario.step_days": 1 / 1000}, id="step_of_a_thousandth_day"),
         pytest.param({"scenario.seed": 2**70}, id="seed_of_any_size"),
         pytest.param({"scenario.name": "n.a-m_e" + "e" * 57}, id="name_of_64_characters"),

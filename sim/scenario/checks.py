@@ -28,9 +28,12 @@ Finding = tuple[str, str]
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 #: Ids and origins: they key result rows and label charts, so plain names only.
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-#: Latest end (start_date + horizon_days, exclusive) of a run: the engine looks up the month
-#: after the last simulated day, and 10000-01-01 is not a date Python can hold.
-LAST_END_DATE = dt.date(9999, 12, 1)
+#: The calendar a run must lie in: from FIRST_DATE to the day before LAST_END_DATE (its end,
+#: start_date + horizon_days, exclusive). Far wider than any question the model answers, and
+#: clear of the edges of Python's and Matplotlib's calendars (years 1 to 9999), which the engine
+#: (looking a month ahead) and the report's charts (padding their date axes) would reach.
+FIRST_DATE = dt.date(1900, 1, 1)
+LAST_END_DATE = dt.date(3000, 1, 1)
 #: Most events one periodic process may take over the horizon (network steps, reorder reviews,
 #: random failures): about a minute of engine time for the network clock.
 MAX_EVENTS = 1_000_000
@@ -40,8 +43,8 @@ MIN_LINEFILL_T = 1.0
 
 def _end_date(s: Scenario) -> dt.date:
     """The day after the last simulated day (never past LAST_END_DATE: see its check)."""
-    days = (LAST_END_DATE - s.scenario.start_date).days
-    return s.scenario.start_date + dt.timedelta(days=min(s.scenario.horizon_days, max(days, 0)))
+    start = s.scenario.start_date
+    return start + dt.timedelta(days=min(s.scenario.horizon_days, (LAST_END_DATE - start).days))
 
 
 def _link_graph(s: Scenario) -> nx.DiGraph:
@@ -66,13 +69,15 @@ def check_step_divides_day(s: Scenario) -> Iterator[Finding]:
 
 
 def check_horizon_in_calendar(s: Scenario) -> Iterator[Finding]:
-    """The horizon ends by LAST_END_DATE, so every date the run computes exists."""
+    """The run lies between FIRST_DATE and LAST_END_DATE, so every date it computes exists."""
     start, days = s.scenario.start_date, s.scenario.horizon_days
-    if (LAST_END_DATE - start).days < days:
+    last = LAST_END_DATE - dt.timedelta(days=1)
+    if start < FIRST_DATE:
+        yield "scenario.start_date", f"{start} is before {FIRST_DATE}, the first day simulated"
+    elif (LAST_END_DATE - start).days < days:
         yield (
             "scenario.horizon_days",
-            f"{days} days from {start} run past {LAST_END_DATE - dt.timedelta(days=1)}, "
-            "the last day the simulator's calendar holds",
+            f"{days} days from {start} run past {last}, the last day simulated",
         )
 
 

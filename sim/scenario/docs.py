@@ -63,9 +63,9 @@ parts per million by mass, `_pct` per cent.
 - Ids (the `ID` in `[nodes.ID]`) and origins are plain names: letters, digits, `_` and `-`, at
   most 64 characters; node and link ids must differ from each other.
 - Numbers are finite (no `inf` or `nan`) and at most 1e12 in magnitude (seeds aside). A run
-  ends by 9999-11-30 and takes at most 1,000,000 network steps (`horizon_days ÷ step_days`),
-  reorder reviews or random failures per process; a pipeline holds 1 t to 1e12 t of linefill.
-  [reliability.md](reliability.md) lists every input limit.
+  lies between 1900-01-01 and 2999-12-31 and takes at most 1,000,000 network steps
+  (`horizon_days ÷ step_days`), reorder reviews or random failures per process; a pipeline
+  holds 1 t to 1e12 t of linefill. [reliability.md](reliability.md) lists every input limit.
 - Dates are TOML dates (`2019-05-01`). Day 0 is `scenario.start_date`; a date becomes a day
   number by subtracting it. Events take effect at the first network step at or after their time.
 
