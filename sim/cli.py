@@ -7,6 +7,7 @@ Exit codes: 0 done; 1 the run failed (e.g. mass balance); 2 invalid input or usa
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 
@@ -176,7 +177,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             target_ci[kpi.strip()] = float(value)
         except ValueError:
             sep = ""
-        if not sep or target_ci.get(kpi.strip(), 0) <= 0:
+        if not sep or not 0 < target_ci.get(kpi.strip(), 0) < math.inf:  # NaN fails too
             print(
                 f"--target-ci {text!r}: expected KPI=HALFWIDTH with HALFWIDTH > 0", file=sys.stderr
             )
