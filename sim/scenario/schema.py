@@ -33,8 +33,8 @@ def beyond_magnitude(value: Any) -> float | None:
         if isinstance(item, int | float):
             if abs(item) > MAX_MAGNITUDE:
                 return item
-        elif isinstance(item, dict):
-            stack.extend(item.values())
+        elif isinstance(item, dict):  # e.g. a sweep's `overrides` table: seeds stay unbounded
+            stack.extend(v for k, v in item.items() if k not in _UNBOUNDED_FIELDS)
         elif isinstance(item, list | tuple):
             stack.extend(item)
     return None
