@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import networkx as nx
 
@@ -115,7 +115,7 @@ def check_names(s: Scenario) -> Iterator[Finding]:
     """Ids and origins are plain names (letters, digits, `_`, `-`; at most 64 characters):
     they key result rows, label charts and are addressed by dotted keys."""
     rule = "letters, digits, `_` and `-` only, at most 64 characters"
-    sections = {
+    sections: dict[str, Mapping[str, object]] = {
         "grades": s.grades,
         "nodes": s.nodes,
         "links": s.links,
