@@ -7,15 +7,62 @@ Field descriptions are the user documentation: docs/scenarios.md is generated fr
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+#: Largest magnitude of any number in an input file (seeds aside). 1e12 t is some 250 years of
+#: the world's crude output, so no real figure comes near it; below it, sums over a run stay
+#: well inside the engine's tonne tolerances and the range the LP solver (HiGHS) represents.
+MAX_MAGNITUDE = 1e12
+#: Fields of any size: seeds only name a random stream.
+_UNBOUNDED_FIELDS = frozenset({"seed"})
+#: A name that becomes a folder: letters, digits, `_.-`, not starting with a dot, ≤ 64 characters.
+PATH_NAME_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$"
+
+
+def beyond_magnitude(value: Any) -> float | None:
+    """The first number in `value` (a number, or lists and tables of them) whose magnitude is
+    above MAX_MAGNITUDE, or None. Nested models are not entered: they check their own."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bool):
+            continue
+        if isinstance(item, int | float):
+            if abs(item) > MAX_MAGNITUDE:
+                return item
+        elif isinstance(item, dict):  # e.g. a sweep's `overrides` table: seeds stay unbounded
+            stack.extend(v for k, v in item.items() if k not in _UNBOUNDED_FIELDS)
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return None
+
+
+def check_magnitude(value: Any, info: ValidationInfo) -> Any:
+    """A field validator: every number within ±MAX_MAGNITUDE (non-finite ones are refused by
+    `allow_inf_nan=False` before this runs)."""
+    if info.field_name not in _UNBOUNDED_FIELDS:
+        big = beyond_magnitude(value)
+        if big is not None:
+            # A lone number is quoted by the loader's "(got …)"; one inside a list or table here.
+            inside = "" if big is value else f" ({big:g} is not)"
+            raise PydanticCustomError(
+                "too_large",
+                "must be within ±1e12, the largest magnitude the simulator accepts{inside}",
+                {"inside": inside},
+            )
+    return value
 
 
 class Spec(BaseModel):
-    """Base of every scenario section: unknown keys are errors, values are immutable."""
+    """Base of every scenario section: unknown keys are errors, values are immutable, numbers
+    are finite (no `inf`, no `nan`) and of magnitude at most MAX_MAGNITUDE."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, allow_inf_nan=False)
+
+    _magnitude = field_validator("*", mode="after")(check_magnitude)
 
 
 PositiveTonnes = Annotated[float, Field(ge=0)]
@@ -37,8 +84,9 @@ class Settings(Spec):
     """What is simulated, from when, for how long, and how many times."""
 
     name: str = Field(
-        pattern=r"^[A-Za-z0-9_.-]+$",
-        description="Scenario name; names the result folder (letters, digits, `_.-`).",
+        pattern=PATH_NAME_PATTERN,
+        description="Scenario name; names the result folder (letters, digits, `_.-`, not "
+        "starting with `.`, at most 64 characters).",
     )
     description: str = Field("", description="What the scenario represents, in a sentence.")
     start_date: dt.date = Field(description="Calendar date of simulation day 0.")
