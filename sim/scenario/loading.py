@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from sim.errors import Problem, ScenarioError
 from sim.scenario.checks import run_checks
@@ -312,11 +313,11 @@ def validation_problems(exc: ValidationError, file: str) -> list[Problem]:
     return problems
 
 
-def _expected_kinds(err: dict[str, Any]) -> str:
+def _expected_kinds(err: ErrorDetails) -> str:
     loc = err["loc"]
     section = str(loc[0]) if loc else ""
     kinds = {"nodes": "field, market, junction, port, refinery", "links": "pipeline"}
-    return kinds.get(section, str(err.get("ctx", {}).get("expected_tags", "")))
+    return kinds.get(section, str((err.get("ctx") or {}).get("expected_tags", "")))
 
 
 def validate_data(data: Mapping[str, Any], file: str = "<scenario>") -> Scenario:
