@@ -307,6 +307,10 @@ class NetworkStep:
         self.rail_into: dict[str, list[int]] = {}
         for link in self.rail_links:
             self.rail_into.setdefault(link.to_node, []).append(link.index)
+        #: Lines, rail corridors and port tanks crude can reach each refinery from.
+        self.upstream: dict[str, tuple[list[int], list[str]]] = {
+            name: self._upstream(name) for name in refineries
+        }
         #: Above this level each refinery refuses crude in the current step, ppm (inf: it
         #: takes everything in, unnoticed, during a detection delay).
         self._refuse_ppm: dict[str, float] = {}
@@ -359,11 +363,40 @@ class NetworkStep:
         self._deliver(inputs, rail_in, dt, now_days, result)
         return result
 
+    def _upstream(self, refinery: str) -> tuple[list[int], list[str]]:
+        """Links (and port tanks) from which crude can flow to `refinery`, in link order."""
+        links: set[int] = set()
+        nodes, stack = {refinery}, [refinery]
+        while stack:
+            node = stack.pop()
+            for i in self.topology.in_links[node]:
+                links.add(i)
+                upstream = self.topology.links[i].from_node
+                if upstream not in nodes:
+                    nodes.add(upstream)
+                    stack.append(upstream)
+        return sorted(links), [n for n in self.ports if n in nodes]
+
+    def _upstream_clean(self, name: str, limit_ppm: float) -> bool:
+        """Whether no line, train or port tank that can bring crude to `name` holds crude
+        above `limit_ppm`."""
+        links, ports = self.upstream[name]
+        for link in links:
+            fifo = self.fifos[link]
+            if isinstance(fifo, RailQueue):
+                if any(p.ppm > limit_ppm for _, p in fifo.queue):
+                    return False
+            elif any(p.ppm > limit_ppm for p in fifo.queue):
+                return False
+        return all(self.ports[port].ppm <= limit_ppm for port in ports)
+
     def _start_refineries(
         self, plan: ExecutablePlan, dt: float, now_days: float
     ) -> list[tuple[str, EventKind, str]]:
         events = []
         for name, refinery in self.refineries.items():
+            if refinery.alert and self._upstream_clean(name, refinery.spec.contaminant_limit_ppm):
+                refinery.end_alert()
             for kind, detail in refinery.start_step(now_days, dt):
                 events.append((name, kind, detail))
             refuses = refinery.refuses_contaminated(now_days)
@@ -576,8 +609,7 @@ class NetworkStep:
         """Each refinery refuses crude above its contaminant limit (or, during a detection
         delay, takes it in unnoticed), takes the rest in and runs."""
         for name, refinery in self.refineries.items():
-            accepted, rejected = [], 0.0
-            clean, dirty = 0.0, 0.0
+            accepted, rejected, dirty = [], 0.0, 0.0
             limit_ppm = refinery.spec.contaminant_limit_ppm
             refuse_ppm = self._refuse_ppm[name]
             arriving = inputs.get(name, [])
@@ -590,14 +622,11 @@ class NetworkStep:
                 accepted.append(p)
                 if p.ppm > limit_ppm:
                     dirty += p.tonnes_t
-                else:
-                    clean += p.tonnes_t
             if rejected > 0:
                 refinery.quarantine(rejected)
             if dirty > 0:
                 refinery.take_in_contaminated(dirty, now_days)
             received, ran, event = refinery.take_in_and_run(accepted, dt)
-            refinery.end_step(clean, dirty + rejected)
             if event is not None:
                 result.events.append((name, event, ""))
             result.received[name] = received

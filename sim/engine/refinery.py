@@ -78,8 +78,9 @@ class Refinery:
         self.contaminated_t = 0.0
         #: Contaminated crude run before it was found, t.
         self.offspec_run_t = 0.0
-        #: True once contamination is found: crude above the limit is refused at the gate until
-        #: a step brings clean crude only.
+        #: True once contamination is found: crude above the limit is refused at the gate for as
+        #: long as any line or tank that can bring crude here holds such crude (the network step
+        #: ends the alert).
         self.alert = False
         #: When contaminated crude first entered the tanks unnoticed, days (None: none has).
         self._dirty_since: float | None = None
@@ -256,7 +257,8 @@ class Refinery:
             self.contaminated_t = 0.0
         return moved
 
-    def end_step(self, clean_t: float, contaminated_t: float) -> None:
-        """After receipts: a step that brought clean crude only ends the alert."""
-        if self.alert and clean_t > 0 and contaminated_t <= 0 and self.contaminated_t <= 0:
+    def end_alert(self) -> None:
+        """Nothing contaminated is left upstream or in the tanks: back to routine sampling, so
+        new contamination again goes unnoticed for the detection delay."""
+        if self.contaminated_t <= 0:
             self.alert = False
