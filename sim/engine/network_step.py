@@ -402,20 +402,36 @@ class NetworkStep:
             refuses = refinery.refuses_contaminated(now_days)
             self._refuse_ppm[name] = refinery.spec.contaminant_limit_ppm if refuses else math.inf
             if refinery.plans:
-                refinery.plan(self._expected_t_per_day(plan, name, refinery.lookahead_days))
+                refinery.plan(self._expected_t_per_day(plan, name, refinery))
         return events
 
-    def _expected_t_per_day(self, plan: ExecutablePlan, name: str, lookahead_days: float) -> float:
+    def _expected_t_per_day(self, plan: ExecutablePlan, name: str, refinery: Refinery) -> float:
         """Arrivals a refinery expects over the look-ahead from the plan in force, t/day: the
         planned rates of routes from sources without tanks, less the crude it knows it will
-        refuse at the head of its lines; routes from ports no more than the port's stock
-        (shared by planned rate) allows; and crude already on rail to it."""
+        refuse at the head of its lines (and, when its quarantine cannot take all of that over
+        the look-ahead, less the clean crude that cannot pass it in time); routes from ports no
+        more than the port's stock (shared by planned rate) allows; and crude already on rail
+        to it."""
+        lookahead_days = refinery.lookahead_days
         rate = plan.inflow_t_per_day.get(name, 0.0)
         refuse_ppm = self._refuse_ppm[name]
         if refuse_ppm < math.inf:
+            refused = dirty_rate = 0.0
             for i in plan.line_routes_by_refinery.get(name, ()):
-                refused = self._refused_ahead_t(plan, i, lookahead_days, refuse_ppm)
-                rate -= refused / lookahead_days
+                dirty = self._refused_ahead_t(plan, i, lookahead_days, refuse_ppm)
+                if dirty > 0:
+                    refused += dirty
+                    dirty_rate += plan.rates_t_per_day[i]
+            rate -= refused / lookahead_days
+            room = refinery.quarantine_room_t()
+            if refused > room:
+                # The lines run at their planned rate until the quarantine is full, then at the
+                # reverse-pumping rate: the clean crude behind arrives only after that.
+                pump = refinery.spec.reverse_pumping_t_per_day
+                stalled = (refused - room) / pump if pump > 0 else math.inf
+                clean_days = max(0.0, lookahead_days - room / dirty_rate - stalled)
+                behind = dirty_rate * lookahead_days - refused
+                rate -= max(0.0, behind - dirty_rate * clean_days) / lookahead_days
         port_routes = plan.port_routes_by_refinery.get(name)
         if port_routes:
             rates = plan.rates_t_per_day
@@ -644,14 +660,13 @@ class NetworkStep:
         return fifo
 
     def _may_refuse(self, route: RoutePlan, refuse_ppm: float) -> bool:
-        """Whether a route may bring crude above `refuse_ppm` this step (a cheap look)."""
-        return (
-            route.ppm > refuse_ppm
-            or bool(self.link_added_ppm)
-            or (
-                route.links[-1] not in self.rail_index
-                and any(p.ppm > refuse_ppm for p in self._pipe(route.links[-1]).queue)
-            )
+        """Whether a route may bring crude above `refuse_ppm` this step: its crude as it enters
+        the route is above it, or the head of its last line holds such crude."""
+        added = self.link_added_ppm
+        inflow_ppm = route.ppm + (sum(added.get(link, 0.0) for link in route.links) if added else 0)
+        return inflow_ppm > refuse_ppm or (
+            route.links[-1] not in self.rail_index
+            and any(p.ppm > refuse_ppm for p in self._pipe(route.links[-1]).queue)
         )
 
     def _split_at_heads(
