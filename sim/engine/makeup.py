@@ -42,10 +42,16 @@ class MakeUp:
         #: End of each contract's open make-up window, days (None: no window open).
         self.window_end: list[float | None] = [None] * n
         self._with_terms = [c.index for c in contracts if c.makeup_max_share > 0]
+        #: Make-up windows open now.
+        self._open = 0
+        # Quiet steps (nothing owed, nothing missed, the same nominations and shipments) are
+        # only counted, and booked at once when something changes (`flush`).
+        self._quiet: tuple[list[float], list[float], float] | None = None
+        self._quiet_steps = 0
 
     @property
     def any_open(self) -> bool:
-        return any(end is not None for end in self.window_end)
+        return self._open > 0
 
     def extra_t_per_day(self, contract: int, nominal_t_per_day: float) -> float:
         """The make-up rate nominated on top of the contract's nomination, t/day."""
@@ -65,28 +71,57 @@ class MakeUp:
         return caps
 
     def record(
-        self, now: float, dt: float, nominal_t_per_day: list[float], shipped_t: list[float]
+        self,
+        now: float,
+        dt: float,
+        nominal_t_per_day: list[float],
+        shipped_t: list[float],
+        steady: bool = False,
     ) -> list[tuple[int, EventKind, str]]:
         """Book one step's shipments against the nominations; returns make-up windows that
-        opened or closed (contract, event, detail): each changes the plan."""
-        changes: list[tuple[int, EventKind, str]] = []
+        opened or closed (contract, event, detail): each changes the plan.
+
+        `steady`: the same list objects will come again for as long as the plan runs
+        unscaled; while nothing is owed or open, such steps are only counted.
+        """
+        quiet = self._quiet
+        if quiet is not None and quiet[0] is nominal_t_per_day and quiet[1] is shipped_t:
+            self._quiet_steps += 1
+            return []
+        self.flush()
+        nominated, total = self.nominated_t, self.shipped_t
         for c, nominal in enumerate(nominal_t_per_day):
+            nominated[c] += nominal * dt
+            total[c] += shipped_t[c]
+        changes: list[tuple[int, EventKind, str]] = []
+        calm = steady
+        for c in self._with_terms:
+            nominal = nominal_t_per_day[c]
             due = nominal * dt
-            shipped = shipped_t[c]
-            self.nominated_t[c] += due
-            self.shipped_t[c] += shipped
-            short = due - shipped
+            short = due - shipped_t[c]
             tolerance = _RELATIVE_TOLERANCE * due + _ABSOLUTE_TOLERANCE_T
-            if self.share[c] <= 0:
-                continue
             if short > tolerance:
                 self.owed_t[c] += short
             elif short < 0 and self.window_end[c] is not None:
                 made = min(-short, self.owed_t[c])
                 self.makeup_t[c] += made
                 self.owed_t[c] -= made
-            changes.extend(self._windows(c, now, dt, nominal, short <= tolerance))
+            if self.owed_t[c] > 0 or self.window_end[c] is not None:
+                changes.extend(self._windows(c, now, dt, nominal, short <= tolerance))
+                calm = False
+        if calm and not changes:
+            # Holding the two lists keeps them alive, so their identity stays theirs.
+            self._quiet = (nominal_t_per_day, shipped_t, dt)
         return changes
+
+    def flush(self) -> None:
+        """Book the quiet steps counted since the last change."""
+        if self._quiet is not None and self._quiet_steps:
+            nominal, shipped, dt = self._quiet
+            for c, rate in enumerate(nominal):
+                self.nominated_t[c] += rate * dt * self._quiet_steps
+                self.shipped_t[c] += shipped[c] * self._quiet_steps
+        self._quiet, self._quiet_steps = None, 0
 
     def _windows(
         self, c: int, now: float, dt: float, nominal: float, full: bool
@@ -96,6 +131,7 @@ class MakeUp:
         if end is None:
             if full and nominal > 0 and owed > _ABSOLUTE_TOLERANCE_T:
                 self.window_end[c] = now + dt + self.window_days[c]
+                self._open += 1
                 detail = (
                     f"{owed:.0f} t missed; up to {self.share[c] * nominal:.0f} t/day extra for "
                     f"{self.window_days[c]:g} days"
@@ -105,9 +141,11 @@ class MakeUp:
         if owed <= _ABSOLUTE_TOLERANCE_T:
             self.owed_t[c] = 0.0
             self.window_end[c] = None
+            self._open -= 1
             return [(c, EventKind.MAKEUP_END, "all made up")]
         if now + dt >= end - 1e-9:
             self.owed_t[c] = 0.0
             self.window_end[c] = None
+            self._open -= 1
             return [(c, EventKind.MAKEUP_END, f"window closed: {owed:.0f} t not made up, lost")]
         return []

@@ -103,6 +103,8 @@ class ExecutablePlan:
     line_routes_by_refinery: dict[str, list[int]] = field(default_factory=dict)
     #: Planned flow through each link, t/day.
     link_rate_t_per_day: dict[int, float] = field(default_factory=dict)
+    #: Highest contaminant level of the crude any route puts in, ppm.
+    max_route_ppm: float = 0.0
 
 
 def _hop_shares(
@@ -262,6 +264,7 @@ def executable(
         port_routes_by_refinery=port_to_refinery,
         line_routes_by_refinery=line_routes,
         link_rate_t_per_day=link_rate,
+        max_route_ppm=max((r.ppm for r in routes), default=0.0),
     )
 
 
@@ -314,6 +317,9 @@ class NetworkStep:
         #: Above this level each refinery refuses crude in the current step, ppm (inf: it
         #: takes everything in, unnoticed, during a detection delay).
         self._refuse_ppm: dict[str, float] = {}
+        self._max_ppm = 0.0
+        #: Whether contaminated crude may be in the lines (so their contents are read).
+        self._watch_lines = False
 
     def step(
         self,
@@ -393,14 +399,33 @@ class NetworkStep:
     def _start_refineries(
         self, plan: ExecutablePlan, dt: float, now_days: float
     ) -> list[tuple[str, EventKind, str]]:
-        events = []
+        events: list[tuple[str, EventKind, str]] = []
+        # Highest contaminant level anywhere in the lines or going into them. Lines only get
+        # contaminated crude from routes, disruptions or port tanks that carry it, so a clean
+        # network skips reading the lines, and every per-route look below.
+        entering = plan.max_route_ppm
+        if self.link_added_ppm:
+            entering += sum(self.link_added_ppm.values())
+        if entering > 0 or (self.ports and any(t.ppm > 0 for t in self.ports.values())):
+            self._watch_lines = True
+        if self._watch_lines:
+            in_lines = max(
+                (p.ppm for f in self.fifos if isinstance(f, PipelineFIFO) for p in f.queue),
+                default=0.0,
+            )
+            self._watch_lines = entering > 0 or in_lines > 0
+            self._max_ppm = max(entering, in_lines)
+        else:
+            self._max_ppm = 0.0
+        refuse_ppm = self._refuse_ppm
         for name, refinery in self.refineries.items():
-            if refinery.alert and self._upstream_clean(name, refinery.spec.contaminant_limit_ppm):
-                refinery.end_alert()
-            for kind, detail in refinery.start_step(now_days, dt):
-                events.append((name, kind, detail))
+            if refinery.needs_start_step:
+                if refinery.alert and self._upstream_clean(name, refinery.limit_ppm):
+                    refinery.end_alert()
+                for kind, detail in refinery.start_step(now_days, dt):
+                    events.append((name, kind, detail))
             refuses = refinery.refuses_contaminated(now_days)
-            self._refuse_ppm[name] = refinery.spec.contaminant_limit_ppm if refuses else math.inf
+            refuse_ppm[name] = refinery.limit_ppm if refuses else math.inf
             if refinery.plans:
                 refinery.plan(self._expected_t_per_day(plan, name, refinery))
         return events
@@ -415,7 +440,7 @@ class NetworkStep:
         lookahead_days = refinery.lookahead_days
         rate = plan.inflow_t_per_day.get(name, 0.0)
         refuse_ppm = self._refuse_ppm[name]
-        if refuse_ppm < math.inf:
+        if self._max_ppm > refuse_ppm:
             refused = dirty_rate = 0.0
             for i in plan.line_routes_by_refinery.get(name, ()):
                 dirty = self._refused_ahead_t(plan, i, lookahead_days, refuse_ppm)
@@ -530,11 +555,15 @@ class NetworkStep:
             want = sum(volumes[i] for i in idx)
             refuse_ppm = self._refuse_ppm[name]
             # Crude the refinery will refuse takes no room in its tanks, but room in quarantine.
-            quarantine_room = refinery.quarantine_room_t() if refuse_ppm < math.inf else math.inf
-            rail_t = sum(p.tonnes_t for _, p in trains if p.ppm <= refuse_ppm)
-            refused_rail_t = sum(p.tonnes_t for _, p in trains if p.ppm > refuse_ppm)
+            quarantine_room = math.inf
+            if refinery.quarantine_limited and refuse_ppm < math.inf:
+                quarantine_room = refinery.quarantine_room_t()
+            rail_t = refused_rail_t = 0.0
+            if trains:
+                rail_t = sum(p.tonnes_t for _, p in trains if p.ppm <= refuse_ppm)
+                refused_rail_t = sum(p.tonnes_t for _, p in trains if p.ppm > refuse_ppm)
             limit = refinery.receipt_limit_t(want + rail_t, dt)
-            if rail_t > limit or refused_rail_t > quarantine_room:
+            if trains and (rail_t > limit or refused_rail_t > quarantine_room):
                 rail_in[name] = self._unload_what_fits(
                     list(trains), max(0.0, limit), quarantine_room, refuse_ppm, now_days
                 )

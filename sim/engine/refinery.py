@@ -43,6 +43,11 @@ class Refinery:
         "contaminated_t",
         "offspec_run_t",
         "alert",
+        "plans",
+        "lookahead_days",
+        "quarantine_limited",
+        "limit_ppm",
+        "_delay_days",
         "_dirty_since",
         "_expected_t_per_day",
         "_planned_t_per_day",
@@ -51,7 +56,6 @@ class Refinery:
         "_min_stock_t",
         "_plan_floor_t",
         "_min_rate_t_per_day",
-        "_lookahead_days",
         "_restart_t_per_day",
         "_quarantine_capacity_t",
     )
@@ -93,7 +97,9 @@ class Refinery:
             spec.min_operating_stock_t, spec.cover_target_days * spec.target_run_t_per_day
         )
         self._min_rate_t_per_day = spec.min_technical_rate_t_per_day
-        self._lookahead_days = spec.lookahead_days
+        #: Look-ahead of the run planner, days; whether it plans (lookahead_days > 0).
+        self.lookahead_days = spec.lookahead_days
+        self.plans = spec.lookahead_days > 0
         self._restart_t_per_day = min(
             spec.min_technical_rate_t_per_day * (1.0 + spec.restart_margin_share),
             spec.target_run_t_per_day,
@@ -101,34 +107,26 @@ class Refinery:
         self._quarantine_capacity_t = (
             math.inf if spec.quarantine_capacity_t is None else spec.quarantine_capacity_t
         )
+        #: Whether its quarantine storage has a capacity.
+        self.quarantine_limited = spec.quarantine_capacity_t is not None
+        #: Contaminant limit, ppm, and detection delay, days (from the spec).
+        self.limit_ppm = spec.contaminant_limit_ppm
+        self._delay_days = spec.detection_delay_days
         self._planned_t_per_day = self._ceiling_t_per_day()
 
     # -- the run plan ----------------------------------------------------------------------
-    @property
-    def plans(self) -> bool:
-        """Whether the run planner is on (`lookahead_days` > 0)."""
-        return self._lookahead_days > 0
-
-    @property
-    def lookahead_days(self) -> float:
-        return self._lookahead_days
-
     def _ceiling_t_per_day(self) -> float:
         ceiling = self._target_t_per_day
         if self.capacity_factor < 1.0:
             ceiling = min(ceiling, self._capacity_t_per_day * self.capacity_factor)
         return ceiling
 
-    def _unusable_t(self) -> float:
-        """Contaminated stock already found and waiting for quarantine room, t."""
-        return self.contaminated_t if self.alert else 0.0
-
     def planned_rate_t_per_day(self) -> float:
         """P: expected arrivals plus the stock above the planned floor spread over the
         look-ahead, t/day (the ceiling T without planning)."""
         if not self.plans:
             return self._ceiling_t_per_day()
-        return self._expected_t_per_day + self._above_t(self._plan_floor_t) / self._lookahead_days
+        return self._expected_t_per_day + self._above_t(self._plan_floor_t) / self.lookahead_days
 
     def plan(self, expected_t_per_day: float) -> None:
         """Set this step's run rate from the arrivals expected over the look-ahead, t/day."""
@@ -140,7 +138,9 @@ class Refinery:
         self._planned_t_per_day = ceiling
 
     def _above_t(self, floor_t: float) -> float:
-        above = self.tank.stock_t - self._unusable_t() - floor_t
+        above = self.tank.stock_t - floor_t
+        if self.alert:
+            above -= self.contaminated_t
         return above if above > 0.0 else 0.0
 
     def feasible_run_t(self, inflow_t: float, dt_days: float) -> float:
@@ -198,11 +198,11 @@ class Refinery:
     # -- contamination ---------------------------------------------------------------------
     def refuses_contaminated(self, now_days: float) -> bool:
         """Whether crude above the limit is refused at the gate in the step starting now."""
-        return self.spec.detection_delay_days <= 0 or self.alert or self._detection_due(now_days)
+        return self._delay_days <= 0 or self.alert or self._detection_due(now_days)
 
     def _detection_due(self, now_days: float) -> bool:
         since = self._dirty_since
-        return since is not None and now_days >= since + self.spec.detection_delay_days - 1e-9
+        return since is not None and now_days >= since + self._delay_days - 1e-9
 
     def quarantine_room_t(self) -> float:
         """Room left in quarantine storage, t (inf: unlimited)."""
@@ -218,6 +218,11 @@ class Refinery:
         self.contaminated_t += tonnes_t
         if self._dirty_since is None:
             self._dirty_since = now_days
+
+    @property
+    def needs_start_step(self) -> bool:
+        """Whether `start_step` has anything to do (the usual step: nothing contaminated)."""
+        return self._dirty_since is not None or self.alert or self.quarantine_stock_t > 0
 
     def start_step(self, now_days: float, dt_days: float) -> list[tuple[EventKind, str]]:
         """Before the step's crude moves: reverse pumping, finding contamination, and moving

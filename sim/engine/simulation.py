@@ -152,6 +152,11 @@ class Simulation:
         self._executables: ExecutableCache = executables if executables is not None else {}
         self._rejecting = dict.fromkeys(self.network.refineries, False)
         self._quarantine_full = dict.fromkeys(self.network.refineries, False)
+        self._limited_quarantine = [
+            name for name, r in self.network.refineries.items() if r.quarantine_room_t() < math.inf
+        ]
+        #: Shipped per contract in a step that ran its plan unscaled, by plan, t.
+        self._contract_step_t: dict[int, list[float]] = {}
         #: Missed tonnes and make-up, by contract.
         self.makeup = MakeUp(topology)
         #: Each contract's nomination in force (volume ÷ days in the month while active, before
@@ -329,8 +334,8 @@ class Simulation:
                 self.log(
                     name, EventKind.REJECTION_START if rejected > 0 else EventKind.REJECTION_END
                 )
-        for name, refinery in self.network.refineries.items():
-            full = refinery.quarantine_room_t() <= 1e-6
+        for name in self._limited_quarantine:
+            full = self.network.refineries[name].quarantine_room_t() <= 1e-6
             if full is not self._quarantine_full[name]:
                 self._quarantine_full[name] = full
                 kind = EventKind.QUARANTINE_FULL if full else EventKind.QUARANTINE_ROOM
@@ -338,10 +343,22 @@ class Simulation:
 
     def _count_contracts(self, plan: ExecutablePlan, result: StepResult) -> None:
         """Book the step's shipments against the nominations: missed tonnes and make-up."""
-        shipped = [0.0] * len(self.topology.contracts)
-        for route, v in zip(plan.routes, result.shipped_by_route, strict=True):
-            shipped[route.contract] += v
-        changes = self.makeup.record(self.now, self.dt, self._nominal_t_per_day, shipped)
+        steady = not result.scaled
+        if result.scaled:
+            shipped = [0.0] * len(self.topology.contracts)
+            for route, v in zip(plan.routes, result.shipped_by_route, strict=True):
+                shipped[route.contract] += v
+        else:  # the plan ran as planned: the same tonnes as every unscaled step of it
+            cached = self._contract_step_t.get(id(plan))
+            if cached is None:
+                cached = [0.0] * len(self.topology.contracts)
+                for route, v in zip(plan.routes, result.shipped_by_route, strict=True):
+                    cached[route.contract] += v
+                self._contract_step_t[id(plan)] = cached
+            shipped = cached
+        changes = self.makeup.record(
+            self._clock_now, self.dt, self._nominal_t_per_day, shipped, steady
+        )
         for c, kind, detail in changes:
             self.mark_stale()
             self.log(self.topology.contracts[c].name, kind, detail, at=self.now + self.dt)
@@ -377,6 +394,7 @@ class Simulation:
         started = time.perf_counter()
         self.start(extra)
         self.env.run(until=self.horizon_days + self.dt / 2)
+        self.makeup.flush()
         end = RunEnd(
             end_days=self.horizon_days,
             initial_inventory_t=self.initial_inventory_t,
