@@ -396,6 +396,35 @@ def check_contract_price(s: Scenario) -> Iterator[Finding]:
             yield f"contracts.{name}.price", "required unless the source is a port"
 
 
+def check_makeup(s: Scenario) -> Iterator[Finding]:
+    """Make-up terms need a window, and a contract that buys its crude (not a port's draw)."""
+    for name, c in s.contracts.items():
+        key = f"contracts.{name}"
+        if c.makeup_max_share > 0 and c.makeup_window_days <= 0:
+            yield f"{key}.makeup_window_days", "makeup_max_share needs a window longer than 0 days"
+        if c.makeup_window_days > 0 and c.makeup_max_share <= 0:
+            yield f"{key}.makeup_max_share", "makeup_window_days has no effect without a share"
+        if c.makeup_max_share > 0 and isinstance(s.nodes.get(c.source), PortNode):
+            yield (
+                f"{key}.makeup_max_share",
+                "no make-up from a port's tanks: it moves crude already bought, nothing is owed",
+            )
+
+
+def check_cover_target_fits_tank(s: Scenario) -> Iterator[Finding]:
+    """The stock a refinery's run plan keeps (cover_target_days × target run) fits its tanks."""
+    for name, node in s.nodes.items():
+        if not isinstance(node, RefineryNode):
+            continue
+        kept = node.cover_target_days * node.target_run_t_per_day
+        if kept > node.tank_capacity_t:
+            yield (
+                f"nodes.{name}.cover_target_days",
+                f"{node.cover_target_days:g} days of target run ({kept:g} t) exceed "
+                f"tank_capacity_t {node.tank_capacity_t:g}",
+            )
+
+
 def check_prices(s: Scenario) -> Iterator[Finding]:
     """Every benchmark a contract or cargo names exists; monthly prices are keyed `YYYY-MM`."""
     for section, options in (("contracts", s.contracts), ("cargoes", s.cargoes)):
@@ -756,6 +785,8 @@ CHECKS: tuple[Callable[[Scenario], Iterator[Finding]], ...] = (
     check_refinery_supplied,
     check_contract_dates,
     check_contract_price,
+    check_makeup,
+    check_cover_target_fits_tank,
     check_prices,
     check_cargoes,
     check_transit_links,

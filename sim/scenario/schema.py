@@ -282,6 +282,44 @@ class RefineryNode(Located):
     crude_window: CrudeWindow | None = Field(
         None, description="Grades it accepts and its crude blend's limits; none = any crude."
     )
+    lookahead_days: float = Field(
+        14.0,
+        ge=0,
+        description="Run planner: the run is planned as expected arrivals plus the stock above "
+        "the planned floor spread over this many days, at most the target and at least the "
+        "minimum technical rate (docs/architecture.md, Refineries); 0 = no planning: run at "
+        "target until the operating minimum, then at what arrives, days. ASSUMPTION default.",
+    )
+    cover_target_days: float = Field(
+        0.0,
+        ge=0,
+        description="Run planner: stock the plan keeps, in days of target run (at least "
+        "`min_operating_stock_t`); the stock between it and the operating minimum is drawn only "
+        "to hold the minimum technical rate, days.",
+    )
+    restart_margin_share: float = Field(
+        0.1,
+        ge=0,
+        description="Hysteresis: a stopped crude unit restarts only when its planned rate "
+        "reaches the minimum technical rate × (1 + this) (or the target, if lower), "
+        "dimensionless. ASSUMPTION default.",
+    )
+    detection_delay_days: float = Field(
+        0.0,
+        ge=0,
+        description="Crude above the contaminant limit enters the tanks unnoticed for this long "
+        "after the first of it arrives; then the contaminated stock is moved to quarantine and "
+        "such crude is refused at the gate (0 = refused on arrival), days.",
+    )
+    quarantine_capacity_t: PositiveTonnes | None = Field(
+        None,
+        description="Quarantine storage for contaminated crude, t; none = unlimited. When full, "
+        "contaminated crude stays in the lines (and in the tanks, unusable).",
+    )
+    reverse_pumping_t_per_day: PositiveTonnes = Field(
+        0.0,
+        description="Quarantined crude pumped back out of the network (reverse pumping), t/day.",
+    )
     description: str = Field("", description="Free text.")
 
 
@@ -487,7 +525,9 @@ class Contract(Spec):
     source: str = Field(description="Node where the crude enters the network (not a refinery).")
     destination: str = Field(description="Refinery node the crude is bought for.")
     volume_t_per_month: PositiveTonnes = Field(
-        description="Nominated volume, delivered evenly over the month, t/month."
+        description="Nominated volume, delivered evenly over the month (volume ÷ days in the "
+        "month each day, so a whole month ships exactly this in months of 28 to 31 days), "
+        "t/month."
     )
     price: PriceFormula | None = Field(
         None,
@@ -510,6 +550,19 @@ class Contract(Spec):
     )
     contaminant_ppm: PositiveTonnes = Field(
         0.0, description="Contaminant level of the crude as delivered by the seller, ppm."
+    )
+    makeup_max_share: float = Field(
+        0.0,
+        ge=0,
+        description="Make-up of missed tonnes (nominated but not shipped): once supply resumes, "
+        "the contract may ship up to this share of its daily nomination on top of it until the "
+        "missed tonnes are made up; 0 = missed tonnes are lost, dimensionless.",
+    )
+    makeup_window_days: float = Field(
+        0.0,
+        ge=0,
+        description="Make-up: days from the day supply resumes during which missed tonnes may "
+        "be made up; what is still missed then is lost, days.",
     )
     start_date: dt.date | None = Field(None, description="First day of supply; default day 0.")
     end_date: dt.date | None = Field(
