@@ -327,7 +327,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def describe(scenario: Scenario) -> str:
+def describe(scenario: Scenario) -> str:  # noqa: C901 — a flat list of what to print, one case per node or link kind
     """The network as text: nodes, links, contracts, and each refinery's max-flow reach."""
     from sim.network import refinery_reach
 

@@ -537,7 +537,7 @@ class NetworkStep:
                     volumes[i] *= stock / want
         return scaled
 
-    def _cut_to_refinery_room(
+    def _cut_to_refinery_room(  # noqa: C901 — trains and pipelines in one pass: the hot path
         self, plan: ExecutablePlan, volumes: list[float], dt: float, now_days: float
     ) -> tuple[dict[str, list[tuple[int, Parcel]]], bool]:
         """Trains due at each refinery (those that fit) and whether pipeline receipts were cut."""

@@ -451,7 +451,7 @@ def _active_months(s: Scenario, start: dt.date | None, end: dt.date | None) -> l
     return months
 
 
-def check_export_duty(s: Scenario) -> Iterator[Finding]:
+def check_export_duty(s: Scenario) -> Iterator[Finding]:  # noqa: C901 — independent cases of one rule, each with its own message
     """Export duties: months keyed `YYYY-MM`; per-month duties on contracts only; the formula
     only where it holds (from 2019, above 365 USD/t), published duties elsewhere."""
     for section, options in (("contracts", s.contracts), ("cargoes", s.cargoes)):

@@ -122,7 +122,7 @@ def _manifest(
     }
 
 
-def run_sweep(
+def run_sweep(  # noqa: C901 — the sweep's one lifecycle: claim, run, resume, finish
     file: str | Path,
     *,
     workers: int | None = None,
