@@ -10,6 +10,7 @@ engine (simpy, scipy) nor the reports (matplotlib) nor the sweep machinery.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -209,7 +210,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             target_ci[kpi.strip()] = float(value)
         except ValueError:
             sep = ""
-        if not sep or target_ci.get(kpi.strip(), 0) <= 0:
+        if not sep or not 0 < target_ci.get(kpi.strip(), 0) < math.inf:  # NaN fails too
             print(
                 f"--target-ci {text!r}: expected KPI=HALFWIDTH with HALFWIDTH > 0", file=sys.stderr
             )
@@ -326,7 +327,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def describe(scenario: Scenario) -> str:
+def describe(scenario: Scenario) -> str:  # noqa: C901 — a flat list of what to print, one case per node or link kind
     """The network as text: nodes, links, contracts, and each refinery's max-flow reach."""
     from sim.network import refinery_reach
 

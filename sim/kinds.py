@@ -36,6 +36,26 @@ class EventKind(_Described):
     UNIT_RESTART = "unit_restart", "a stopped crude unit started again"
     REJECTION_START = "rejection_start", "a refinery starts refusing contaminated crude"
     REJECTION_END = "rejection_end", "a refinery stops refusing contaminated crude"
+    CONTAMINATION_DETECTED = (
+        "contamination_detected",
+        "contaminated crude found in a refinery's tanks `detection_delay_days` after the first "
+        "of it entered; that stock moves to quarantine as room allows (detail: tonnes)",
+    )
+    QUARANTINE_FULL = (
+        "quarantine_full",
+        "a refinery's quarantine storage is full: contaminated crude stays in the lines",
+    )
+    QUARANTINE_ROOM = "quarantine_room", "a full quarantine storage has room again"
+    MAKEUP_START = (
+        "makeup_start",
+        "supply has resumed and a contract starts making up missed tonnes (detail: tonnes "
+        "missed, the extra rate, the window's end)",
+    )
+    MAKEUP_END = (
+        "makeup_end",
+        "a contract's make-up ends: all made up, or its window closed (detail: tonnes still "
+        "missed, now lost)",
+    )
     LOT_LANDED = "lot_landed", "a discrete lot discharged into tanks"
     LOT_REJECTED = (
         "lot_rejected",

@@ -83,7 +83,7 @@ def n1_analysis(
     started = dt.datetime.now(dt.UTC)
     s = scenario.scenario
     n = replications or s.replications
-    if duration_days <= 0 or duration_days > s.horizon_days:
+    if not 0 < duration_days <= s.horizon_days:  # written so that NaN fails too
         raise ValueError(f"--duration-days must be in (0, {s.horizon_days}]")
     name = f"{s.name}-d{duration_days:g}-seed{s.seed}-n{n}"
     folder = Path(out) / "n1" / name

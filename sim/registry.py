@@ -126,7 +126,15 @@ SUMMARY = Table(
             "supplied_t", "t",
             "crude that entered the network (injected at sources without tanks, plus lots landed)",
         ),
-        _c("quarantined_t", "t", "crude refused by refineries for contamination"),
+        _c(
+            "quarantined_t", "t",
+            "contaminated crude the refineries sent to quarantine: refused at the gate, or moved "
+            "there from their tanks when found after `detection_delay_days`",
+        ),
+        _c(
+            "reverse_pumped_t", "t",
+            "quarantined crude pumped back out of the network (`reverse_pumping_t_per_day`)",
+        ),
         _c(
             "lost_margin_usd", "USD", "`unserved_t` × each refinery's `margin_usd_per_t`",
             "Margin lost to run cuts", "lower",
@@ -204,7 +212,8 @@ SUMMARY = Table(
         ),
         _c(
             "mass_balance_error_t", "t",
-            "initial + supplied − (runs + final stock + quarantined); ≈ 0",
+            "initial + supplied − (runs + final stock + crude in quarantine at the end + "
+            "reverse pumped + handed in under swaps); ≈ 0",
         ),
         _c(
             "product_worth_usd", "USD",
@@ -288,8 +297,18 @@ REFINERIES = Table(
             "low_stock_share", "fraction",
             "share of the horizon the stock was below `scenario.low_stock_days` × target run",
         ),
-        _c("quarantined_t", "t", "crude refused for contamination"),
+        _c(
+            "quarantined_t", "t",
+            "contaminated crude sent to quarantine: refused at the gate, or found in the tanks",
+        ),
         _c("lost_margin_usd", "USD", "`unserved_t` × `margin_usd_per_t`"),
+        _c("unit_stops", "count", "times the crude unit stopped (`unit_stop` events)"),
+        _c(
+            "offspec_run_t", "t",
+            "contaminated crude run before it was found (during `detection_delay_days`)",
+        ),
+        _c("reverse_pumped_t", "t", "quarantined crude pumped back out of the network"),
+        _c("final_quarantine_t", "t", "crude in its quarantine storage at the end"),
     ),
 )  # fmt: skip
 
@@ -365,7 +384,22 @@ CONTRACTS = Table(
         _c("contract", "", "contract id"),
         _c("origin", "", "origin country"),
         _c("destination", "", "refinery"),
+        _c(
+            "nominated_t", "t",
+            "tonnes nominated: `volume_t_per_month` ÷ days in the month, for each day the "
+            "contract is active (volume factors of disruptions not applied)",
+        ),
         _c("shipped_t", "t", "tonnes put into the network under the contract"),
+        _c(
+            "makeup_t", "t",
+            "tonnes shipped on top of the nomination to make up missed tonnes "
+            "(`makeup_max_share`, `makeup_window_days`)",
+        ),
+        _c(
+            "missed_t", "t",
+            "tonnes nominated and not shipped, less make-up: `nominated_t` − `shipped_t`; lost "
+            "unless a make-up window still open at the end would have made them up",
+        ),
         _c(
             "purchase_usd", "USD",
             "price of those tonnes (benchmark of the month + differential, × bbl/t, + premium)",
@@ -375,28 +409,22 @@ CONTRACTS = Table(
     ),
 )  # fmt: skip
 
-#: The costs.csv route of the rows that hold a refinery's lost margin.
-RUN_CUTS = "run_cuts"
 #: Joins the links of a route in the route column of costs.csv.
 ROUTE_SEPARATOR = " > "
 
 COSTS = Table(
     "costs",
     "one row per replication, refinery, origin and route: delivered tonnes and their cost by "
-    "component; plus one `run_cuts` row per refinery",
+    "component (deliveries only: margin lost to run cuts is in refineries.csv)",
     (
         _REPLICATION,
         _c("refinery", "", "destination refinery"),
-        _c("origin", "", "origin country (empty on `run_cuts` rows)"),
+        _c("origin", "", "origin (commercial: Kazakh crude delivered by swap is Kazakh)"),
         _c(
             "route", "",
-            "links joined by ` > `; cargo crude: `sea link > port > onward links`; `run_cuts` for "
-            "the lost-margin row",
+            "links joined by ` > `; cargo crude: `sea link > port > onward links`",
         ),
-        _c(
-            "tonnes_t", "t",
-            "tonnes delivered on that route (on `run_cuts` rows: the refinery's unserved tonnes)",
-        ),
+        _c("tonnes_t", "t", "tonnes delivered on that route"),
         *(
             column
             for name, meaning in COST_COMPONENTS.items()
@@ -404,10 +432,6 @@ COSTS = Table(
         ),
         _c("total_usd", "USD", "sum of the components (the landed cost)"),
         _c("total_usd_per_t", "USD/t", "sum of the components per tonne"),
-        _c(
-            "lost_margin_usd", "USD",
-            "`run_cuts` rows only: unserved tonnes × the refinery's `margin_usd_per_t`",
-        ),
     ),
     intro="What the crude delivered toward each refinery cost, by origin country and route. "
     "Crude bought\nat a pipeline source is booked when shipped; cargo crude when it leaves the "

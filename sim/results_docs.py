@@ -44,8 +44,9 @@ was shipped) is an empty cell. The same scenario and seed give byte-identical CS
 
 Mass balance is checked before anything is written, for every replication:
 initial stock (refinery and port tanks, pipeline linefill) + supplied = refinery runs + final
-stock (tanks, linefill, crude on rail) + quarantined + crude handed in under swaps, to 1e-9 of
-the tonnes handled. (Pipelines are always full, so their linefill change is zero; crude on rail
+stock (tanks, linefill, crude on rail) + crude in quarantine storage at the end + crude pumped
+back out of quarantine (`reverse_pumped_t`) + crude handed in under swaps, to 1e-9 of the
+tonnes handled. (Pipelines are always full, so their linefill change is zero; crude on rail
 varies and is inside "stock".) A run whose books do not close fails with exit code 1 and
 writes nothing.
 """

@@ -41,7 +41,13 @@ def refinery(
     min_rate: float = 0.0,
     restart_days: float = 0.0,
     limit_ppm: float = 10.0,
+    lookahead_days: float = 0.0,
+    restart_margin_share: float = 0.0,
+    **extra: Any,
 ) -> dict[str, Any]:
+    """A refinery; by default without the run planner or restart hysteresis (the plain rule:
+    run at target until the operating minimum, then at what arrives), so that component tests
+    of the plain rule stay exact; planner tests pass `lookahead_days`."""
     return {
         "kind": "refinery",
         "capacity_t_per_day": capacity if capacity is not None else target,
@@ -52,6 +58,9 @@ def refinery(
         "min_technical_rate_t_per_day": min_rate,
         "restart_days": restart_days,
         "contaminant_limit_ppm": limit_ppm,
+        "lookahead_days": lookahead_days,
+        "restart_margin_share": restart_margin_share,
+        **extra,
     }
 
 

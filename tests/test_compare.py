@@ -24,6 +24,7 @@ from sim.compare import (
     paired_differences,
     strategy_labels,
 )
+from sim.scenario.loading import ALLOW_OUTSIDE_EXTENDS_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = REPO / "scenarios" / "base.toml"
@@ -189,7 +190,8 @@ def test_paired_differences_against_the_first_match_replications_csv(tmp_path, c
     assert manifest["start_time_utc"] and manifest["end_time_utc"]
 
 
-def test_seed_and_replications_default_to_the_first_scenario(tmp_path):
+def test_seed_and_replications_default_to_the_first_scenario(tmp_path, monkeypatch):
+    monkeypatch.setenv(ALLOW_OUTSIDE_EXTENDS_ENV, "1")  # the files extend base.toml by its path
     other = tmp_path / "other.toml"
     other.write_text(
         f'extends = "{BASE.as_posix()}"\n[scenario]\nname = "other"\nseed = 5\nreplications = 4\n',
@@ -286,7 +288,8 @@ def test_cli_bad_scenario_in_a_subprocess_prints_no_traceback(bad_files, tmp_pat
     assert not (tmp_path / "results").exists()
 
 
-def test_cli_different_horizons_are_invalid(tmp_path, capsys):
+def test_cli_different_horizons_are_invalid(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv(ALLOW_OUTSIDE_EXTENDS_ENV, "1")  # short.toml extends base.toml by its path
     short = tmp_path / "short.toml"
     short.write_text(
         f'extends = "{BASE.as_posix()}"\n[scenario]\nname = "short"\nhorizon_days = 30\n',

@@ -74,7 +74,7 @@ def test_a_contaminated_batch_arrives_after_linefill_over_rate_and_is_never_run(
     events = [(e["time_days"], e["event"]) for e in result.events if e["asset"] == "ref"]
     assert events == [(15.0, "rejection_start"), (18.0, "rejection_end")]
     assert result.refineries[0]["quarantined_t"] == pytest.approx(3000.0)
-    assert result.mass_balance["quarantined_t"] == pytest.approx(3000.0)
+    assert result.mass_balance["quarantine_stock_t"] == pytest.approx(3000.0)
     assert abs(result.mass_balance["imbalance_t"]) < 1e-6
     assert sim.network.refineries["ref"].tank.ppm <= 10.0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,16 @@ import pytest
 from sim.cli import main
 from sim.errors import Problem, ScenarioError
 from sim.network import refinery_reach
-from sim.scenario.loading import apply_overrides, load_scenario, read_with_extends
+from sim.scenario.loading import (
+    ALLOW_OUTSIDE_EXTENDS_ENV,
+    MAX_EXTENDS_CHAIN,
+    MAX_FILE_BYTES,
+    MAX_NESTING,
+    apply_overrides,
+    load_scenario,
+    read_toml,
+    read_with_extends,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = REPO / "scenarios" / "base.toml"
@@ -227,6 +237,152 @@ def test_problems_name_the_file_as_given(tmp_path):
     problems = problems_of(bad)
     assert sorted(p.key for p in problems) == sorted(BAD_KEYS)
     assert {p.file for p in problems} == {str(bad)}
+
+
+# ------------------------------------------------------------------ input limits (reliability.md)
+
+
+def test_utf16_file_is_refused_asking_for_utf8(tmp_path):
+    bad = tmp_path / "utf16.toml"
+    bad.write_text(MINIMAL_TOML, encoding="utf-16")
+    (problem,) = problems_of(bad)
+    assert (problem.file, problem.key) == (str(bad), "")
+    assert "is UTF-16 text; expected UTF-8" in problem.message
+
+
+def test_non_utf8_bytes_are_refused_with_their_offset(tmp_path):
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes('[scenario]\nname = "Mozyr"\ndescription = "caf\u00e9"\n'.encode("latin-1"))
+    (problem,) = problems_of(bad)
+    assert (
+        "is not UTF-8 text (byte 0xe9 on line 3, at offset 44); expected UTF-8" in problem.message
+    )
+
+
+def test_utf8_byte_order_mark_is_accepted(tmp_path):
+    file = tmp_path / "bom.toml"
+    file.write_bytes(b"\xef\xbb\xbf" + MINIMAL_TOML.encode("utf-8"))
+    assert load_scenario(file).scenario.name == "minimal"
+
+
+def test_file_larger_than_the_limit_is_refused(tmp_path):
+    big = write(tmp_path / "big.toml", MINIMAL_TOML + "#" * MAX_FILE_BYTES + "\n")
+    (problem,) = problems_of(big)
+    assert "larger than 1,000,000 bytes (1 MB)" in problem.message
+
+
+def test_folder_is_refused(tmp_path):
+    (problem,) = problems_of(tmp_path)
+    assert problem.message == "is a folder, not a file"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)
+    (problem,) = problems_of(fifo)
+    assert "is not a regular file" in problem.message
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+def test_device_is_refused():
+    (problem,) = problems_of(Path("/dev/zero"))
+    assert "is not a regular file" in problem.message
+
+
+def test_nesting_deeper_than_the_limit_is_refused(tmp_path):
+    deep = write(tmp_path / "deep.toml", "x = " + "[" * 600 + "]" * 600 + "\n")
+    (problem,) = problems_of(deep)
+    assert f"nested more than {MAX_NESTING} levels deep; at most {MAX_NESTING}" in problem.message
+
+
+def test_a_dotted_header_of_many_parts_is_refused_at_its_key(tmp_path):
+    deep = write(tmp_path / "header.toml", "[" + ".".join(["a"] * 500) + "]\n")
+    (problem,) = problems_of(deep)
+    assert problem.key == "a.a.a.a.a.….a"
+    assert "nested more than 32 levels deep" in problem.message
+
+
+def test_nesting_up_to_the_limit_is_read(tmp_path):
+    # The document is one level, the 30 tables of the header 30 more, the array the 32nd.
+    file = write(tmp_path / "ok.toml", "[" + ".".join(["a"] * 30) + "]\nx = [1]\n")
+    assert read_toml(file)
+    deeper = write(tmp_path / "deeper.toml", "[" + ".".join(["a"] * 30) + "]\nx = [[1]]\n")
+    (problem,) = problems_of(deeper)
+    assert problem.key == "a.a.a.a.a.….0"
+    assert "nested more than 32 levels deep" in problem.message
+
+
+def test_override_nested_too_deep_is_refused():
+    problems = problems_of(BASE, ["x=" + "[" * 600 + "]" * 600, ".".join(["k"] * 40) + "=1"])
+    assert [p.key for p in problems] == ["--set", "k.k.k.k.k.….k"]
+    assert "nested more than 32 levels deep" in problems[0].message
+    assert "--set: tables and arrays nested more than 32" in problems[1].message
+
+
+def test_override_of_an_endless_integer_is_a_value_problem_not_a_crash():
+    (problem,) = problems_of(BASE, ["scenario.horizon_days=" + "9" * 5000])
+    assert problem.key == "scenario.horizon_days"
+    assert problem.message.endswith("…)")  # the input is quoted, cut short
+
+
+def chain(folder: Path, length: int) -> Path:
+    """`length` files, each extending the next; the last is MINIMAL_TOML."""
+    write(folder / f"f{length - 1}.toml", MINIMAL_TOML)
+    for i in range(length - 1):
+        write(folder / f"f{i}.toml", f'extends = "f{i + 1}.toml"\n')
+    return folder / "f0.toml"
+
+
+def test_extends_chain_up_to_the_limit_is_followed(tmp_path):
+    assert load_scenario(chain(tmp_path, MAX_EXTENDS_CHAIN)).scenario.name == "minimal"
+
+
+def test_extends_chain_longer_than_the_limit_is_refused(tmp_path):
+    (problem,) = problems_of(chain(tmp_path, 1000))
+    assert problem.key == "extends"
+    assert "extends chain longer than 16 files (from f0.toml)" in problem.message
+
+
+def test_extends_by_absolute_path_needs_the_setting(tmp_path, monkeypatch):
+    monkeypatch.delenv(ALLOW_OUTSIDE_EXTENDS_ENV, raising=False)
+    child = write(tmp_path / "child.toml", f'extends = "{BASE.as_posix()}"\n')
+    (problem,) = problems_of(child)
+    assert problem.key == "extends"
+    assert "is an absolute path; give a path relative to this file" in problem.message
+    assert f"(or set {ALLOW_OUTSIDE_EXTENDS_ENV}=1)" in problem.message
+    monkeypatch.setenv(ALLOW_OUTSIDE_EXTENDS_ENV, "1")
+    assert load_scenario(child) == load_scenario(BASE)
+
+
+def test_extends_out_of_the_scenario_tree_needs_the_setting(tmp_path, monkeypatch):
+    monkeypatch.delenv(ALLOW_OUTSIDE_EXTENDS_ENV, raising=False)
+    write(tmp_path / "outside.toml", MINIMAL_TOML)
+    child = write(tmp_path / "tree" / "sub" / "child.toml", 'extends = "../../outside.toml"\n')
+    (problem,) = problems_of(child)
+    assert problem.key == "extends"
+    assert f"'../../outside.toml' is outside the scenario tree {tmp_path / 'tree'}" in (
+        problem.message
+    )
+    monkeypatch.setenv(ALLOW_OUTSIDE_EXTENDS_ENV, "1")
+    assert load_scenario(child).scenario.name == "minimal"
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+def test_extends_of_a_device_is_refused_even_when_outside_is_allowed(tmp_path, monkeypatch):
+    monkeypatch.setenv(ALLOW_OUTSIDE_EXTENDS_ENV, "1")
+    (problem,) = problems_of(write(tmp_path / "child.toml", 'extends = "/dev/zero"\n'))
+    assert (problem.file, problem.message) == (
+        "/dev/zero",
+        "is not a regular file (a device, pipe or socket)",
+    )
+
+
+def test_every_shipped_scenario_stays_within_its_tree(monkeypatch):
+    monkeypatch.delenv(ALLOW_OUTSIDE_EXTENDS_ENV, raising=False)
+    for path in sorted((REPO / "scenarios").rglob("*.toml")):
+        if not {"sweeps", "stress"} & set(path.parts):  # not scenarios: sweep and stress files
+            load_scenario(path)
 
 
 # ------------------------------------------------------------------ --set overrides

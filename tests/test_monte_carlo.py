@@ -83,3 +83,12 @@ def test_target_ci_on_an_unknown_kpi_is_a_clear_error(tmp_path, capsys):
     )
     assert code == 2
     assert "unknown KPI x" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("halfwidth", ["nan", "inf", "0", "-1"])
+def test_target_ci_halfwidth_must_be_finite_and_positive(tmp_path, capsys, halfwidth):
+    base = str(ROOT / "scenarios" / "base.toml")
+    argv = ["run", base, "--out", str(tmp_path), "--target-ci", f"unserved_t={halfwidth}"]
+    assert main(argv) == 2
+    assert "expected KPI=HALFWIDTH with HALFWIDTH > 0" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pytest
 
@@ -91,3 +92,11 @@ def _toml(value, prefix: str = "") -> str:
     for key, v in tables:
         out += _toml(v, f"{prefix}.{key}" if prefix else key)
     return out
+
+
+@pytest.mark.parametrize("days", ["nan", "inf", "0", "400"])
+def test_n1_duration_must_lie_in_the_horizon(tmp_path, capsys, days):
+    base = str(Path(__file__).resolve().parents[1] / "scenarios" / "base.toml")
+    assert main(["n1", base, "--duration-days", days, "--out", str(tmp_path)]) == 2
+    assert "--duration-days must be in (0, 365]" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

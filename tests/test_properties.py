@@ -35,7 +35,7 @@ def test_mass_balance_levels_and_flows_hold_on_random_networks(data):
     assert abs(mb["imbalance_t"]) <= 1e-9 * max(1.0, mb["initial_inventory_t"] + mb["supplied_t"])
     assert math.isclose(
         mb["initial_inventory_t"] + mb["supplied_t"],
-        mb["runs_t"] + mb["final_inventory_t"] + mb["quarantined_t"],
+        mb["runs_t"] + mb["final_inventory_t"] + mb["quarantine_stock_t"] + mb["reverse_pumped_t"],
         rel_tol=1e-9,
         abs_tol=1e-6,
     )

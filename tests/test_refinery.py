@@ -186,7 +186,7 @@ def test_contaminated_crude_is_quarantined_never_run():
     mb = result.mass_balance
     assert mb["initial_inventory_t"] == pytest.approx(61_000.0)
     assert mb["supplied_t"] == pytest.approx(30_000.0)
-    assert mb["quarantined_t"] == pytest.approx(9000.0)
+    assert mb["quarantine_stock_t"] == pytest.approx(9000.0)
     _assert_mass_balance(result)
 
 

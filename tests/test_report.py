@@ -432,3 +432,18 @@ def test_levers_with_many_values_are_grouped_into_bins_of_equal_counts():
     assert sorted(m for g in groups for m in g.members) == list(range(100))
     assert all(12 <= len(g.members) <= 13 for g in groups)
     assert [g.x for g in groups] == sorted(g.x for g in groups)
+
+
+def test_comparison_report_gives_the_ranked_verdict(comparison_folder):
+    import csv
+
+    page = parse(comparison_folder / "report.html").all_text
+    with (comparison_folder / "ranking.csv").open() as fh:
+        ranking = list(csv.DictReader(fh))
+    assert "Verdict: strategies ranked on net value to Belarus" in page
+    best = ranking[0]
+    assert best["verdict"] == "best"
+    for row in ranking[1:]:
+        assert row["verdict"] in page
+    # KPIs that are zero for every strategy are folded into a note, not listed as rows.
+    assert "Zero for every strategy" in page or all(float(r["mean"]) != 0 for r in ranking)

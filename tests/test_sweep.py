@@ -464,6 +464,59 @@ def test_a_missing_base_or_broken_toml_is_reported(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+LIMITS = f"""
+[sweep]
+name = "limits"
+base = "{BASE.as_posix()}"
+replications = 10
+seed = 1
+
+[levers]
+"links.unecha_mozyr.capacity_t_per_day" = {{ start = 1000, stop = 2000, step = 1 }}
+"links.unecha_polotsk.capacity_t_per_day" = {{ start = 1000, stop = 2000, step = 1 }}
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        pytest.param(
+            ('name = "limits"', 'name = ".."'),
+            "sweep.name: String should match pattern",
+            id="name_dot_dot",
+        ),
+        pytest.param(
+            ("replications = 10", "replications = 10\nsamples = inf"),
+            "sweep.samples: Input should be a finite number",
+            id="not_finite",
+        ),
+        pytest.param(
+            ("stop = 2000, step = 1 }\n", "stop = 2e12, step = 1 }\n"),
+            'levers."links.unecha_mozyr.capacity_t_per_day".stop: must be within ±1e12',
+            id="too_large",
+        ),
+        pytest.param(
+            ("stop = 2000, step = 1 }\n", "stop = 2e6, step = 1 }\n"),
+            'levers."links.unecha_mozyr.capacity_t_per_day": the range has 1,999,001 values; '
+            "at most 1,000,000",
+            id="range_too_long",
+        ),
+        pytest.param(
+            ("", ""),
+            "levers: 1,002,001 lever point(s) × replications make 10,020,010 runs; at most "
+            "1,000,000 are run",
+            id="too_many_runs",
+        ),
+    ],
+)
+def test_sweep_limits_are_reported(tmp_path, capsys, change, expected):
+    file = write_sweep(tmp_path, LIMITS.replace(*change) if change[0] else LIMITS, "l.toml")
+    assert main(["sweep", str(file), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{file}: {expected}" in err, err
+    assert "Traceback" not in err
+
+
 def test_overrides_problems_point_at_the_overrides_table(tmp_path):
     text = SWEEP.replace("duration_days = 10\n", "duration_days = -1\n", 1)
     file = write_sweep(tmp_path, text, "o.toml")

@@ -281,6 +281,39 @@ RULE_CASES = [
         id="check_contract_price",
     ),
     pytest.param(
+        "check_makeup",
+        {"contracts.c1.makeup_max_share": 0.2},
+        "contracts.c1.makeup_window_days",
+        ("makeup_max_share needs a window longer than 0 days",),
+        id="check_makeup-no_window",
+    ),
+    pytest.param(
+        "check_makeup",
+        {"contracts.c1.makeup_window_days": 30},
+        "contracts.c1.makeup_max_share",
+        ("makeup_window_days has no effect without a share",),
+        id="check_makeup-no_share",
+    ),
+    pytest.param(
+        "check_makeup",
+        {
+            **WITH_PORT,
+            "contracts.c1.source": "port",
+            "contracts.c1.makeup_max_share": 0.2,
+            "contracts.c1.makeup_window_days": 30,
+        },
+        "contracts.c1.makeup_max_share",
+        ("no make-up from a port's tanks",),
+        id="check_makeup-port_source",
+    ),
+    pytest.param(
+        "check_cover_target_fits_tank",
+        {"nodes.ref.cover_target_days": 30},
+        "nodes.ref.cover_target_days",
+        ("30 days of target run (24000 t) exceed tank_capacity_t 20000",),
+        id="check_cover_target_fits_tank",
+    ),
+    pytest.param(
         "check_cargoes",
         {**WITH_PORT, "cargoes.g1": {**CARGO, "reorder": {"days_of_cover_below": 10}}},
         "cargoes.g1",
@@ -773,6 +806,90 @@ RULE_CASES = [
         ("'src_ref' is ambiguous: it names a link and a contract",),
         id="check_disruptions-ambiguous",
     ),
+    # Input limits: what the engine cannot represent or would take forever on.
+    pytest.param(
+        "check_horizon_in_calendar",
+        {"scenario.start_date": dt.date(9999, 11, 15)},
+        "scenario.horizon_days",
+        ("30 days from 9999-11-15 run past 2999-12-31, the last day simulated",),
+        id="check_horizon_in_calendar-ends_too_late",
+    ),
+    pytest.param(
+        "check_horizon_in_calendar",
+        {"scenario.start_date": dt.date(1, 1, 1)},
+        "scenario.start_date",
+        ("0001-01-01 is before 1900-01-01, the first day simulated",),
+        id="check_horizon_in_calendar-starts_too_early",
+    ),
+    pytest.param(
+        "check_event_counts",
+        {"scenario.step_days": 1e-6},
+        "scenario.step_days",
+        ("30 days ÷ 1e-06 days is ≈ 3e+07 network steps", "at most 1,000,000"),
+        id="check_event_counts-steps",
+    ),
+    pytest.param(
+        "check_event_counts",
+        {
+            **WITH_PORT,
+            "cargoes.g1": {
+                **{k: v for k, v in CARGO.items() if k != "schedule"},
+                "reorder": {"days_of_cover_below": 10, "review_days": 1e-5},
+            },
+        },
+        "cargoes.g1.reorder.review_days",
+        ("≈ 3e+06 reorder reviews", "at most 1,000,000"),
+        id="check_event_counts-reviews",
+    ),
+    pytest.param(
+        "check_event_counts",
+        {"disruptions.d1": {"target": "ref", "random": {"mtbf_days": 1e-6, "mttr_days": 1e-6}}},
+        "disruptions.d1.random.mtbf_days",
+        ("failures (expected)", "at most 1,000,000"),
+        id="check_event_counts-random_failures",
+    ),
+    pytest.param(
+        "check_names",
+        {"nodes.a$b$": JUNCTION},
+        "nodes.a$b$",
+        ("id 'a$b$' is not a plain name", "letters, digits, `_` and `-` only"),
+        id="check_names-id_with_dollars",
+    ),
+    pytest.param(
+        "check_names",
+        {"grades." + "g" * 65: {"bbl_per_t": 7.3}},
+        "grades." + "g" * 65,
+        ("is not a plain name", "at most 64 characters"),
+        id="check_names-id_too_long",
+    ),
+    pytest.param(
+        "check_names",
+        {"contracts.c1.origin": "Russia (Urals)"},
+        "contracts.c1.origin",
+        ("origin 'Russia (Urals)' is not a plain name",),
+        id="check_names-origin",
+    ),
+    pytest.param(
+        "check_line_sizes",
+        {"links.src_ref.linefill_t_per_km": 1e-12},
+        "links.src_ref.linefill_t_per_km",
+        ("the line holds 1e-10 t", "from 1 t to 1e+12 t"),
+        id="check_line_sizes-linefill_too_small",
+    ),
+    pytest.param(
+        "check_line_sizes",
+        {"links.src_ref.length_km": 1e6, "links.src_ref.linefill_t_per_km": 1e7},
+        "links.src_ref.linefill_t_per_km",
+        ("the line holds 1e+13 t",),
+        id="check_line_sizes-linefill_too_large",
+    ),
+    pytest.param(
+        "check_line_sizes",
+        {**WITH_PORT, "links.rail.payload_t_per_car": 1e11},
+        "links.rail.payload_t_per_car",
+        ("trains × cars × payload is 1e+13 t/day", "at most 1e+12 t/day"),
+        id="check_line_sizes-rail_too_large",
+    ),
 ]
 
 CHECK_BY_NAME = {check.__name__: check for check in CHECKS}
@@ -883,6 +1000,18 @@ def test_rule_is_silent_on_the_minimal_scenario(rule):
             {"contracts.c1.routes": [["rail"]], **WITH_PORT, "links.rail.from_node": "src"},
             id="rail_loading_at_a_junction",
         ),
+        pytest.param(
+            {"scenario.start_date": dt.date(2999, 12, 2)}, id="horizon_ends_on_the_last_date"
+        ),
+        pytest.param({"scenario.start_date": dt.date(1900, 1, 1)}, id="start_on_the_first_date"),
+        pytest.param({"scenario.step_days": 1 / 1000}, id="step_of_a_thousandth_day"),
+        pytest.param({"scenario.seed": 2**70}, id="seed_of_any_size"),
+        pytest.param({"scenario.name": "n.a-m_e" + "e" * 57}, id="name_of_64_characters"),
+        pytest.param(
+            {"links.src_ref.length_km": 1, "links.src_ref.linefill_t_per_km": 1},
+            id="pipeline_holding_one_tonne",
+        ),
+        pytest.param({"contracts.c1.price.premium_usd_per_t": -1e12}, id="magnitude_of_1e12"),
     ],
 )
 def test_boundary_values_are_valid(updates):
@@ -1077,6 +1206,61 @@ SCHEMA_CASES = [
         "scenario.name",
         ("pattern",),
         id="wrong_value-name_pattern",
+    ),
+    pytest.param(
+        {"scenario.name": ".."}, "scenario.name", ("pattern",), id="wrong_value-name_dot_dot"
+    ),
+    pytest.param(
+        {"scenario.name": ".hidden"},
+        "scenario.name",
+        ("pattern",),
+        id="wrong_value-name_starts_with_dot",
+    ),
+    pytest.param(
+        {"scenario.name": "n" * 65}, "scenario.name", ("pattern",), id="wrong_value-name_too_long"
+    ),
+    # Numbers: finite, and within ±1e12, everywhere.
+    pytest.param(
+        {"links.src_ref.capacity_t_per_day": float("inf")},
+        "links.src_ref.capacity_t_per_day",
+        ("finite number", "(got inf)"),
+        id="not_finite-capacity",
+    ),
+    pytest.param(
+        {"contracts.c1.price.differential_usd_per_bbl": float("nan")},
+        "contracts.c1.price.differential_usd_per_bbl",
+        ("finite number", "(got nan)"),
+        id="not_finite-unbounded_differential",
+    ),
+    pytest.param(
+        {"prices.brent.monthly_usd_per_bbl": {"2020-01": float("-inf")}},
+        "prices.brent.monthly_usd_per_bbl.2020-01",
+        ("finite number",),
+        id="not_finite-in_a_table",
+    ),
+    pytest.param(
+        {"contracts.c1.volume_t_per_month": 1e20},
+        "contracts.c1.volume_t_per_month",
+        ("must be within ±1e12", "(got 1e+20)"),
+        id="too_large-volume",
+    ),
+    pytest.param(
+        {"contracts.c1.price.premium_usd_per_t": -2e12},
+        "contracts.c1.price.premium_usd_per_t",
+        ("must be within ±1e12",),
+        id="too_large-negative_premium",
+    ),
+    pytest.param(
+        {"prices.brent.monthly_usd_per_bbl": {"2020-01": 5e12}},
+        "prices.brent.monthly_usd_per_bbl",
+        ("must be within ±1e12", "(5e+12 is not)"),
+        id="too_large-in_a_table",
+    ),
+    pytest.param(
+        {"nodes.port": {"kind": "port", "tank_capacity_t": 100, "berths": 10**13}},
+        "nodes.port.berths",
+        ("must be within ±1e12",),
+        id="too_large-integer",
     ),
     # Kinds.
     pytest.param(

@@ -7,6 +7,7 @@ order of links, contracts and refineries.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import Enum
@@ -91,6 +92,19 @@ class ExecutablePlan:
     injections: list[Injection]
     #: For each link, where its outflow goes and in what share, at planned rates.
     hop_shares: dict[int, list[tuple[Hop, float]]]
+    #: Routes of each contract (by contract index).
+    routes_by_contract: dict[int, list[int]] = field(default_factory=dict)
+    #: Planned arrivals at each refinery by routes from sources without tanks, t/day (full
+    #: lines deliver at the head what enters at the tail).
+    inflow_t_per_day: dict[str, float] = field(default_factory=dict)
+    #: Routes from a port's tanks to each refinery.
+    port_routes_by_refinery: dict[str, list[int]] = field(default_factory=dict)
+    #: Routes from sources without tanks to each refinery, all of pipelines.
+    line_routes_by_refinery: dict[str, list[int]] = field(default_factory=dict)
+    #: Planned flow through each link, t/day.
+    link_rate_t_per_day: dict[int, float] = field(default_factory=dict)
+    #: Highest contaminant level of the crude any route puts in, ppm.
+    max_route_ppm: float = 0.0
 
 
 def _hop_shares(
@@ -208,13 +222,19 @@ def executable(
     rates = [r.rate_t_per_day for r in routes]
     by_port: dict[str, list[int]] = {}
     by_refinery: dict[str, list[int]] = {}
+    by_contract: dict[int, list[int]] = {}
+    inflow: dict[str, float] = {}
+    port_to_refinery: dict[str, list[int]] = {}
     groups: dict[tuple[int, float, int], Injection] = {}
     for i, r in enumerate(routes):
         by_refinery.setdefault(r.destination, []).append(i)
+        by_contract.setdefault(r.contract, []).append(i)
         c = topology.contracts[r.contract]
         if r.source in topology.ports:
             by_port.setdefault(r.source, []).append(i)
+            port_to_refinery.setdefault(r.destination, []).append(i)
         else:
+            inflow[r.destination] = inflow.get(r.destination, 0.0) + r.rate_t_per_day
             mix = topology.contract_mix[c.index]
             ppm = c.contaminant_ppm + added_ppm[c.index]
             key = (r.links[0], ppm, id(mix))
@@ -222,6 +242,14 @@ def executable(
         if r.swap_split is not None:  # the same tonnes handed out, clean, of another origin
             link, mix = r.links[r.swap_split], topology.swap_mix[c.index]
             groups.setdefault((link, 0.0, id(mix)), Injection(link, 0.0, mix, [])).routes.append(i)
+    line_routes: dict[str, list[int]] = {}
+    link_rate: dict[int, float] = {}
+    for i, r in enumerate(routes):
+        for link in r.links:
+            link_rate[link] = link_rate.get(link, 0.0) + r.rate_t_per_day
+        if r.source not in topology.ports and r.swap_split is None:
+            if all(topology.links[link].kind == "pipeline" for link in r.links):
+                line_routes.setdefault(r.destination, []).append(i)
     return ExecutablePlan(
         plan=plan,
         routes=routes,
@@ -231,6 +259,12 @@ def executable(
         routes_by_refinery=by_refinery,
         injections=list(groups.values()),
         hop_shares=_hop_shares(routes, rates),
+        routes_by_contract=by_contract,
+        inflow_t_per_day=inflow,
+        port_routes_by_refinery=port_to_refinery,
+        line_routes_by_refinery=line_routes,
+        link_rate_t_per_day=link_rate,
+        max_route_ppm=max((r.ppm for r in routes), default=0.0),
     )
 
 
@@ -243,8 +277,8 @@ class StepResult:
     received: dict[str, float]
     quarantined: dict[str, float]
     runs: dict[str, Parcel]
-    #: (refinery, what happened to its crude unit).
-    events: list[tuple[str, EventKind]] = field(default_factory=list)
+    #: (refinery, what happened to its crude unit or its contaminated crude, detail).
+    events: list[tuple[str, EventKind, str]] = field(default_factory=list)
     #: False when every route shipped exactly its planned rate × step.
     scaled: bool = False
     #: Tonnes loaded onto each rail corridor this step.
@@ -273,6 +307,19 @@ class NetworkStep:
         self.rail_index = {link.index for link in self.rail_links}
         #: Contamination injected into the crude entering a link (disruptions), ppm.
         self.link_added_ppm: dict[int, float] = {}
+        self.rail_into: dict[str, list[int]] = {}
+        for link in self.rail_links:
+            self.rail_into.setdefault(link.to_node, []).append(link.index)
+        #: Lines, rail corridors and port tanks crude can reach each refinery from.
+        self.upstream: dict[str, tuple[list[int], list[str]]] = {
+            name: self._upstream(name) for name in refineries
+        }
+        #: Above this level each refinery refuses crude in the current step, ppm (inf: it
+        #: takes everything in, unnoticed, during a detection delay).
+        self._refuse_ppm: dict[str, float] = {}
+        self._max_ppm = 0.0
+        #: Whether contaminated crude may be in the lines (so their contents are read).
+        self._watch_lines = False
 
     def step(
         self,
@@ -280,12 +327,19 @@ class NetworkStep:
         dt: float,
         now_days: float,
         quota_left_t: list[float] | None = None,
+        contract_cap_t: list[float] | None = None,
     ) -> StepResult:
         """Advance the network by `dt` days from `now_days`; `quota_left_t[t]` is what transit
-        condition t's monthly quota still allows (None: no quotas)."""
+        condition t's monthly quota still allows (None: no quotas); `contract_cap_t[c]` is the
+        most contract c may ship this step (None: no caps)."""
+        # 0. Refineries: reverse pumping, contamination found, runs planned.
+        events = self._start_refineries(plan, dt, now_days)
         volumes = [rate * dt for rate in plan.rates_t_per_day]
-        # 1. A transit quota stops its crude exactly when the month's tonnes are used up.
-        scaled = quota_left_t is not None and self._cut_to_quotas(plan, volumes, quota_left_t)
+        # 1. Make-up never ships more than is owed; a transit quota stops its crude exactly
+        #    when the month's tonnes are used up.
+        scaled = contract_cap_t is not None and self._cut_to_caps(plan, volumes, contract_cap_t)
+        if quota_left_t is not None:
+            scaled = self._cut_to_quotas(plan, volumes, quota_left_t) or scaled
         # 2. Sources with tanks (ports) cannot send more than they hold.
         scaled = self._cut_to_port_stocks(plan, volumes) or scaled
         # 3. Trains due now unload first; refineries take no more than their tanks have room
@@ -305,14 +359,153 @@ class NetworkStep:
             {},
             {},
             {},
+            events=events,
             scaled=scaled,
             rail_loaded=rail_loaded,
             port_drawn_t=port_drawn,
             swapped_out_t=sum(p.tonnes_t for p in inputs.get(Sink.SWAP_HAND_IN, ())),
         )
         # 5. Refineries refuse contaminated crude, receive the rest and run.
-        self._deliver(inputs, rail_in, dt, result)
+        self._deliver(inputs, rail_in, dt, now_days, result)
         return result
+
+    def _upstream(self, refinery: str) -> tuple[list[int], list[str]]:
+        """Links (and port tanks) from which crude can flow to `refinery`, in link order."""
+        links: set[int] = set()
+        nodes, stack = {refinery}, [refinery]
+        while stack:
+            node = stack.pop()
+            for i in self.topology.in_links[node]:
+                links.add(i)
+                upstream = self.topology.links[i].from_node
+                if upstream not in nodes:
+                    nodes.add(upstream)
+                    stack.append(upstream)
+        return sorted(links), [n for n in self.ports if n in nodes]
+
+    def _upstream_clean(self, name: str, limit_ppm: float) -> bool:
+        """Whether no line, train or port tank that can bring crude to `name` holds crude
+        above `limit_ppm`."""
+        links, ports = self.upstream[name]
+        for link in links:
+            fifo = self.fifos[link]
+            if isinstance(fifo, RailQueue):
+                if any(p.ppm > limit_ppm for _, p in fifo.queue):
+                    return False
+            elif any(p.ppm > limit_ppm for p in fifo.queue):
+                return False
+        return all(self.ports[port].ppm <= limit_ppm for port in ports)
+
+    def _start_refineries(
+        self, plan: ExecutablePlan, dt: float, now_days: float
+    ) -> list[tuple[str, EventKind, str]]:
+        events: list[tuple[str, EventKind, str]] = []
+        # Highest contaminant level anywhere in the lines or going into them. Lines only get
+        # contaminated crude from routes, disruptions or port tanks that carry it, so a clean
+        # network skips reading the lines, and every per-route look below.
+        entering = plan.max_route_ppm
+        if self.link_added_ppm:
+            entering += sum(self.link_added_ppm.values())
+        if entering > 0 or (self.ports and any(t.ppm > 0 for t in self.ports.values())):
+            self._watch_lines = True
+        if self._watch_lines:
+            in_lines = max(
+                (p.ppm for f in self.fifos if isinstance(f, PipelineFIFO) for p in f.queue),
+                default=0.0,
+            )
+            self._watch_lines = entering > 0 or in_lines > 0
+            self._max_ppm = max(entering, in_lines)
+        else:
+            self._max_ppm = 0.0
+        refuse_ppm = self._refuse_ppm
+        for name, refinery in self.refineries.items():
+            if refinery.needs_start_step:
+                if refinery.alert and self._upstream_clean(name, refinery.limit_ppm):
+                    refinery.end_alert()
+                for kind, detail in refinery.start_step(now_days, dt):
+                    events.append((name, kind, detail))
+            refuses = refinery.refuses_contaminated(now_days)
+            refuse_ppm[name] = refinery.limit_ppm if refuses else math.inf
+            if refinery.plans:
+                refinery.plan(self._expected_t_per_day(plan, name, refinery))
+        return events
+
+    def _expected_t_per_day(self, plan: ExecutablePlan, name: str, refinery: Refinery) -> float:
+        """Arrivals a refinery expects over the look-ahead from the plan in force, t/day: the
+        planned rates of routes from sources without tanks, less the crude it knows it will
+        refuse at the head of its lines (and, when its quarantine cannot take all of that over
+        the look-ahead, less the clean crude that cannot pass it in time); routes from ports no
+        more than the port's stock (shared by planned rate) allows; and crude already on rail
+        to it."""
+        lookahead_days = refinery.lookahead_days
+        rate = plan.inflow_t_per_day.get(name, 0.0)
+        refuse_ppm = self._refuse_ppm[name]
+        if self._max_ppm > refuse_ppm:
+            refused = dirty_rate = 0.0
+            for i in plan.line_routes_by_refinery.get(name, ()):
+                dirty = self._refused_ahead_t(plan, i, lookahead_days, refuse_ppm)
+                if dirty > 0:
+                    refused += dirty
+                    dirty_rate += plan.rates_t_per_day[i]
+            rate -= refused / lookahead_days
+            room = refinery.quarantine_room_t()
+            if refused > room:
+                # The lines run at their planned rate until the quarantine is full, then at the
+                # reverse-pumping rate: the clean crude behind arrives only after that.
+                pump = refinery.spec.reverse_pumping_t_per_day
+                stalled = (refused - room) / pump if pump > 0 else math.inf
+                clean_days = max(0.0, lookahead_days - room / dirty_rate - stalled)
+                behind = dirty_rate * lookahead_days - refused
+                rate -= max(0.0, behind - dirty_rate * clean_days) / lookahead_days
+        port_routes = plan.port_routes_by_refinery.get(name)
+        if port_routes:
+            rates = plan.rates_t_per_day
+            for i in port_routes:
+                port = plan.routes[i].source
+                drawn = sum(rates[j] for j in plan.routes_by_port[port])
+                stock = self.ports[port].stock_t * rates[i] / drawn if drawn > 0 else 0.0
+                rate += min(rates[i], stock / lookahead_days)
+        for link in self.rail_into.get(name, ()):
+            rate += self.fifos[link].content_t() / lookahead_days
+        return rate
+
+    def _refused_ahead_t(
+        self, plan: ExecutablePlan, i: int, days: float, refuse_ppm: float
+    ) -> float:
+        """Of the tonnes a route will deliver over the next `days` at its planned rate, those
+        above `refuse_ppm`, t: read from the lines' contents, the last line first, each line's
+        crude shared between the routes through it by planned rate."""
+        route = plan.routes[i]
+        rate = plan.rates_t_per_day[i]
+        links = route.links
+        inflow_ppm = route.ppm + sum(self.link_added_ppm.get(link, 0.0) for link in links)
+        if rate <= 0 or (
+            inflow_ppm <= refuse_ppm
+            and not any(p.ppm > refuse_ppm for link in links for p in self._pipe(link).queue)
+        ):
+            return 0.0
+        need, refused = rate * days, 0.0
+        for link in reversed(links):
+            share = rate / plan.link_rate_t_per_day[link]
+            line = self._pipe(link)
+            take = min(need / share, line.content_t())
+            refused += share * line.dirty_in_head(take, refuse_ppm, math.inf)
+            need -= share * take
+            if need <= 0:
+                return refused
+        return refused + (need if inflow_ppm > refuse_ppm else 0.0)
+
+    def _cut_to_caps(self, plan: ExecutablePlan, volumes: list[float], caps: list[float]) -> bool:
+        """Scale each contract's routes to its cap for the step; True if any was cut."""
+        scaled = False
+        for c, idx in plan.routes_by_contract.items():
+            cap = caps[c]
+            want = sum(volumes[i] for i in idx)
+            if want > cap:
+                scaled = True
+                for i in idx:
+                    volumes[i] *= max(0.0, cap) / want
+        return scaled
 
     def _cut_to_quotas(
         self, plan: ExecutablePlan, volumes: list[float], quota_left_t: list[float]
@@ -344,7 +537,7 @@ class NetworkStep:
                     volumes[i] *= stock / want
         return scaled
 
-    def _cut_to_refinery_room(
+    def _cut_to_refinery_room(  # noqa: C901 — trains and pipelines in one pass: the hot path
         self, plan: ExecutablePlan, volumes: list[float], dt: float, now_days: float
     ) -> tuple[dict[str, list[tuple[int, Parcel]]], bool]:
         """Trains due at each refinery (those that fit) and whether pipeline receipts were cut."""
@@ -360,18 +553,36 @@ class NetworkStep:
             if not idx and not trains:
                 continue
             want = sum(volumes[i] for i in idx)
-            limit_ppm = refinery.spec.contaminant_limit_ppm
-            # Crude the refinery will refuse takes no room in its tanks.
-            rail_t = sum(p.tonnes_t for _, p in trains if p.ppm <= limit_ppm)
+            refuse_ppm = self._refuse_ppm[name]
+            # Crude the refinery will refuse takes no room in its tanks, but room in quarantine.
+            quarantine_room = math.inf
+            if refinery.quarantine_limited and refuse_ppm < math.inf:
+                quarantine_room = refinery.quarantine_room_t()
+            rail_t = refused_rail_t = 0.0
+            if trains:
+                rail_t = sum(p.tonnes_t for _, p in trains if p.ppm <= refuse_ppm)
+                refused_rail_t = sum(p.tonnes_t for _, p in trains if p.ppm > refuse_ppm)
             limit = refinery.receipt_limit_t(want + rail_t, dt)
-            if rail_t > limit:
-                rail_in[name] = self._unload_what_fits(list(trains), max(0.0, limit), now_days)
-                limit = 0.0
-            else:
-                limit -= rail_t
+            if trains and (rail_t > limit or refused_rail_t > quarantine_room):
+                rail_in[name] = self._unload_what_fits(
+                    list(trains), max(0.0, limit), quarantine_room, refuse_ppm, now_days
+                )
+                rail_t = sum(p.tonnes_t for _, p in rail_in[name] if p.ppm <= refuse_ppm)
+                refused_rail_t = sum(p.tonnes_t for _, p in rail_in[name] if p.ppm > refuse_ppm)
+            limit -= rail_t
+            quarantine_room -= refused_rail_t
+            if quarantine_room < math.inf:
+                # Lines bringing crude to be refused deliver no more than the quarantine can
+                # take: the rest stays in them (and holds back what is behind it).
+                dirty = [i for i in idx if self._may_refuse(plan.routes[i], refuse_ppm)]
+                if dirty and self._cut_to_quarantine(
+                    plan, volumes, dirty, refuse_ppm, max(0.0, quarantine_room)
+                ):
+                    scaled = True
+                    want = sum(volumes[i] for i in idx)
             if want > limit:
                 scale = self._scale_to_room(
-                    plan, volumes, list(idx), want, max(0.0, limit), limit_ppm
+                    plan, volumes, list(idx), want, max(0.0, limit), refuse_ppm
                 )
                 if scale < 1.0:
                     scaled = True
@@ -437,24 +648,32 @@ class NetworkStep:
         inputs: dict[Hop, list[Parcel]],
         rail_in: dict[str, list[tuple[int, Parcel]]],
         dt: float,
+        now_days: float,
         result: StepResult,
     ) -> None:
-        """Each refinery refuses crude above its contaminant limit, takes the rest in and runs."""
+        """Each refinery refuses crude above its contaminant limit (or, during a detection
+        delay, takes it in unnoticed), takes the rest in and runs."""
         for name, refinery in self.refineries.items():
-            accepted, rejected = [], 0.0
+            accepted, rejected, dirty = [], 0.0, 0.0
             limit_ppm = refinery.spec.contaminant_limit_ppm
+            refuse_ppm = self._refuse_ppm[name]
             arriving = inputs.get(name, [])
             if name in rail_in:
                 arriving = [*arriving, *(p for _, p in rail_in[name])]
             for p in arriving:
-                if p.ppm > limit_ppm:
+                if p.ppm > refuse_ppm:
                     rejected += p.tonnes_t
-                else:
-                    accepted.append(p)
-            refinery.quarantined_t += rejected
+                    continue
+                accepted.append(p)
+                if p.ppm > limit_ppm:
+                    dirty += p.tonnes_t
+            if rejected > 0:
+                refinery.quarantine(rejected)
+            if dirty > 0:
+                refinery.take_in_contaminated(dirty, now_days)
             received, ran, event = refinery.take_in_and_run(accepted, dt)
             if event is not None:
-                result.events.append((name, event))
+                result.events.append((name, event, ""))
             result.received[name] = received
             result.quarantined[name] = rejected
             result.runs[name] = ran
@@ -469,6 +688,78 @@ class NetworkStep:
         assert isinstance(fifo, PipelineFIFO)
         return fifo
 
+    def _may_refuse(self, route: RoutePlan, refuse_ppm: float) -> bool:
+        """Whether a route may bring crude above `refuse_ppm` this step: its crude as it enters
+        the route is above it, or the head of its last line holds such crude."""
+        added = self.link_added_ppm
+        inflow_ppm = route.ppm + (sum(added.get(link, 0.0) for link in route.links) if added else 0)
+        return inflow_ppm > refuse_ppm or (
+            route.links[-1] not in self.rail_index
+            and any(p.ppm > refuse_ppm for p in self._pipe(route.links[-1]).queue)
+        )
+
+    def _split_at_heads(
+        self,
+        plan: ExecutablePlan,
+        volumes: list[float],
+        scaled: set[int],
+        share: float,
+        measured: list[int],
+        refuse_ppm: float,
+    ) -> tuple[float, float]:
+        """(accepted, refused) tonnes the `measured` routes deliver when the `scaled` routes ship
+        `share` of their volumes: what leaves the head of each one's last line above
+        `refuse_ppm` is refused, shared between the routes through that line by volume."""
+        routes = plan.routes
+        through: dict[int, float] = {}
+        for i, r in enumerate(routes):
+            v = volumes[i] * (share if i in scaled else 1.0)
+            for link in r.links:
+                through[link] = through.get(link, 0.0) + v
+        accepted = refused = 0.0
+        for i in measured:
+            last = routes[i].links[-1]
+            v = volumes[i] * (share if i in scaled else 1.0)
+            if last in self.rail_index or through[last] <= 0:
+                accepted += v
+                continue
+            inflow_ppm = routes[i].ppm + sum(
+                self.link_added_ppm.get(link, 0.0) for link in routes[i].links
+            )
+            dirty = self._pipe(last).dirty_in_head(through[last], refuse_ppm, inflow_ppm)
+            accepted += v * (1.0 - dirty / through[last])
+            refused += v * dirty / through[last]
+        return accepted, refused
+
+    def _cut_to_quarantine(
+        self,
+        plan: ExecutablePlan,
+        volumes: list[float],
+        dirty: list[int],
+        refuse_ppm: float,
+        quarantine_room_t: float,
+    ) -> bool:
+        """Scale the routes that may bring refused crude so that it fits the quarantine's room
+        (bisection: refused tonnes grow with the share shipped); True if cut."""
+        scaled = set(dirty)
+
+        def fits(share: float) -> bool:
+            refused = self._split_at_heads(plan, volumes, scaled, share, dirty, refuse_ppm)[1]
+            return refused <= quarantine_room_t
+
+        if fits(1.0):
+            return False
+        low, high = 0.0, 1.0
+        for _ in range(40):
+            mid = (low + high) / 2
+            if fits(mid):
+                low = mid
+            else:
+                high = mid
+        for i in dirty:
+            volumes[i] *= low
+        return True
+
     def _scale_to_room(
         self,
         plan: ExecutablePlan,
@@ -476,49 +767,23 @@ class NetworkStep:
         idx: list[int],
         want_t: float,
         room_t: float,
-        limit_ppm: float,
+        refuse_ppm: float,
     ) -> float:
         """Share of a refinery's planned receipts to ship so that what it accepts fits its room.
 
         Usually all that arrives is accepted, and the share is room ÷ planned. When the crude at
-        the head of its lines is above its limit (to be refused), the share is found by
-        bisection on the crude that would be accepted, so refused crude takes no room.
+        the head of its lines is above the level it refuses, the share is found by bisection on
+        the crude that would be accepted, so refused crude takes no room.
         """
         plain = room_t / want_t
-        routes = plan.routes
         # The usual case: nothing dirty in the lines that end here, nor going into them.
-        if not any(
-            routes[i].ppm > limit_ppm
-            or self.link_added_ppm
-            or (
-                routes[i].links[-1] not in self.rail_index
-                and any(p.ppm > limit_ppm for p in self._pipe(routes[i].links[-1]).queue)
-            )
-            for i in idx
-        ):
+        if not any(self._may_refuse(plan.routes[i], refuse_ppm) for i in idx):
             return plain
+        idx_set = set(idx)
 
         def accepted(share: float) -> float:
-            through: dict[int, float] = {}
-            for i, r in enumerate(routes):
-                v = volumes[i] * (share if i in idx_set else 1.0)
-                for link in r.links:
-                    through[link] = through.get(link, 0.0) + v
-            total = 0.0
-            for i in idx:
-                last = routes[i].links[-1]
-                v = volumes[i] * share
-                if last in self.rail_index or through[last] <= 0:
-                    total += v
-                    continue
-                inflow_ppm = routes[i].ppm + sum(
-                    self.link_added_ppm.get(link, 0.0) for link in routes[i].links
-                )
-                dirty = self._pipe(last).dirty_in_head(through[last], limit_ppm, inflow_ppm)
-                total += v * (1.0 - dirty / through[last])
-            return total
+            return self._split_at_heads(plan, volumes, idx_set, share, idx, refuse_ppm)[0]
 
-        idx_set = set(idx)
         if accepted(1.0) >= want_t - 1e-9:  # nothing to refuse: the plain share
             return plain
         if accepted(1.0) <= room_t:
@@ -533,16 +798,26 @@ class NetworkStep:
         return low
 
     def _unload_what_fits(
-        self, trains: list[tuple[int, Parcel]], room_t: float, now_days: float
+        self,
+        trains: list[tuple[int, Parcel]],
+        room_t: float,
+        quarantine_room_t: float,
+        refuse_ppm: float,
+        now_days: float,
     ) -> list[tuple[int, Parcel]]:
-        """Unload trains in order up to `room_t`; the rest wait on their own corridors."""
+        """Unload trains in order, what is accepted up to `room_t` and what is refused up to
+        `quarantine_room_t`; the rest wait on their own corridors."""
         unloaded = []
         waiting: dict[int, list[Parcel]] = {}
         for link, p in trains:
-            take = min(p.tonnes_t, room_t)
+            refused = p.ppm > refuse_ppm
+            take = min(p.tonnes_t, quarantine_room_t if refused else room_t)
             if take > 0:
                 unloaded.append((link, Parcel(take, p.ppm, p.mix, p.entered_days)))
-                room_t -= take
+                if refused:
+                    quarantine_room_t -= take
+                else:
+                    room_t -= take
             if p.tonnes_t - take > 0:
                 rest = Parcel(p.tonnes_t - take, p.ppm, p.mix, p.entered_days)
                 waiting.setdefault(link, []).append(rest)

@@ -121,6 +121,11 @@ class RunEnd:
     swapped_out_t: float
     cargoes_discharged: int
     cargoes_open: int
+    #: By contract: tonnes nominated (volume ÷ days in the month, while active), shipped, and
+    #: shipped on top of the nomination to make up missed tonnes, t.
+    nominated_t: tuple[float, ...]
+    contract_shipped_t: tuple[float, ...]
+    makeup_t: tuple[float, ...]
     steps: int
     #: Times the step switched to another plan (a new or a cached one).
     plans_used: int

@@ -188,17 +188,22 @@ class Shipping:
         """A discrete lot (a tanker's discharge) lands in a port's or refinery's tanks.
 
         Returns the tonnes that did not fit (the carrier keeps them and must wait). A refinery
-        refuses a lot above its contaminant limit: it goes to quarantine whole.
+        refuses a lot above its contaminant limit: it goes to quarantine, as far as there is
+        room (during a detection delay it enters the tanks unnoticed instead).
         """
         sim = self.sim
         refinery = sim.network.refineries.get(node)
-        if refinery is not None and parcel.ppm > refinery.spec.contaminant_limit_ppm:
-            refinery.quarantined_t += parcel.tonnes_t
-            self.lots_landed_t += parcel.tonnes_t
-            sim.log(node, EventKind.LOT_REJECTED, f"{parcel.tonnes_t:.0f} t at {parcel.ppm:g} ppm")
-            return 0.0
+        dirty = refinery is not None and parcel.ppm > refinery.spec.contaminant_limit_ppm
+        if refinery is not None and dirty and refinery.refuses_contaminated(sim.now):
+            refused = min(parcel.tonnes_t, refinery.quarantine_room_t())
+            refinery.quarantine(refused)
+            self.lots_landed_t += refused
+            sim.log(node, EventKind.LOT_REJECTED, f"{refused:.0f} t at {parcel.ppm:g} ppm")
+            return parcel.tonnes_t - refused
         tank = refinery.tank if refinery is not None else sim.network.ports[node]
         fits = min(parcel.tonnes_t, tank.room_t())
+        if refinery is not None and dirty and fits > 0:
+            refinery.take_in_contaminated(fits, sim.now)
         tank.receive(Parcel(fits, parcel.ppm, parcel.mix))
         self.lots_landed_t += fits
         sim.notify_lot(LotRecord(node, fits, refinery is not None))

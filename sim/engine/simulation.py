@@ -25,6 +25,7 @@ from sim.engine.allocator import Allocator, PlanRequest
 from sim.engine.conditions import QUOTA_EPS_T, Conditions, PriceSetter
 from sim.engine.crude import Parcel, PipelineFIFO, RailQueue, Tank, mix_key
 from sim.engine.disruptions import Disruptions
+from sim.engine.makeup import MakeUp
 from sim.engine.network_step import ExecutablePlan, NetworkStep, StepResult, executable
 from sim.engine.records import (
     CargoRecord,
@@ -150,6 +151,18 @@ class Simulation:
         self._plan_stale = True
         self._executables: ExecutableCache = executables if executables is not None else {}
         self._rejecting = dict.fromkeys(self.network.refineries, False)
+        self._quarantine_full = dict.fromkeys(self.network.refineries, False)
+        self._limited_quarantine = [
+            name for name, r in self.network.refineries.items() if r.quarantine_room_t() < math.inf
+        ]
+        #: Shipped per contract in a step that ran its plan unscaled, by plan, t.
+        self._contract_step_t: dict[int, list[float]] = {}
+        #: Missed tonnes and make-up, by contract.
+        self.makeup = MakeUp(topology)
+        #: Each contract's nomination in force (volume ÷ days in the month while active, before
+        #: volume factors), and with the volume factor applied, t/day.
+        self._nominal_t_per_day = [0.0] * len(topology.contracts)
+        self._planned_t_per_day = [0.0] * len(topology.contracts)
         self._has_quota = any(t.quota_t_per_month is not None for t in topology.transit)
         #: Start of the step the network clock is at, days (see `now`).
         self._clock_now = 0.0
@@ -199,11 +212,18 @@ class Simulation:
     def _plan_request(self) -> PlanRequest:
         cond = self.conditions
         month_days = days_in_month(cond.month_start)
-        rates = tuple(
-            c.volume_t_per_month / month_days * cond.volume_factor[c.index]
-            if cond.contract_active[c.index]
-            else 0.0
+        # A whole month ships exactly its volume, whatever its length (28 to 31 days).
+        self._nominal_t_per_day = [
+            c.volume_t_per_month / month_days if cond.contract_active[c.index] else 0.0
             for c in self.topology.contracts
+        ]
+        self._planned_t_per_day = [
+            nominal * cond.volume_factor[i] for i, nominal in enumerate(self._nominal_t_per_day)
+        ]
+        makeup = self.makeup
+        rates = tuple(
+            planned + makeup.extra_t_per_day(i, self._nominal_t_per_day[i])
+            for i, planned in enumerate(self._planned_t_per_day)
         )
         caps = tuple(
             link.available_t_per_day(cond.link_factor[link.index]) for link in self.topology.links
@@ -282,7 +302,8 @@ class Simulation:
                 if self._has_quota
                 else None
             )
-            result = self.network.step(plan, dt, now, quota_left)
+            caps = self.makeup.caps_t(self._planned_t_per_day, dt)
+            result = self.network.step(plan, dt, now, quota_left, caps)
             self.steps += 1
             self._account(plan, result)
             record = StepRecord(now, dt, plan, result, self.conditions.prices)
@@ -295,11 +316,12 @@ class Simulation:
     def _account(self, plan: ExecutablePlan, result: StepResult) -> None:
         if self._has_quota:
             self._count_quotas(plan, result)
+        self._count_contracts(plan, result)
         self.swapped_out_t += result.swapped_out_t
         for port, tonnes in result.port_drawn_t.items():
             self.shipping.book_port_draw(plan, result, port, tonnes)
-        for asset, event in result.events:
-            self.log(asset, event)
+        for asset, event, detail in result.events:
+            self.log(asset, event, detail)
             if event is EventKind.UNIT_STOP:
                 refinery = self.network.refineries[asset]
                 # Started from the clock, which may be ahead of SimPy's time: wait until
@@ -312,6 +334,34 @@ class Simulation:
                 self.log(
                     name, EventKind.REJECTION_START if rejected > 0 else EventKind.REJECTION_END
                 )
+        for name in self._limited_quarantine:
+            full = self.network.refineries[name].quarantine_room_t() <= 1e-6
+            if full is not self._quarantine_full[name]:
+                self._quarantine_full[name] = full
+                kind = EventKind.QUARANTINE_FULL if full else EventKind.QUARANTINE_ROOM
+                self.log(name, kind, at=self.now + self.dt)
+
+    def _count_contracts(self, plan: ExecutablePlan, result: StepResult) -> None:
+        """Book the step's shipments against the nominations: missed tonnes and make-up."""
+        steady = not result.scaled
+        if result.scaled:
+            shipped = [0.0] * len(self.topology.contracts)
+            for route, v in zip(plan.routes, result.shipped_by_route, strict=True):
+                shipped[route.contract] += v
+        else:  # the plan ran as planned: the same tonnes as every unscaled step of it
+            cached = self._contract_step_t.get(id(plan))
+            if cached is None:
+                cached = [0.0] * len(self.topology.contracts)
+                for route, v in zip(plan.routes, result.shipped_by_route, strict=True):
+                    cached[route.contract] += v
+                self._contract_step_t[id(plan)] = cached
+            shipped = cached
+        changes = self.makeup.record(
+            self._clock_now, self.dt, self._nominal_t_per_day, shipped, steady
+        )
+        for c, kind, detail in changes:
+            self.mark_stale()
+            self.log(self.topology.contracts[c].name, kind, detail, at=self.now + self.dt)
 
     def _count_quotas(self, plan: ExecutablePlan, result: StepResult) -> None:
         used = self.conditions.quota_used_t
@@ -344,6 +394,7 @@ class Simulation:
         started = time.perf_counter()
         self.start(extra)
         self.env.run(until=self.horizon_days + self.dt / 2)
+        self.makeup.flush()
         end = RunEnd(
             end_days=self.horizon_days,
             initial_inventory_t=self.initial_inventory_t,
@@ -351,6 +402,9 @@ class Simulation:
             lots_landed_t=self.shipping.lots_landed_t,
             swapped_out_t=self.swapped_out_t,
             cargoes_discharged=self.shipping.discharged,
+            nominated_t=tuple(self.makeup.nominated_t),
+            contract_shipped_t=tuple(self.makeup.shipped_t),
+            makeup_t=tuple(self.makeup.makeup_t),
             cargoes_open=sum(self.shipping.open_cargoes),
             steps=self.steps,
             plans_used=self.plans_used,

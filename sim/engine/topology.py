@@ -120,6 +120,9 @@ class ContractSpec:
     swap_splits: tuple[int | None, ...] = ()
     swap_origin: str = ""
     swap_fee_usd_per_t: float = 0.0
+    #: Make-up of missed tonnes: extra a day as a share of the nomination, and the window, days.
+    makeup_max_share: float = 0.0
+    makeup_window_days: float = 0.0
 
     def export_duty_usd_per_t(self, benchmark_usd_per_bbl: float, month: str) -> float:
         """Export duty not paid on a tonne bought in `month` (`YYYY-MM`), USD/t.
@@ -395,6 +398,8 @@ def compile_topology(scenario: Scenario) -> Topology:
                 swap_splits=splits,
                 swap_origin=c.swap.delivered_origin if c.swap else "",
                 swap_fee_usd_per_t=c.swap.fee_usd_per_t if c.swap else 0.0,
+                makeup_max_share=c.makeup_max_share,
+                makeup_window_days=c.makeup_window_days,
             )
         )
     transit = []

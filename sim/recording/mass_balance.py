@@ -14,22 +14,25 @@ def mass_balance(
     supplied_t: float,
     runs_t: float,
     final_inventory_t: float,
-    quarantined_t: float,
+    quarantine_stock_t: float,
+    reverse_pumped_t: float,
     swapped_out_t: float,
 ) -> dict[str, float]:
-    """initial stock + supplied = runs + final stock + quarantined + crude handed in under swaps
-    (which leaves the simulated network); the imbalance is what does not close, t."""
+    """initial stock + supplied = runs + final stock + crude in quarantine at the end + crude
+    pumped back out of quarantine + crude handed in under swaps (the last two leave the
+    simulated network); the imbalance is what does not close, t."""
     imbalance = (
         initial_inventory_t
         + supplied_t
-        - (runs_t + final_inventory_t + quarantined_t + swapped_out_t)
+        - (runs_t + final_inventory_t + quarantine_stock_t + reverse_pumped_t + swapped_out_t)
     )
     return {
         "initial_inventory_t": initial_inventory_t,
         "supplied_t": supplied_t,
         "runs_t": runs_t,
         "final_inventory_t": final_inventory_t,
-        "quarantined_t": quarantined_t,
+        "quarantine_stock_t": quarantine_stock_t,
+        "reverse_pumped_t": reverse_pumped_t,
         "swapped_out_t": swapped_out_t,
         "imbalance_t": imbalance,
     }

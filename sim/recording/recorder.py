@@ -318,25 +318,26 @@ class Recorder:
         rep = self.replication
         refinery_rows = rows.refinery_rows(self, end.end_days)
         runs = sum(r["runs_t"] for r in refinery_rows)
-        quarantined = sum(r["quarantined_t"] for r in refinery_rows)
         books = mass_balance(
             end.initial_inventory_t,
             self.supplied_t + end.lots_landed_t,
             runs,
             end.final_inventory_t,
-            quarantined,
+            sum(r["final_quarantine_t"] for r in refinery_rows),
+            sum(r["reverse_pumped_t"] for r in refinery_rows),
             end.swapped_out_t,
         )
-        costs = rows.cost_rows(self, refinery_rows)
+        costs = rows.cost_rows(self)
         events = rows.event_rows(self)
         valuation = self.valuation.rows(rep, costs)
+        contracts = rows.contract_rows(self, end)
         return ReplicationResult(
             rep,
             summary.summary_row(self, end, refinery_rows, costs, valuation, books, len(events)),
             refinery_rows,
             rows.flow_rows(self),
             events,
-            rows.contract_rows(self),
+            contracts,
             self.daily,
             books,
             {

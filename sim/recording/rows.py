@@ -6,7 +6,9 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from sim.engine.crude import split_mix_key
-from sim.registry import COST_COMPONENTS, ROUTE_SEPARATOR, RUN_CUTS
+from sim.engine.records import RunEnd
+from sim.kinds import EventKind
+from sim.registry import COST_COMPONENTS, ROUTE_SEPARATOR
 from sim.units import date_at
 
 if TYPE_CHECKING:
@@ -15,6 +17,10 @@ if TYPE_CHECKING:
 
 def refinery_rows(rec: Recorder, horizon: float) -> list[dict[str, Any]]:
     out = []
+    stops: dict[str, int] = defaultdict(int)
+    for e in rec.events:
+        if e.kind is EventKind.UNIT_STOP:
+            stops[e.asset] += 1
     for name, refinery in rec.network.refineries.items():
         tot = rec.refinery[name]
         spec = refinery.spec
@@ -36,6 +42,10 @@ def refinery_rows(rec: Recorder, horizon: float) -> list[dict[str, Any]]:
                 "low_stock_share": tot.low_stock_days / horizon,
                 "quarantined_t": refinery.quarantined_t,
                 "lost_margin_usd": tot.unserved_t * spec.margin_usd_per_t,
+                "unit_stops": stops[name],
+                "offspec_run_t": refinery.offspec_run_t,
+                "reverse_pumped_t": refinery.reverse_pumped_t,
+                "final_quarantine_t": refinery.quarantine_stock_t,
             }
         )
     return out
@@ -79,18 +89,24 @@ def event_rows(rec: Recorder) -> list[dict[str, Any]]:
     ]
 
 
-def contract_rows(rec: Recorder) -> list[dict[str, Any]]:
+def contract_rows(rec: Recorder, end: RunEnd) -> list[dict[str, Any]]:
     out = []
     for c in rec.topology.contracts:
         shipped = rec.shipped_t[c.index]
         cost = rec.purchase_usd[c.index] + rec.transport_usd[c.index]
+        nominated = end.nominated_t[c.index]
         out.append(
             {
                 "replication": rec.replication,
                 "contract": c.name,
                 "origin": c.origin,
                 "destination": c.destination,
+                "nominated_t": nominated,
                 "shipped_t": shipped,
+                "makeup_t": end.makeup_t[c.index],
+                # Shipped beyond the nomination is make-up only, so this is what was missed and
+                # not made up (the engine's own count of shipped tonnes, exact per step).
+                "missed_t": nominated - end.contract_shipped_t[c.index],
                 "purchase_usd": rec.purchase_usd[c.index],
                 "transport_usd": rec.transport_usd[c.index],
                 "landed_cost_usd_per_t": cost / shipped if shipped > 0 else float("nan"),
@@ -99,8 +115,9 @@ def contract_rows(rec: Recorder) -> list[dict[str, Any]]:
     return out
 
 
-def cost_rows(rec: Recorder, refinery_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """costs.csv: one row per (refinery, origin, route), then one per refinery's run cuts."""
+def cost_rows(rec: Recorder) -> list[dict[str, Any]]:
+    """costs.csv: one row per (refinery, origin, route) of crude delivered. (Margin lost to run
+    cuts is a refinery's, in refineries.csv and summary.csv, not a delivery's.)"""
     rep = rec.replication
     out = []
     labelled = {
@@ -122,22 +139,6 @@ def cost_rows(rec: Recorder, refinery_rows: list[dict[str, Any]]) -> list[dict[s
             row[f"{k}_per_t"] = book[k] / tonnes if tonnes > 0 else float("nan")
         row["total_usd"] = total
         row["total_usd_per_t"] = total / tonnes if tonnes > 0 else float("nan")
-        row["lost_margin_usd"] = 0.0
-        out.append(row)
-    for r in refinery_rows:
-        row = {
-            "replication": rep,
-            "refinery": r["refinery"],
-            "origin": "",
-            "route": RUN_CUTS,
-            "tonnes_t": r["unserved_t"],
-        }
-        for k in COST_COMPONENTS:
-            row[k] = 0.0
-            row[f"{k}_per_t"] = 0.0
-        row["total_usd"] = 0.0
-        row["total_usd_per_t"] = 0.0
-        row["lost_margin_usd"] = r["lost_margin_usd"]
         out.append(row)
     return out
 

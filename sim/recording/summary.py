@@ -14,14 +14,14 @@ from sim.indicators import (
     transit_exposure,
 )
 from sim.indicators import shares as indicator_shares
-from sim.registry import ROUTE_SEPARATOR, RUN_CUTS
+from sim.registry import ROUTE_SEPARATOR
 
 if TYPE_CHECKING:
     from sim.recording.recorder import Recorder
 
 
 def _deliveries(costs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r for r in costs if r["route"] != RUN_CUTS]
+    return costs  # costs.csv holds deliveries only
 
 
 def _tonnes_by_origin(deliveries: list[dict[str, Any]]) -> dict[str, float]:
@@ -79,7 +79,8 @@ def summary_row(
         "unserved_t": sum(r["unserved_t"] for r in refinery_rows),
         "run_cut_days": sum(r["run_cut_days"] for r in refinery_rows),
         "supplied_t": books["supplied_t"],
-        "quarantined_t": books["quarantined_t"],
+        "quarantined_t": sum(r["quarantined_t"] for r in refinery_rows),
+        "reverse_pumped_t": books["reverse_pumped_t"],
         "supply_cost_usd": supply_cost,
         "landed_cost_usd_per_t": supply_cost / delivered_total if delivered_total else float("nan"),
         "min_days_cover": min((r["min_days_cover"] for r in refinery_rows), default=float("nan")),

@@ -16,7 +16,6 @@ from typing import Any
 from sim.economics.valuation import Valuer
 from sim.engine.crude import split_mix_key
 from sim.engine.network_step import StepResult
-from sim.registry import RUN_CUTS
 from sim.scenario.schema import Scenario
 from sim.units import first_of_next_month, month_key
 
@@ -107,7 +106,6 @@ def _landed_cost_usd_per_t(costs: list[dict[str, Any]]) -> dict[str, float]:
     tonnes: dict[str, float] = defaultdict(float)
     usd: dict[str, float] = defaultdict(float)
     for r in costs:
-        if r["route"] != RUN_CUTS:
-            tonnes[r["refinery"]] += r["tonnes_t"]
-            usd[r["refinery"]] += r["total_usd"]
+        tonnes[r["refinery"]] += r["tonnes_t"]
+        usd[r["refinery"]] += r["total_usd"]
     return {n: usd[n] / tonnes[n] for n in tonnes if tonnes[n] > 0}

@@ -15,7 +15,14 @@ from matplotlib.ticker import MaxNLocator
 from sim import registry
 from sim.report.canvas import Chart, colours, figure, pad_limits, save
 from sim.report.files import ReportError, read_json, read_rows
-from sim.report.formatting import format_interval, format_number, measure, scale_for, signed
+from sim.report.formatting import (
+    format_interval,
+    format_number,
+    in_sentence,
+    measure,
+    scale_for,
+    signed,
+)
 from sim.report.page import Headline, Page, Table
 
 BETTER, WORSE, UNCLEAR = "#2ca02c", "#d62728", "#7f7f7f"
@@ -29,6 +36,7 @@ class ComparisonData:
     manifest: dict[str, Any]
     rows: list[dict[str, Any]]
     replications: list[dict[str, Any]]
+    ranking: list[dict[str, Any]]
 
     @property
     def strategies(self) -> list[str]:
@@ -56,7 +64,9 @@ def load(folder: Path) -> ComparisonData:
         raise ReportError(f"{folder / 'comparison.csv'} has no rows")
     path = folder / "replications.csv"
     replications = read_rows(path, ("strategy",)) if path.is_file() else []
-    return ComparisonData(folder, read_json(folder / "manifest.json"), rows, replications)
+    path = folder / "ranking.csv"
+    ranking = read_rows(path, ("kpi", "strategy", "verdict")) if path.is_file() else []
+    return ComparisonData(folder, read_json(folder / "manifest.json"), rows, replications, ranking)
 
 
 def verdict(kpi: str, low: float, high: float) -> str:
@@ -268,7 +278,13 @@ def page(data: ComparisonData, charts: list[Chart]) -> Page:
     ]
     header = ["KPI", *strategies, *(f"Δ {s} − {first}" for s in others)]
     body = []
-    for kpi in data.kpis:
+    # KPIs that are zero for every strategy say nothing: folded away, and named in a note.
+    zero = [
+        kpi
+        for kpi in data.kpis
+        if all(data.row(kpi, s)["mean"] == 0 and data.row(kpi, s)["sd"] == 0 for s in strategies)
+    ]
+    for kpi in (k for k in data.kpis if k not in zero):
         cells = [measure(kpi).label]
         for s in strategies:
             r = data.row(kpi, s)
@@ -290,11 +306,17 @@ def page(data: ComparisonData, charts: list[Chart]) -> Page:
                 f"{format_number(high, measure(kpi).unit)}"
             )
             notes.append(
-                f"{s} is {tone} than {first} on {measure(kpi).label.lower()}: "
+                f"{s} is {tone} than {first} on {in_sentence(measure(kpi).label)}: "
                 f"{_diff_text(kpi, r)} ({interval})."
             )
     if isinstance(n, int) and n < 2:
         notes.insert(0, "One replication: no confidence interval can be computed.")
+    if zero:
+        notes.append(
+            "Zero for every strategy in every replication, so not in the table: "
+            + ", ".join(in_sentence(measure(k).label) for k in zero)
+            + "."
+        )
     facts = (
         f"{len(strategies)} strategies, {n} replication(s) each, seed {m.get('seed', '?')}, "
         f"common random numbers"
@@ -313,14 +335,48 @@ def page(data: ComparisonData, charts: list[Chart]) -> Page:
         facts=facts,
         headline=headline,
         tables=[
+            *_ranking_table(data),
             Table(
                 "Mean ± 95 % CI half-width per strategy, and paired differences (comparison.csv)",
                 header,
                 body,
-            )
+            ),
         ],
         notes=notes,
         notes_title="Clear differences (95 % level)",
         charts=charts,
         sources=sorted(p.name for p in data.folder.glob("*.csv")),
     )
+
+
+def _ranking_table(data: ComparisonData) -> list[Table]:
+    """The verdict: strategies best first on the net value to Belarus (ranking.csv)."""
+    if not data.ranking:
+        return []
+    kpi = str(data.ranking[0]["kpi"])
+    rows = []
+    for r in data.ranking:
+        diff = (
+            ""
+            if r["verdict"] == "best"
+            else format_interval(
+                kpi, r["diff_vs_best_mean"], r["diff_vs_best_ci95_low"], r["diff_vs_best_ci95_high"]
+            )
+        )
+        rows.append(
+            [
+                str(int(r["rank"])),
+                str(r["strategy"]),
+                format_number(r["mean"], measure(kpi).unit),
+                diff,
+                str(r["verdict"]),
+            ]
+        )
+    return [
+        Table(
+            f"Verdict: strategies ranked on {in_sentence(measure(kpi).label)}, best first, each "
+            "against the best (paired 95 % CI; ranking.csv)",
+            ["rank", "strategy", measure(kpi).label, "vs best", "verdict"],
+            rows,
+        )
+    ]

@@ -25,6 +25,12 @@ class Measure:
 RUN_HEADLINE: tuple[str, ...] = registry.RUN_HEADLINE
 
 
+def in_sentence(label: str) -> str:
+    """A label inside a sentence: its first letter lower case, the rest as written (names such
+    as Belarus keep their capital)."""
+    return label[:1].lower() + label[1:]
+
+
 def measure(kpi: str) -> Measure:
     """The KPI's label, unit and better-when, from the results registry; a column the registry
     does not know (a lever, say) is shown under its own name, with the unit its suffix says."""

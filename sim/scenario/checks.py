@@ -7,8 +7,9 @@ violation. All rules run; the loader reports every finding at once.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import networkx as nx
 
@@ -20,6 +21,7 @@ from sim.economics.duty import (
 from sim.economics.window import accepts
 from sim.kinds import EFFECTS_BY_TARGET, TargetKind
 from sim.scenario.schema import (
+    MAX_MAGNITUDE,
     FieldNode,
     JunctionNode,
     MarketNode,
@@ -36,10 +38,25 @@ Finding = tuple[str, str]
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 #: How far mass fractions that make a whole may sum from 1.
 _FRACTION_TOLERANCE = 0.005
+#: Ids and origins: they key result rows and label charts, so plain names only.
+NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: The calendar a run must lie in: from FIRST_DATE to the day before LAST_END_DATE (its end,
+#: start_date + horizon_days, exclusive). Far wider than any question the model answers, and
+#: clear of the edges of Python's and Matplotlib's calendars (years 1 to 9999), which the engine
+#: (looking a month ahead) and the report's charts (padding their date axes) would reach.
+FIRST_DATE = dt.date(1900, 1, 1)
+LAST_END_DATE = dt.date(3000, 1, 1)
+#: Most events one periodic process may take over the horizon (network steps, reorder reviews,
+#: random failures): about a minute of engine time for the network clock.
+MAX_EVENTS = 1_000_000
+#: Least linefill of a pipeline, t: the batch FIFO needs a line that holds some crude.
+MIN_LINEFILL_T = 1.0
 
 
 def _end_date(s: Scenario) -> dt.date:
-    return s.scenario.start_date + dt.timedelta(days=s.scenario.horizon_days)
+    """The day after the last simulated day (never past LAST_END_DATE: see its check)."""
+    start = s.scenario.start_date
+    return start + dt.timedelta(days=min(s.scenario.horizon_days, (LAST_END_DATE - start).days))
 
 
 def _link_graph(s: Scenario) -> nx.DiGraph:
@@ -57,8 +74,108 @@ def _link_graph(s: Scenario) -> nx.DiGraph:
 def check_step_divides_day(s: Scenario) -> Iterator[Finding]:
     """The step length divides one day into a whole number of steps."""
     steps = 1.0 / s.scenario.step_days
+    if steps > MAX_EVENTS:
+        return  # far too many steps: check_event_counts says so
     if abs(steps - round(steps)) > 1e-9:
         yield "scenario.step_days", f"1 / {s.scenario.step_days} is not a whole number of steps"
+
+
+def check_horizon_in_calendar(s: Scenario) -> Iterator[Finding]:
+    """The run lies between FIRST_DATE and LAST_END_DATE, so every date it computes exists."""
+    start, days = s.scenario.start_date, s.scenario.horizon_days
+    last = LAST_END_DATE - dt.timedelta(days=1)
+    if start < FIRST_DATE:
+        yield "scenario.start_date", f"{start} is before {FIRST_DATE}, the first day simulated"
+    elif (LAST_END_DATE - start).days < days:
+        yield (
+            "scenario.horizon_days",
+            f"{days} days from {start} run past {last}, the last day simulated",
+        )
+
+
+def check_event_counts(s: Scenario) -> Iterator[Finding]:
+    """No periodic process takes more than MAX_EVENTS events over the horizon: the network
+    step, a cargo option's reorder review, a random disruption's failure-and-repair cycle."""
+    horizon = s.scenario.horizon_days
+
+    def too_many(period_days: float, what: str) -> str | None:
+        count = horizon / period_days
+        if count > MAX_EVENTS:
+            about = f"≈ {count:.3g}" if math.isfinite(count) else "uncountably many"
+            return (
+                f"{horizon} days ÷ {period_days:g} days is {about} {what}; "
+                f"at most {MAX_EVENTS:,} are simulated"
+            )
+        return None
+
+    message = too_many(s.scenario.step_days, "network steps")
+    if message:
+        yield "scenario.step_days", message
+    for name, g in s.cargoes.items():
+        if g.reorder is not None:
+            message = too_many(g.reorder.review_days, "reorder reviews")
+            if message:
+                yield f"cargoes.{name}.reorder.review_days", message
+    for name, d in s.disruptions.items():
+        if d.random is not None:
+            message = too_many(d.random.mtbf_days + d.random.mttr_days, "failures (expected)")
+            if message:
+                yield f"disruptions.{name}.random.mtbf_days", message
+
+
+def check_names(s: Scenario) -> Iterator[Finding]:
+    """Ids and origins are plain names (letters, digits, `_`, `-`; at most 64 characters):
+    they key result rows, label charts and are addressed by dotted keys."""
+    rule = "letters, digits, `_` and `-` only, at most 64 characters"
+    sections: dict[str, Mapping[str, object]] = {
+        "grades": s.grades,
+        "nodes": s.nodes,
+        "links": s.links,
+        "contracts": s.contracts,
+        "cargoes": s.cargoes,
+        "prices": s.prices,
+        "transit": s.transit,
+        "disruptions": s.disruptions,
+    }
+    for section, table in sections.items():
+        for name in table:
+            if not NAME.match(name):
+                yield f"{section}.{name}", f"id {name!r} is not a plain name: {rule}"
+    origins: list[tuple[str, str]] = []
+    for name, c in s.contracts.items():
+        origins.append((f"contracts.{name}.origin", c.origin))
+        if c.swap is not None:
+            origins.append((f"contracts.{name}.swap.delivered_origin", c.swap.delivered_origin))
+    origins += [(f"cargoes.{name}.origin", g.origin) for name, g in s.cargoes.items()]
+    for name, cond in s.transit.items():
+        origins += [(f"transit.{name}.origins", o) for o in cond.origins or ()]
+    if s.trade is not None:
+        origins.append(("trade.partner_origin", s.trade.partner_origin))
+    for key, origin in origins:
+        if not NAME.match(origin):
+            yield key, f"origin {origin!r} is not a plain name: {rule}"
+
+
+def check_line_sizes(s: Scenario) -> Iterator[Finding]:
+    """A pipeline holds MIN_LINEFILL_T to MAX_MAGNITUDE of linefill (length × t/km); a rail
+    corridor moves at most MAX_MAGNITUDE t/day (trains × cars × payload)."""
+    for name, link in s.links.items():
+        if isinstance(link, PipelineLink):
+            linefill = link.length_km * link.linefill_t_per_km
+            if not MIN_LINEFILL_T <= linefill <= MAX_MAGNITUDE:
+                yield (
+                    f"links.{name}.linefill_t_per_km",
+                    f"the line holds {linefill:.3g} t (length_km × linefill_t_per_km); "
+                    f"it must hold from {MIN_LINEFILL_T:g} t to {MAX_MAGNITUDE:g} t",
+                )
+        elif isinstance(link, RailLink):
+            loading = link.trains_per_day * link.cars_per_train * link.payload_t_per_car
+            if loading > MAX_MAGNITUDE:
+                yield (
+                    f"links.{name}.payload_t_per_car",
+                    f"trains × cars × payload is {loading:.3g} t/day; at most "
+                    f"{MAX_MAGNITUDE:g} t/day",
+                )
 
 
 def check_ids_distinct(s: Scenario) -> Iterator[Finding]:
@@ -279,6 +396,35 @@ def check_contract_price(s: Scenario) -> Iterator[Finding]:
             yield f"contracts.{name}.price", "required unless the source is a port"
 
 
+def check_makeup(s: Scenario) -> Iterator[Finding]:
+    """Make-up terms need a window, and a contract that buys its crude (not a port's draw)."""
+    for name, c in s.contracts.items():
+        key = f"contracts.{name}"
+        if c.makeup_max_share > 0 and c.makeup_window_days <= 0:
+            yield f"{key}.makeup_window_days", "makeup_max_share needs a window longer than 0 days"
+        if c.makeup_window_days > 0 and c.makeup_max_share <= 0:
+            yield f"{key}.makeup_max_share", "makeup_window_days has no effect without a share"
+        if c.makeup_max_share > 0 and isinstance(s.nodes.get(c.source), PortNode):
+            yield (
+                f"{key}.makeup_max_share",
+                "no make-up from a port's tanks: it moves crude already bought, nothing is owed",
+            )
+
+
+def check_cover_target_fits_tank(s: Scenario) -> Iterator[Finding]:
+    """The stock a refinery's run plan keeps (cover_target_days × target run) fits its tanks."""
+    for name, node in s.nodes.items():
+        if not isinstance(node, RefineryNode):
+            continue
+        kept = node.cover_target_days * node.target_run_t_per_day
+        if kept > node.tank_capacity_t:
+            yield (
+                f"nodes.{name}.cover_target_days",
+                f"{node.cover_target_days:g} days of target run ({kept:g} t) exceed "
+                f"tank_capacity_t {node.tank_capacity_t:g}",
+            )
+
+
 def check_prices(s: Scenario) -> Iterator[Finding]:
     """Every benchmark a contract or cargo names exists; monthly prices are keyed `YYYY-MM`."""
     for section, options in (("contracts", s.contracts), ("cargoes", s.cargoes)):
@@ -305,7 +451,7 @@ def _active_months(s: Scenario, start: dt.date | None, end: dt.date | None) -> l
     return months
 
 
-def check_export_duty(s: Scenario) -> Iterator[Finding]:
+def check_export_duty(s: Scenario) -> Iterator[Finding]:  # noqa: C901 — independent cases of one rule, each with its own message
     """Export duties: months keyed `YYYY-MM`; per-month duties on contracts only; the formula
     only where it holds (from 2019, above 365 USD/t), published duties elsewhere."""
     for section, options in (("contracts", s.contracts), ("cargoes", s.cargoes)):
@@ -620,6 +766,10 @@ def check_disruptions(s: Scenario) -> Iterator[Finding]:
 
 
 CHECKS: tuple[Callable[[Scenario], Iterator[Finding]], ...] = (
+    check_horizon_in_calendar,
+    check_event_counts,
+    check_names,
+    check_line_sizes,
     check_step_divides_day,
     check_ids_distinct,
     check_link_endpoints,
@@ -635,6 +785,8 @@ CHECKS: tuple[Callable[[Scenario], Iterator[Finding]], ...] = (
     check_refinery_supplied,
     check_contract_dates,
     check_contract_price,
+    check_makeup,
+    check_cover_target_fits_tank,
     check_prices,
     check_cargoes,
     check_transit_links,

@@ -74,13 +74,22 @@ parts per million by mass, `_pct` per cent.
 
 ## Files, inheritance and overrides
 
-- A scenario is one TOML file. `extends = "other.toml"` (a path relative to the file) inherits
-  every table of the other file, deep-merged: the child's values win, key by key; chains of
-  files are allowed, cycles are errors.
+- A scenario is one TOML file, UTF-8, at most 1 MB, tables and arrays nested at most 32 deep.
+  `extends = "other.toml"` (a path relative to the file) inherits every table of the other
+  file, deep-merged: the child's values win, key by key; chains of up to 16 files are allowed,
+  cycles are errors. `extends` reads regular files inside the *scenario tree* only, the folder
+  above the named file's own (`scenarios/history/x.toml` may extend `../base.toml`); an
+  absolute path, or one leading further out, needs `OIL_SIM_ALLOW_OUTSIDE_EXTENDS=1` in the
+  environment.
 - `--set dotted.key=VALUE` on the command line (or `overrides=[...]` in `load_scenario`)
   replaces one value after inheritance; VALUE is read as TOML (`40000`, `0.5`, `true`,
   `2019-05-01`, `["a", "b"]`), a bare word as a string. Overrides are validated like the file.
-- Ids (the `ID` in `[nodes.ID]`) are free names; node and link ids must differ from each other.
+- Ids (the `ID` in `[nodes.ID]`) and origins are plain names: letters, digits, `_` and `-`, at
+  most 64 characters; node and link ids must differ from each other.
+- Numbers are finite (no `inf` or `nan`) and at most 1e12 in magnitude (seeds aside). A run
+  lies between 1900-01-01 and 2999-12-31 and takes at most 1,000,000 network steps
+  (`horizon_days ÷ step_days`), reorder reviews or random failures per process; a pipeline
+  holds 1 t to 1e12 t of linefill. [reliability.md](reliability.md) lists every input limit.
 - Dates are TOML dates (`2019-05-01`). Day 0 is `scenario.start_date`; a date becomes a day
   number by subtracting it. Events take effect at the first network step at or after their time.
 

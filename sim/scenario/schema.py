@@ -7,15 +7,62 @@ Field descriptions are the user documentation: docs/scenarios.md is generated fr
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+#: Largest magnitude of any number in an input file (seeds aside). 1e12 t is some 250 years of
+#: the world's crude output, so no real figure comes near it; below it, sums over a run stay
+#: well inside the engine's tonne tolerances and the range the LP solver (HiGHS) represents.
+MAX_MAGNITUDE = 1e12
+#: Fields of any size: seeds only name a random stream.
+_UNBOUNDED_FIELDS = frozenset({"seed"})
+#: A name that becomes a folder: letters, digits, `_.-`, not starting with a dot, ≤ 64 characters.
+PATH_NAME_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$"
+
+
+def beyond_magnitude(value: Any) -> float | None:
+    """The first number in `value` (a number, or lists and tables of them) whose magnitude is
+    above MAX_MAGNITUDE, or None. Nested models are not entered: they check their own."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bool):
+            continue
+        if isinstance(item, int | float):
+            if abs(item) > MAX_MAGNITUDE:
+                return item
+        elif isinstance(item, dict):  # e.g. a sweep's `overrides` table: seeds stay unbounded
+            stack.extend(v for k, v in item.items() if k not in _UNBOUNDED_FIELDS)
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return None
+
+
+def check_magnitude(value: Any, info: ValidationInfo) -> Any:
+    """A field validator: every number within ±MAX_MAGNITUDE (non-finite ones are refused by
+    `allow_inf_nan=False` before this runs)."""
+    if info.field_name not in _UNBOUNDED_FIELDS:
+        big = beyond_magnitude(value)
+        if big is not None:
+            # A lone number is quoted by the loader's "(got …)"; one inside a list or table here.
+            inside = "" if big is value else f" ({big:g} is not)"
+            raise PydanticCustomError(
+                "too_large",
+                "must be within ±1e12, the largest magnitude the simulator accepts{inside}",
+                {"inside": inside},
+            )
+    return value
 
 
 class Spec(BaseModel):
-    """Base of every scenario section: unknown keys are errors, values are immutable."""
+    """Base of every scenario section: unknown keys are errors, values are immutable, numbers
+    are finite (no `inf`, no `nan`) and of magnitude at most MAX_MAGNITUDE."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, allow_inf_nan=False)
+
+    _magnitude = field_validator("*", mode="after")(check_magnitude)
 
 
 PositiveTonnes = Annotated[float, Field(ge=0)]
@@ -37,8 +84,9 @@ class Settings(Spec):
     """What is simulated, from when, for how long, and how many times."""
 
     name: str = Field(
-        pattern=r"^[A-Za-z0-9_.-]+$",
-        description="Scenario name; names the result folder (letters, digits, `_.-`).",
+        pattern=PATH_NAME_PATTERN,
+        description="Scenario name; names the result folder (letters, digits, `_.-`, not "
+        "starting with `.`, at most 64 characters).",
     )
     description: str = Field("", description="What the scenario represents, in a sentence.")
     start_date: dt.date = Field(description="Calendar date of simulation day 0.")
@@ -233,6 +281,44 @@ class RefineryNode(Located):
     )
     crude_window: CrudeWindow | None = Field(
         None, description="Grades it accepts and its crude blend's limits; none = any crude."
+    )
+    lookahead_days: float = Field(
+        14.0,
+        ge=0,
+        description="Run planner: the run is planned as expected arrivals plus the stock above "
+        "the planned floor spread over this many days, at most the target and at least the "
+        "minimum technical rate (docs/architecture.md, Refineries); 0 = no planning: run at "
+        "target until the operating minimum, then at what arrives, days. ASSUMPTION default.",
+    )
+    cover_target_days: float = Field(
+        0.0,
+        ge=0,
+        description="Run planner: stock the plan keeps, in days of target run (at least "
+        "`min_operating_stock_t`); the stock between it and the operating minimum is drawn only "
+        "to hold the minimum technical rate, days.",
+    )
+    restart_margin_share: float = Field(
+        0.1,
+        ge=0,
+        description="Hysteresis: a stopped crude unit restarts only when its planned rate "
+        "reaches the minimum technical rate × (1 + this) (or the target, if lower), "
+        "dimensionless. ASSUMPTION default.",
+    )
+    detection_delay_days: float = Field(
+        0.0,
+        ge=0,
+        description="Crude above the contaminant limit enters the tanks unnoticed for this long "
+        "after the first of it arrives; then the contaminated stock is moved to quarantine and "
+        "such crude is refused at the gate (0 = refused on arrival), days.",
+    )
+    quarantine_capacity_t: PositiveTonnes | None = Field(
+        None,
+        description="Quarantine storage for contaminated crude, t; none = unlimited. When full, "
+        "contaminated crude stays in the lines (and in the tanks, unusable).",
+    )
+    reverse_pumping_t_per_day: PositiveTonnes = Field(
+        0.0,
+        description="Quarantined crude pumped back out of the network (reverse pumping), t/day.",
     )
     description: str = Field("", description="Free text.")
 
@@ -439,7 +525,9 @@ class Contract(Spec):
     source: str = Field(description="Node where the crude enters the network (not a refinery).")
     destination: str = Field(description="Refinery node the crude is bought for.")
     volume_t_per_month: PositiveTonnes = Field(
-        description="Nominated volume, delivered evenly over the month, t/month."
+        description="Nominated volume, delivered evenly over the month (volume ÷ days in the "
+        "month each day, so a whole month ships exactly this in months of 28 to 31 days), "
+        "t/month."
     )
     price: PriceFormula | None = Field(
         None,
@@ -462,6 +550,19 @@ class Contract(Spec):
     )
     contaminant_ppm: PositiveTonnes = Field(
         0.0, description="Contaminant level of the crude as delivered by the seller, ppm."
+    )
+    makeup_max_share: float = Field(
+        0.0,
+        ge=0,
+        description="Make-up of missed tonnes (nominated but not shipped): once supply resumes, "
+        "the contract may ship up to this share of its daily nomination on top of it until the "
+        "missed tonnes are made up; 0 = missed tonnes are lost, dimensionless.",
+    )
+    makeup_window_days: float = Field(
+        0.0,
+        ge=0,
+        description="Make-up: days from the day supply resumes during which missed tonnes may "
+        "be made up; what is still missed then is lost, days.",
     )
     start_date: dt.date | None = Field(None, description="First day of supply; default day 0.")
     end_date: dt.date | None = Field(

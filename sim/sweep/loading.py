@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from sim.scenario.loading import (
 from sim.scenario.schema import Scenario
 from sim.scenario.variants import scenario_sha256, with_values
 from sim.sweep.schema import (
+    MAX_RUNS,
     Choice,
     Lever,
     LogNormal,
@@ -257,6 +259,28 @@ def _cross_problems(raw: Mapping[str, Any], spec: SweepFile | None, file: str) -
     return problems
 
 
+def _size_problems(spec: SweepFile, replications: int | None, file: str) -> list[Problem]:
+    """A sweep of more than MAX_RUNS runs (lever points × replications) is refused."""
+    points = spec.sweep.samples or 1
+    for lever in spec.grid_levers.values():
+        if lever.values is not None:
+            points *= len(lever.values)
+        else:
+            assert lever.start is not None and lever.stop is not None and lever.step is not None
+            points *= math.floor((lever.stop - lever.start) / lever.step + 1e-9) + 1
+    runs = points * (spec.sweep.replications if replications is None else max(replications, 1))
+    if runs <= MAX_RUNS:
+        return []
+    return [
+        Problem(
+            file,
+            "levers",
+            f"{points:,} lever point(s) × replications make {runs:,} runs; "
+            f"at most {MAX_RUNS:,} are run",
+        )
+    ]
+
+
 def _load_base(
     raw: Mapping[str, Any], sweep_path: Path, overrides: Iterable[str]
 ) -> tuple[Path | None, dict[str, Any] | None, Scenario | None, list[Problem]]:
@@ -267,7 +291,11 @@ def _load_base(
     if not isinstance(base_name, str) or not base_name:
         return None, None, None, []  # the schema reports it
     base_path = sweep_path.parent / base_name
-    if not base_path.exists():
+    try:
+        found = base_path.exists()
+    except (OSError, ValueError):  # no permission (reading says so), a NUL byte in the name
+        found = "\0" not in base_name
+    if not found:
         return None, None, None, [Problem(file, "sweep.base", f"file {base_name!r} not found")]
     try:
         data = read_with_extends(base_path)
@@ -334,6 +362,8 @@ def load_sweep(
     except ValidationError as exc:
         problems.extend(_schema_problems(exc, file))
     problems.extend(_cross_problems(raw, spec, file))
+    if spec is not None:
+        problems.extend(_size_problems(spec, replications, file))
     if replications is not None and replications < 1:
         problems.append(Problem(file, "--replications", "must be at least 1"))
     base_path, data, base, base_problems = _load_base(raw, path, overrides)

@@ -179,7 +179,7 @@ def run_sweep(
         folder.release()
 
 
-def _run(
+def _run(  # noqa: C901 — the sweep's one lifecycle: start or resume, run, stop, finish
     sweep: LoadedSweep,
     folder: SweepFolder,
     points: list[Point],

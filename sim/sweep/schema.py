@@ -13,24 +13,32 @@ import datetime as dt
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sim.scenario.schema import PATH_NAME_PATTERN, check_magnitude
 
 #: A value a lever or a discrete uncertainty may set: whatever a TOML scalar can be.
 Scalar = bool | int | float | str | dt.date
+#: Most runs a sweep may have (lever points × replications), and so most values of one lever.
+MAX_RUNS = 1_000_000
 
 
 class Spec(BaseModel):
-    """Base of every sweep section: unknown keys are errors, values are immutable."""
+    """Base of every sweep section: unknown keys are errors, values are immutable, numbers are
+    finite and within ±1e12 (as in a scenario)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, allow_inf_nan=False)
+
+    _magnitude = field_validator("*", mode="after")(check_magnitude)
 
 
 class SweepSettings(Spec):
     """What is swept, from which scenario, how many times, from which seed."""
 
     name: str = Field(
-        pattern=r"^[A-Za-z0-9_.-]+$",
-        description="Sweep name; names the result folder `<out>/<name>/` (letters, digits, `_.-`).",
+        pattern=PATH_NAME_PATTERN,
+        description="Sweep name; names the result folder `<out>/<name>/` (letters, digits, "
+        "`_.-`, not starting with `.`, at most 64 characters).",
     )
     description: str = Field("", description="What the sweep asks, in a sentence.")
     base: str = Field(
@@ -83,7 +91,7 @@ class Lever(Spec):
     )
 
     @model_validator(mode="after")
-    def _one_form(self) -> Lever:
+    def _one_form(self) -> Lever:  # noqa: C901 — one case per lever form
         forms = {
             "values": self.values is not None,
             "start/stop/step": any(v is not None for v in (self.start, self.stop, self.step)),
@@ -106,6 +114,9 @@ class Lever(Spec):
                 raise ValueError(f"stop {self.stop} is below start {self.start}")
             if self.step < 1e-6:
                 raise ValueError(f"step {self.step} is below 1e-6")
+            count = math.floor((self.stop - self.start) / self.step + 1e-9) + 1
+            if count > MAX_RUNS:
+                raise ValueError(f"the range has {count:,} values; at most {MAX_RUNS:,}")
         if forms["low/high"]:
             if self.low is None or self.high is None:
                 raise ValueError("a Latin-hypercube lever needs both low and high")
