@@ -191,6 +191,8 @@ def _report_invalid(exc: ScenarioError) -> int:
     print(f"invalid input: {len(exc.problems)} problem(s)", file=sys.stderr)
     for problem in exc.problems:
         print(f"  {problem}", file=sys.stderr)
+    for note in exc.notes:
+        print(f"  (note) {note}", file=sys.stderr)
     return EXIT_INVALID
 
 
