@@ -396,11 +396,12 @@ def describe(scenario: Scenario) -> str:  # noqa: C901 — a flat list of what t
     if scenario.cargoes:
         lines += ["", "Cargoes (global market)"]
         for name, g in scenario.cargoes.items():
-            policy = (
-                f"schedule of {len(g.schedule)}"
-                if g.schedule is not None
-                else f"reorder below {g.reorder.days_of_cover_below:g} days of cover"  # type: ignore[union-attr]
-            )
+            if g.schedule is not None:
+                policy = f"schedule of {len(g.schedule)}"
+            elif g.reorder is not None:
+                policy = f"reorder below {g.reorder.days_of_cover_below:g} days of cover"
+            else:
+                policy = f"{g.annual_volume_t:,.0f} t/yr ({g.lots_per_year()} lots a year)"
             lines.append(
                 f"  {name:<22} {g.origin:<11} {g.sea_link} -> {g.destination}: "
                 f"{g.lot_t:,.0f} t lots, {policy}"

@@ -117,6 +117,11 @@ def check_event_counts(s: Scenario) -> Iterator[Finding]:
             message = too_many(g.reorder.review_days, "reorder reviews")
             if message:
                 yield f"cargoes.{name}.reorder.review_days", message
+        lots = g.lots_per_year()
+        if lots:
+            message = too_many(365.0 / lots, "cargo purchases")
+            if message:
+                yield f"cargoes.{name}.annual_volume_t", message
     for name, d in s.disruptions.items():
         if d.random is not None:
             message = too_many(d.random.mtbf_days + d.random.mttr_days, "failures (expected)")
@@ -644,8 +649,17 @@ def check_cargoes(s: Scenario) -> Iterator[Finding]:
         if not isinstance(s.nodes.get(g.destination), RefineryNode):
             hint = did_you_mean(g.destination, s.refineries())
             yield f"{key}.destination", f"{g.destination!r} is not a refinery{hint}"
-        if (g.schedule is None) == (g.reorder is None):
-            yield key, "give exactly one purchase policy: `schedule` or `reorder`"
+        given = [g.schedule is not None, g.reorder is not None, g.annual_volume_t is not None]
+        if sum(given) != 1:
+            yield (
+                key,
+                "give exactly one purchase policy: `schedule`, `reorder` or `annual_volume_t`",
+            )
+        if g.lots_per_year() == 0:
+            yield (
+                f"{key}.annual_volume_t",
+                f"{g.annual_volume_t:g} t/yr is less than half a lot of {g.lot_t:g} t a year",
+            )
         for i, day in enumerate(g.schedule or []):
             if not start <= day < end:
                 yield f"{key}.schedule.{i}", f"{day} is outside the horizon {start} to {end}"
