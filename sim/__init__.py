@@ -9,6 +9,7 @@ Public API::
 
 `simulate(scenario)` runs in memory without writing files. `run_sweep("scenarios/sweeps/x.toml")`
 runs a parameter sweep (levers × uncertainties × replications) and writes `results/<sweep>/`.
+`read_results(folder)` reads any result folder into pandas DataFrames (needs pandas).
 
 The names are imported on first use (PEP 562), so `import sim` (and with it every
 `from sim import registry`, `python -m sim --help` and `validate`) does not load the engine,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from sim.api import RunOutput, run
     from sim.compare import ComparisonOutput, compare
     from sim.errors import MassBalanceError, Problem, ResultsExistError, ScenarioError
+    from sim.frames import read_results
     from sim.runner import ScenarioResult, simulate
     from sim.scenario.loading import load_scenario
     from sim.scenario.schema import Scenario
@@ -47,6 +49,7 @@ _HOMES: dict[str, str] = {
     "compare": "sim.compare",
     "load_scenario": "sim.scenario.loading",
     "load_sweep": "sim.sweep",
+    "read_results": "sim.frames",
     "run": "sim.api",
     "run_sweep": "sim.sweep",
     "simulate": "sim.runner",
@@ -66,6 +69,7 @@ __all__ = [
     "compare",
     "load_scenario",
     "load_sweep",
+    "read_results",
     "run",
     "run_sweep",
     "simulate",

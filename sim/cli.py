@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 from sim.errors import MassBalanceError, ResultsExistError, ScenarioError
 from sim.kinds import Daily
 from sim.sweep import cli as sweep_cli
+from sim.version import __version__
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
@@ -45,10 +47,23 @@ def _report_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: The console script pyproject.toml installs (`[project.scripts]`).
+CONSOLE_SCRIPT = "oil-sim"
+
+
+def program_name(argv0: str | None = None) -> str:
+    """How the user called the program, for `--help` and usage lines: `oil-sim` when run as
+    the console script, `python -m sim` otherwise (argv[0] is then `.../sim/__main__.py`)."""
+    name = os.path.basename(sys.argv[0] if argv0 is None else argv0)
+    stem = name.removesuffix(".exe").removesuffix("-script.py")
+    return CONSOLE_SCRIPT if stem == CONSOLE_SCRIPT else "python -m sim"
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m sim", description="Oil supply diversification simulator."
+        prog=prog or program_name(), description="Oil supply diversification simulator."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="check scenario files and list every problem")
@@ -176,6 +191,8 @@ def _report_invalid(exc: ScenarioError) -> int:
     print(f"invalid input: {len(exc.problems)} problem(s)", file=sys.stderr)
     for problem in exc.problems:
         print(f"  {problem}", file=sys.stderr)
+    for note in exc.notes:
+        print(f"  (note) {note}", file=sys.stderr)
     return EXIT_INVALID
 
 
@@ -379,11 +396,12 @@ def describe(scenario: Scenario) -> str:  # noqa: C901 — a flat list of what t
     if scenario.cargoes:
         lines += ["", "Cargoes (global market)"]
         for name, g in scenario.cargoes.items():
-            policy = (
-                f"schedule of {len(g.schedule)}"
-                if g.schedule is not None
-                else f"reorder below {g.reorder.days_of_cover_below:g} days of cover"  # type: ignore[union-attr]
-            )
+            if g.schedule is not None:
+                policy = f"schedule of {len(g.schedule)}"
+            elif g.reorder is not None:
+                policy = f"reorder below {g.reorder.days_of_cover_below:g} days of cover"
+            else:
+                policy = f"{g.annual_volume_t:,.0f} t/yr ({g.lots_per_year()} lots a year)"
             lines.append(
                 f"  {name:<22} {g.origin:<11} {g.sea_link} -> {g.destination}: "
                 f"{g.lot_t:,.0f} t lots, {policy}"

@@ -169,6 +169,7 @@ def _load_all(
     loaded: list[Scenario] = []
     files: list[str | None] = []
     problems: list[Problem] = []
+    notes: list[str] = []
     for item in scenarios:
         if isinstance(item, Scenario):
             loaded.append(item)
@@ -179,10 +180,11 @@ def _load_all(
             loaded.append(load_scenario(item, overrides))
         except ScenarioError as exc:
             problems.extend(exc.problems)
+            notes.extend(exc.notes)
     if not problems:
         problems = list(_horizon_problems(loaded, files))
     if problems:
-        raise ScenarioError(problems)
+        raise ScenarioError(problems, notes)
     return loaded, files
 
 

@@ -21,9 +21,11 @@ class Problem:
 class ScenarioError(Exception):
     """An input file is invalid; carries every problem found, not just the first."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], notes: list[str] | None = None):
         self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        #: What the user should know beside the problems (e.g. that some rules did not run).
+        self.notes = list(notes or [])
+        super().__init__("\n".join([*(str(p) for p in self.problems), *self.notes]))
 
 
 class ResultsExistError(Exception):

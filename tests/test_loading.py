@@ -419,7 +419,7 @@ def test_override_of_the_wrong_type_is_reported_with_its_key():
 def test_override_of_an_unknown_key_is_reported_as_unknown_key():
     problems = problems_of(BASE, ["links.unecha_mozyr.capacityy=1"])
     assert [(p.key, p.message) for p in problems] == [
-        ("links.unecha_mozyr.capacityy", "unknown key")
+        ("links.unecha_mozyr.capacityy", "unknown key; did you mean 'capacity_t_per_day'?")
     ]
 
 

@@ -455,11 +455,8 @@ def compile_topology(scenario: Scenario) -> Topology:
                 premium_usd_per_t=g.price.premium_usd_per_t,
                 export_duty_usd_per_t=g.price.export_duty_usd_per_t,
                 bbl_per_t=scenario.grades[g.grade].bbl_per_t,
-                schedule_days=(
-                    tuple(float((d - start).days) for d in sorted(g.schedule))
-                    if g.schedule is not None
-                    else None
-                ),
+                # A fixed schedule, or the annual programme's purchase days (schema.Cargo).
+                schedule_days=g.purchase_days(start, scenario.scenario.horizon_days),
                 days_of_cover_below=g.reorder.days_of_cover_below if g.reorder else None,
                 review_days=g.reorder.review_days if g.reorder else 1.0,
                 max_open_cargoes=g.reorder.max_open_cargoes if g.reorder else 1,

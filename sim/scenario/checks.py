@@ -32,6 +32,7 @@ from sim.scenario.schema import (
     Scenario,
     SeaLink,
 )
+from sim.suggest import did_you_mean
 from sim.units import first_of_next_month, month_key
 
 Finding = tuple[str, str]
@@ -116,6 +117,11 @@ def check_event_counts(s: Scenario) -> Iterator[Finding]:
             message = too_many(g.reorder.review_days, "reorder reviews")
             if message:
                 yield f"cargoes.{name}.reorder.review_days", message
+        lots = g.lots_per_year()
+        if lots:
+            message = too_many(365.0 / lots, "cargo purchases")
+            if message:
+                yield f"cargoes.{name}.annual_volume_t", message
     for name, d in s.disruptions.items():
         if d.random is not None:
             message = too_many(d.random.mtbf_days + d.random.mttr_days, "failures (expected)")
@@ -190,7 +196,7 @@ def check_link_endpoints(s: Scenario) -> Iterator[Finding]:
         for key in ("from_node", "to_node"):
             node = getattr(link, key)
             if node not in s.nodes:
-                yield f"links.{name}.{key}", f"unknown node {node!r}"
+                yield f"links.{name}.{key}", f"unknown node {node!r}{did_you_mean(node, s.nodes)}"
         if link.from_node == link.to_node:
             yield f"links.{name}.to_node", "a link cannot end where it starts"
 
@@ -232,17 +238,23 @@ def check_grade_references(s: Scenario) -> Iterator[Finding]:
     for name, node in s.nodes.items():
         grade = getattr(node, "initial_grade", None)
         if grade is not None and grade not in s.grades:
-            yield f"nodes.{name}.initial_grade", f"unknown grade {grade!r}"
+            yield (
+                f"nodes.{name}.initial_grade",
+                f"unknown grade {grade!r}{did_you_mean(grade, s.grades)}",
+            )
     for name, link in s.links.items():
         grade = getattr(link, "initial_linefill_grade", None)
         if grade is not None and grade not in s.grades:
             yield (
                 f"links.{name}.initial_linefill_grade",
-                f"unknown grade {grade!r}",
+                f"unknown grade {grade!r}{did_you_mean(grade, s.grades)}",
             )
     for name, contract in s.contracts.items():
         if contract.grade not in s.grades:
-            yield f"contracts.{name}.grade", f"unknown grade {contract.grade!r}"
+            yield (
+                f"contracts.{name}.grade",
+                f"unknown grade {contract.grade!r}{did_you_mean(contract.grade, s.grades)}",
+            )
 
 
 def check_refinery_rates(s: Scenario) -> Iterator[Finding]:
@@ -288,11 +300,17 @@ def check_contract_nodes(s: Scenario) -> Iterator[Finding]:
     """A contract's source is a declared non-refinery node; its destination a refinery."""
     for name, c in s.contracts.items():
         if c.source not in s.nodes:
-            yield f"contracts.{name}.source", f"unknown node {c.source!r}"
+            yield (
+                f"contracts.{name}.source",
+                f"unknown node {c.source!r}{did_you_mean(c.source, s.nodes)}",
+            )
         elif isinstance(s.nodes[c.source], RefineryNode):
             yield f"contracts.{name}.source", f"{c.source!r} is a refinery, not a supply point"
         if c.destination not in s.nodes:
-            yield f"contracts.{name}.destination", f"unknown node {c.destination!r}"
+            yield (
+                f"contracts.{name}.destination",
+                f"unknown node {c.destination!r}{did_you_mean(c.destination, s.refineries())}",
+            )
         elif not isinstance(s.nodes[c.destination], RefineryNode):
             yield f"contracts.{name}.destination", f"{c.destination!r} is not a refinery"
 
@@ -307,7 +325,8 @@ def check_contract_routes(s: Scenario) -> Iterator[Finding]:
                 continue
             unknown = [link for link in route if link not in s.links]
             if unknown:
-                yield key, f"unknown link(s) {', '.join(map(repr, unknown))}"
+                hints = "".join(did_you_mean(link, s.links) for link in unknown)
+                yield key, f"unknown link(s) {', '.join(map(repr, unknown))}{hints}"
                 continue
             sea = [link for link in route if isinstance(s.links[link], SeaLink)]
             if sea:
@@ -341,7 +360,10 @@ def check_swaps(s: Scenario) -> Iterator[Finding]:
         for key in ("in_at", "out_at"):
             node = getattr(c.swap, key)
             if node not in s.nodes:
-                yield f"contracts.{name}.swap.{key}", f"unknown node {node!r}"
+                yield (
+                    f"contracts.{name}.swap.{key}",
+                    f"unknown node {node!r}{did_you_mean(node, s.nodes)}",
+                )
         if c.routes is None:
             yield f"contracts.{name}.routes", "a swap needs declared routes"
 
@@ -432,7 +454,8 @@ def check_prices(s: Scenario) -> Iterator[Finding]:
             if c.price is not None and c.price.benchmark not in s.prices:
                 yield (
                     f"{section}.{name}.price.benchmark",
-                    (f"unknown price series {c.price.benchmark!r}"),
+                    f"unknown price series {c.price.benchmark!r}"
+                    f"{did_you_mean(c.price.benchmark, s.prices)}",
                 )
     for name, series in s.prices.items():
         for month in series.monthly_usd_per_bbl:
@@ -529,7 +552,8 @@ def check_refinery_configurations(s: Scenario) -> Iterator[Finding]:
         if node.configuration is not None and node.configuration not in s.refinery_configs:
             yield (
                 f"nodes.{name}.configuration",
-                f"unknown refinery configuration {node.configuration!r} (ids in refinery_configs)",
+                f"unknown refinery configuration {node.configuration!r} (ids in refinery_configs)"
+                f"{did_you_mean(node.configuration, s.refinery_configs)}",
             )
     for name, config in s.refinery_configs.items():
         for feed in ("vacuum_gas_oil_yields", "vacuum_residue_yields"):
@@ -579,7 +603,7 @@ def check_crude_window(s: Scenario) -> Iterator[Finding]:
         key = f"nodes.{name}.crude_window"
         for grade in window.grades or []:
             if grade not in s.grades:
-                yield f"{key}.grades", f"unknown grade {grade!r}"
+                yield f"{key}.grades", f"unknown grade {grade!r}{did_you_mean(grade, s.grades)}"
         low, high = window.blend_api_gravity_min, window.blend_api_gravity_max
         if low is not None and high is not None and low > high:
             yield f"{key}.blend_api_gravity_max", f"{high:g} is below blend_api_gravity_min {low:g}"
@@ -604,10 +628,14 @@ def check_cargoes(s: Scenario) -> Iterator[Finding]:
     for name, g in s.cargoes.items():
         key = f"cargoes.{name}"
         if g.grade not in s.grades:
-            yield f"{key}.grade", f"unknown grade {g.grade!r}"
+            yield f"{key}.grade", f"unknown grade {g.grade!r}{did_you_mean(g.grade, s.grades)}"
         link = s.links.get(g.sea_link)
         if not isinstance(link, SeaLink):
-            yield f"{key}.sea_link", f"{g.sea_link!r} is not a sea link"
+            sea = [k for k, v in s.links.items() if isinstance(v, SeaLink)]
+            yield (
+                f"{key}.sea_link",
+                f"{g.sea_link!r} is not a sea link{did_you_mean(g.sea_link, sea)}",
+            )
         elif isinstance(s.nodes.get(link.to_node), PortNode):
             port = s.nodes[link.to_node]
             if g.lot_t > port.tank_capacity_t:  # type: ignore[union-attr]
@@ -619,9 +647,19 @@ def check_cargoes(s: Scenario) -> Iterator[Finding]:
                     ),
                 )
         if not isinstance(s.nodes.get(g.destination), RefineryNode):
-            yield f"{key}.destination", f"{g.destination!r} is not a refinery"
-        if (g.schedule is None) == (g.reorder is None):
-            yield key, "give exactly one purchase policy: `schedule` or `reorder`"
+            hint = did_you_mean(g.destination, s.refineries())
+            yield f"{key}.destination", f"{g.destination!r} is not a refinery{hint}"
+        given = [g.schedule is not None, g.reorder is not None, g.annual_volume_t is not None]
+        if sum(given) != 1:
+            yield (
+                key,
+                "give exactly one purchase policy: `schedule`, `reorder` or `annual_volume_t`",
+            )
+        if g.lots_per_year() == 0:
+            yield (
+                f"{key}.annual_volume_t",
+                f"{g.annual_volume_t:g} t/yr is less than half a lot of {g.lot_t:g} t a year",
+            )
         for i, day in enumerate(g.schedule or []):
             if not start <= day < end:
                 yield f"{key}.schedule.{i}", f"{day} is outside the horizon {start} to {end}"
@@ -632,7 +670,7 @@ def check_transit_links(s: Scenario) -> Iterator[Finding]:
     for name, cond in s.transit.items():
         for link in cond.links:
             if link not in s.links:
-                yield f"transit.{name}.links", f"unknown link {link!r}"
+                yield f"transit.{name}.links", f"unknown link {link!r}{did_you_mean(link, s.links)}"
             elif isinstance(s.links[link], SeaLink):
                 yield (
                     f"transit.{name}.links",
@@ -649,7 +687,10 @@ def check_country_references(s: Scenario) -> Iterator[Finding]:
     for section, assets in (("nodes", s.nodes), ("links", s.links)):
         for name, asset in assets.items():
             if asset.country is not None and asset.country not in s.countries:
-                yield f"{section}.{name}.country", f"unknown country {asset.country!r}"
+                yield (
+                    f"{section}.{name}.country",
+                    f"unknown country {asset.country!r}{did_you_mean(asset.country, s.countries)}",
+                )
 
 
 def check_countries_complete(s: Scenario) -> Iterator[Finding]:
@@ -731,6 +772,15 @@ def disruption_target_kinds(s: Scenario, target: str) -> list[TargetKind]:
     return kinds
 
 
+def disruption_targets(s: Scenario) -> list[str]:
+    """Every name a disruption may target (for suggestions)."""
+    names = [k for k, v in s.links.items() if not isinstance(v, SeaLink)]
+    names += [k for k, v in s.nodes.items() if isinstance(v, PortNode | RefineryNode)]
+    for section in (s.contracts, s.cargoes, s.transit, s.prices, s.countries):
+        names += list(section)
+    return names
+
+
 def check_disruptions(s: Scenario) -> Iterator[Finding]:
     """A disruption targets one known asset, with effects that fit it, at a time in the horizon."""
     start, end = s.scenario.start_date, _end_date(s)
@@ -743,6 +793,7 @@ def check_disruptions(s: Scenario) -> Iterator[Finding]:
                 (
                     f"no pipeline, rail link, port, refinery, contract, cargo option, transit "
                     f"condition, price series or country named {d.target!r}"
+                    f"{did_you_mean(d.target, disruption_targets(s))}"
                 ),
             )
         elif len(kinds) > 1:

@@ -11,18 +11,21 @@ from __future__ import annotations
 import codecs
 import copy
 import os
+import re
 import stat
 import tomllib
+import types
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from sim.errors import Problem, ScenarioError
 from sim.scenario.checks import run_checks
 from sim.scenario.schema import Scenario
+from sim.suggest import did_you_mean
 
 _KIND_TAGS = {"field", "market", "junction", "port", "refinery", "pipeline", "rail", "sea"}
 
@@ -41,6 +44,19 @@ def _file_problem(path: Path, message: str) -> ScenarioError:
     return ScenarioError([Problem(str(path), "", message)])
 
 
+def _nearby_files(path: Path) -> str:
+    """`"; did you mean ..."` naming the files most like `path` in its folder, or saying that
+    the folder itself is missing; `""` when nothing there is close."""
+    folder = path.parent
+    try:
+        names = [p.name for p in folder.iterdir() if p.is_file()]
+    except FileNotFoundError:
+        return f" (no folder {str(folder)!r} either)"
+    except OSError:
+        return ""
+    return did_you_mean(path.name, names)
+
+
 def read_text(path: Path) -> str:
     """The UTF-8 text of a regular file of at most MAX_FILE_BYTES; anything else (a missing
     file, a folder, a device or pipe, a larger file, other encodings) is a ScenarioError."""
@@ -49,7 +65,7 @@ def read_text(path: Path) -> str:
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
-        raise _file_problem(path, "file not found") from None
+        raise _file_problem(path, f"file not found{_nearby_files(path)}") from None
     except IsADirectoryError:
         raise _file_problem(path, "is a folder, not a file") from None
     except OSError as exc:
@@ -307,10 +323,66 @@ def validation_problems(exc: ValidationError, file: str) -> list[Problem]:
             problems.append(Problem(file, key, message))
             continue
         message = _FRIENDLY.get(err["type"], err["msg"])
-        if err["type"] not in _FRIENDLY and "input" in err and not isinstance(err["input"], dict):
+        if err["type"] == "extra_forbidden" and err["loc"]:
+            allowed = allowed_keys(err["loc"][:-1])
+            message += did_you_mean(str(err["loc"][-1]), allowed)
+        elif err["type"] not in _FRIENDLY and "input" in err and not isinstance(err["input"], dict):
             message = f"{message} (got {_clip(err['input'])})"
         problems.append(Problem(file, _key_path(err["loc"]), message))
     return problems
+
+
+def _unwrap(tp: Any) -> Any:
+    """`X` from `Annotated[X, ...]` and from `X | None`."""
+    while True:
+        if get_origin(tp) is Annotated:
+            tp = get_args(tp)[0]
+            continue
+        if get_origin(tp) in (Union, types.UnionType):
+            members = [m for m in get_args(tp) if m is not type(None)]
+            if len(members) == 1:
+                tp = members[0]
+                continue
+        return tp
+
+
+def _kind_tag(model: Any) -> str | None:
+    """The `kind` a model of a discriminated union is chosen by, if it has one."""
+    field = model.model_fields.get("kind") if _is_model(model) else None
+    if field is None or get_origin(field.annotation) is not Literal:
+        return None
+    return str(get_args(field.annotation)[0])
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the table at error location `loc` may hold (pydantic's loc, kind tags included),
+    found by walking the schema's types; empty when the walk loses its way."""
+    tp: Any = Scenario
+    for part in loc:
+        tp = _unwrap(tp)
+        origin = get_origin(tp)
+        if _is_model(tp):
+            field = tp.model_fields.get(str(part))
+            if field is None:
+                return []
+            tp = field.annotation
+        elif origin is dict:
+            tp = get_args(tp)[1]
+        elif origin in (list, tuple):
+            tp = get_args(tp)[0]
+        elif origin in (Union, types.UnionType):
+            tagged = [m for m in map(_unwrap, get_args(tp)) if _kind_tag(m) == str(part)]
+            if not tagged:
+                return []
+            tp = tagged[0]
+        else:
+            return []
+    tp = _unwrap(tp)
+    return list(tp.model_fields) if _is_model(tp) else []
 
 
 def _expected_kinds(err: ErrorDetails) -> str:
@@ -325,11 +397,83 @@ def validate_data(data: Mapping[str, Any], file: str = "<scenario>") -> Scenario
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(validation_problems(exc, file)) from None
+        found = checks_on_what_validated(data, exc, file)
+        notes = [] if found is not None else [f"{file}: {NOT_CHECKED}"]
+        raise ScenarioError(validation_problems(exc, file) + (found or []), notes) from None
     problems = [Problem(file, key, message) for key, message in run_checks(scenario)]
     if problems:
         raise ScenarioError(problems)
     return scenario
+
+
+#: The sections that map ids to entries: an entry with a problem of shape can be set aside and
+#: the cross-section rules run on the others.
+_ID_SECTIONS = (
+    "grades", "nodes", "links", "contracts", "cargoes", "prices", "transit", "disruptions",
+    "refinery_configs", "countries",
+)  # fmt: skip
+#: Rules that judge the network as a whole: an entry set aside could change their verdict.
+_WHOLE_NETWORK_RULES = (
+    "check_contract_reachable", "check_refinery_supplied", "check_origin_countries",
+    "check_origins_claimed_once",
+)  # fmt: skip
+NOT_CHECKED = (
+    "cross-section rules (ids, routes, dates, ...) not checked: fix the problems above first"
+)
+
+
+def checks_on_what_validated(
+    data: Mapping[str, Any], exc: ValidationError, file: str
+) -> list[Problem] | None:
+    """The cross-section rules' findings on the entries that did validate, so one pass shows
+    (nearly) every problem: entries of id sections with a problem of shape are set aside, and
+    findings about them, or naming them, or judging the whole network, are left out. When the
+    problems are elsewhere (e.g. in `[scenario]`), None: the rules did not run."""
+    from sim.scenario.checks import CHECKS
+
+    aside: dict[str, set[str]] = {}
+    for err in exc.errors(include_url=False):
+        loc = err["loc"]
+        if len(loc) < 2 or loc[0] not in _ID_SECTIONS or not isinstance(data.get(loc[0]), dict):
+            return None
+        aside.setdefault(str(loc[0]), set()).add(str(loc[1]))
+    rest = {
+        key: {k: v for k, v in value.items() if k not in aside[key]} if key in aside else value
+        for key, value in data.items()
+    }
+    try:
+        scenario = Scenario.model_validate(rest)
+    except ValidationError:
+        return None
+    prefixes = tuple(f"{section}.{name}" for section, names in aside.items() for name in names)
+    names = {repr(name) for names_ in aside.values() for name in names_}
+    problems = []
+    for check in CHECKS:
+        if check.__name__ in _WHOLE_NETWORK_RULES:
+            continue
+        for key, message in check(scenario):
+            inside = key in prefixes or key.startswith(tuple(f"{p}." for p in prefixes))
+            if inside or any(name in message for name in names):
+                continue
+            problems.append(Problem(file, key, _hint_from(message, data)))
+    return problems
+
+
+_UNKNOWN = re.compile(r"^unknown (node|link|grade|country|price series) '([^']*)'$")
+_SECTION_OF = {
+    "node": "nodes", "link": "links", "grade": "grades", "country": "countries",
+    "price series": "prices",
+}  # fmt: skip
+
+
+def _hint_from(message: str, data: Mapping[str, Any]) -> str:
+    """An `unknown node 'x'` found with entries set aside gets its suggestion from every id of
+    the file, those set aside included (the one meant may be among them)."""
+    match = _UNKNOWN.match(message)
+    section = data.get(_SECTION_OF[match[1]]) if match else None
+    if match is None or not isinstance(section, dict):
+        return message
+    return message + did_you_mean(match[2], section)
 
 
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
@@ -339,5 +483,69 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     """
     path = Path(path)
     data = read_with_extends(path)
+    overrides = list(overrides)
+    created = created_by_overrides(data, overrides)
     data = apply_overrides(data, overrides, str(path))
-    return validate_data(data, str(path))
+    try:
+        return validate_data(data, str(path))
+    except ScenarioError as exc:
+        problems = _name_missing_ids(exc.problems, created, data, str(path))
+        raise ScenarioError(problems, exc.notes) from None
+
+
+#: What one entry of each id section is called in messages.
+_SINGULAR = {
+    "grades": "grade", "nodes": "node", "links": "link", "contracts": "contract",
+    "cargoes": "cargo option", "prices": "price series", "transit": "transit condition",
+    "disruptions": "disruption", "refinery_configs": "refinery configuration",
+    "countries": "country",
+}  # fmt: skip
+
+
+def created_by_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, str]:
+    """`{"links.x": "links"}` for every entry of an id section that a `--set` of one of its
+    keys (`links.x.capacity_t_per_day=...`) would create because the file has no `x`."""
+    created = {}
+    for text in overrides:
+        try:
+            key, _ = parse_override(text)
+        except ValueError:
+            continue
+        parts = key.split(".")
+        section = data.get(parts[0])
+        if parts[0] in _SINGULAR and len(parts) > 2 and isinstance(section, dict):
+            if parts[1] not in section:
+                created[f"{parts[0]}.{parts[1]}"] = parts[0]
+    return created
+
+
+def _name_missing_ids(
+    problems: list[Problem], created: dict[str, str], data: Mapping[str, Any], file: str
+) -> list[Problem]:
+    """Problems inside an entry a `--set` created replaced by one: that the id does not exist,
+    and which existing ids are closest (a typo in a `--set` key is far likelier than a wish to
+    build a new entry from the command line)."""
+    if not created:
+        return problems
+    out: list[Problem] = []
+    said: set[str] = set()
+    for problem in problems:
+        entry = next(
+            (e for e in created if problem.key == e or problem.key.startswith(e + ".")), None
+        )
+        if entry is None:
+            out.append(problem)
+            continue
+        if entry in said:
+            continue
+        said.add(entry)
+        section, name = entry.split(".", 1)
+        others = [k for k in data.get(section, {}) if f"{section}.{k}" not in created]
+        out.append(
+            Problem(
+                file,
+                entry,
+                f"--set: no {_SINGULAR[section]} {name!r}{did_you_mean(name, others)}",
+            )
+        )
+    return out

@@ -7,6 +7,7 @@ Field descriptions are the user documentation: docs/scenarios.md is generated fr
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -605,11 +606,50 @@ class Cargo(Spec):
     )
     contaminant_ppm: PositiveTonnes = Field(0.0, description="Contaminant level of the crude, ppm.")
     schedule: list[dt.date] | None = Field(
-        None, description="Purchase dates (a fixed schedule); or give `reorder`."
+        None,
+        description="Purchase dates (a fixed schedule); or give `reorder` or `annual_volume_t`.",
     )
-    reorder: ReorderRule | None = Field(None, description="Reorder rule; or give `schedule`.")
-    start_date: dt.date | None = Field(None, description="First day the reorder rule may buy.")
-    end_date: dt.date | None = Field(None, description="Day the reorder rule stops buying.")
+    reorder: ReorderRule | None = Field(
+        None, description="Reorder rule; or give `schedule` or `annual_volume_t`."
+    )
+    annual_volume_t: float | None = Field(
+        None,
+        gt=0,
+        description="A cargo programme by volume, t/yr: n = round(annual_volume_t ÷ lot_t) lots "
+        "a year, bought every 365 ÷ n days, the first half an interval after `start_date` (or "
+        "the scenario's start), until `end_date` or the horizon; or give `schedule` or "
+        "`reorder`.",
+    )
+    start_date: dt.date | None = Field(
+        None, description="First day the reorder rule or the annual programme may buy."
+    )
+    end_date: dt.date | None = Field(
+        None, description="Day the reorder rule or the annual programme stops buying."
+    )
+
+    def lots_per_year(self) -> int | None:
+        """n of the annual programme: round(annual_volume_t ÷ lot_t); None without one."""
+        if self.annual_volume_t is None:
+            return None
+        return round(self.annual_volume_t / self.lot_t)
+
+    def purchase_days(self, start: dt.date, horizon_days: float) -> tuple[float, ...] | None:
+        """Days after `start` on which a fixed schedule or the annual programme buys a lot,
+        in order; None for a reorder rule. The annual programme buys n lots a year, one every
+        365 ÷ n days from `start_date` + half an interval, while the day is before `end_date`
+        and the horizon (so a whole year of it buys exactly n lots)."""
+        if self.schedule is not None:
+            return tuple(float((d - start).days) for d in sorted(self.schedule))
+        n = self.lots_per_year()
+        if not n:
+            return None
+        interval = 365.0 / n
+        first = float((self.start_date - start).days) if self.start_date else 0.0
+        last = float((self.end_date - start).days) if self.end_date else float("inf")
+        stop = min(last, float(horizon_days))
+        count = max(0, math.ceil((stop - first) / interval - 0.5))
+        days = (first + interval * (k + 0.5) for k in range(count))
+        return tuple(day for day in days if day < stop)
 
 
 class TradeBalance(Spec):
