@@ -57,8 +57,10 @@ def run(
     `daily` is "first" (per-day series of replication 0 only), "all" or "none".
     `target_ci` ({KPI: half-width}) adds replications (doubling, up to `max_replications`)
     until each KPI's 95 % confidence interval is that tight; the folder records the count.
-    Raises ScenarioError for invalid input, ResultsExistError if the folder exists and
-    `force` is false, MassBalanceError if the engine's books do not close.
+    Raises ScenarioError for invalid input; ResultsExistError if the folder exists and
+    `force` is false, another process is writing it, or `force` would replace a folder this
+    program did not write (sim.folders); MassBalanceError if the engine's books do not close.
+    The long tables go to the folder as replications finish (see `RunOutput`).
     """
     if daily not in DAILY_CHOICES:
         raise ValueError(f"daily must be one of {DAILY_CHOICES}, not {daily!r}")

@@ -137,3 +137,45 @@ def test_a_dollar_sign_in_a_name_is_text_not_mathtext(tmp_path):
         path.write_text(text.replace("transit.quota.route", "transit.$quota.route"), "utf-8")
     written = report(folder)  # mathtext would fail on \frac without its arguments
     assert "$\\frac$ north" in written.html.read_text(encoding="utf-8")
+
+
+def corruption_campaign(folders: list[Path], trials: int, seed: int, work: Path) -> dict:
+    """Copy a random folder, spoil one of its files at random, report it: how many reports
+    were drawn, refused with ReportError (exit 2), or failed otherwise (a traceback)."""
+    rng = random.Random(seed)
+    counts = {"drawn": 0, "exit_2": 0, "traceback": 0}
+    for _ in range(trials):
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.copytree(rng.choice(folders), work)
+        victim = rng.choice(sorted(p for p in work.iterdir() if p.suffix in (".csv", ".json")))
+        data = victim.read_bytes()
+        how = rng.choice(["truncate", "truncate", "garbage", "drop_column", "empty", "binary"])
+        cut = rng.randrange(max(1, len(data)))
+        if how == "truncate":
+            victim.write_bytes(data[:cut])
+        elif how == "garbage":
+            victim.write_bytes(data[:cut] + b'x,"y' + data[cut + 3 :])
+        elif how == "drop_column" and victim.suffix == ".csv":
+            header = data.decode("utf-8").split("\n", 1)[0]
+            _drop_column(victim, header.split(",")[rng.randrange(header.count(",") + 1)])
+        elif how == "binary":
+            victim.write_bytes(bytes(rng.randrange(256) for _ in range(200)))
+        else:
+            victim.write_bytes(b"")
+        try:
+            report(work)
+            counts["drawn"] += 1
+        except ReportError:
+            counts["exit_2"] += 1
+        except Exception:  # what the campaign looks for
+            counts["traceback"] += 1
+    return counts
+
+
+if __name__ == "__main__":  # the campaign of docs/reliability.md: TRIALS SEED FOLDER...
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = [Path(p) for p in sys.argv[3:]]
+        print(corruption_campaign(paths, int(sys.argv[1]), int(sys.argv[2]), Path(tmp) / "w"))

@@ -288,11 +288,19 @@ def test_two_runs_into_one_folder_at_once_one_wins_the_other_exits_3(tmp_path):
 # ------------------------------------------------------------------ killed runs
 
 
-def _kill_at_random(cmd: list[str], rng: random.Random, seconds: float) -> int | None:
-    """Start `cmd`, SIGKILL it after a random moment within `seconds`; its exit code if it
-    finished first, else None."""
+def _kill_at_random(
+    cmd: list[str], rng: random.Random, seconds: float, writing: Path | None
+) -> int | None:
+    """Start `cmd` and SIGKILL it at a random moment: within `seconds` of its start, or, with
+    `writing` (the folder's parent), within `seconds` of the moment its temporary appears there.
+    Returns its exit code if it finished first, else None."""
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        if writing is not None:
+            while proc.poll() is None and not (
+                writing.is_dir() and any(n.endswith(".tmp") for n in hidden(writing))
+            ):
+                time.sleep(0.001)
         proc.wait(timeout=rng.uniform(0.0, seconds))
         return proc.returncode
     except subprocess.TimeoutExpired:
@@ -302,9 +310,10 @@ def _kill_at_random(cmd: list[str], rng: random.Random, seconds: float) -> int |
 
 
 def kill_campaign(tmp_path: Path, trials: int, seed: int) -> dict[str, int]:
-    """SIGKILL `run`s (half of them `--force` over a complete folder) at random moments; after
-    each, the folder is complete or absent (never absent when a complete one was there), and
-    the next run cleans what the killed one left. Returns counts for docs/reliability.md."""
+    """SIGKILL `run`s (half of them `--force` over a complete folder) at random moments: half
+    anywhere in a run, half while it writes; after each, the folder is complete or absent
+    (never absent when a complete one was there), and the next run cleans what the killed one
+    left and succeeds. Returns counts for docs/reliability.md."""
     rng = random.Random(seed)
     out = tmp_path / "kills"
     cmd = [sys.executable, "-m", "sim", "run", str(BASE), "--replications", "6", "--daily"]
@@ -313,19 +322,26 @@ def kill_campaign(tmp_path: Path, trials: int, seed: int) -> dict[str, int]:
     folder = run_folder(out, load_scenario(BASE, settings))
     started = time.monotonic()
     assert subprocess.run(cmd, capture_output=True, timeout=120).returncode == 0
-    seconds = time.monotonic() - started  # kills spread over a whole run
+    seconds = time.monotonic() - started  # a whole run, start-up included
     assert_complete(folder)
-    counts = {"trials": 0, "killed": 0, "finished_first": 0, "complete_after": 0}
-    counts |= {"absent_after": 0, "force_trials": 0, "temporaries_left_by_kill": 0}
+    counts = dict.fromkeys(("trials", "force_trials", "while_writing_trials", "killed"), 0)
+    counts |= dict.fromkeys(("finished_first", "temporaries_left_by_kill"), 0)
+    counts |= dict.fromkeys(("complete_after", "absent_after"), 0)
     for _ in range(trials):
-        force = rng.random() < 0.5
+        force, while_writing = rng.random() < 0.5, rng.random() < 0.5
         if not force and folder.exists():
             folders.remove(folder)
         if force and not folder.exists():
             assert subprocess.run(cmd, capture_output=True, timeout=120).returncode == 0
-        counts["force_trials"] += force
-        code = _kill_at_random([*cmd, "--force"] if force else cmd, rng, seconds)
         counts["trials"] += 1
+        counts["force_trials"] += force
+        counts["while_writing_trials"] += while_writing
+        code = _kill_at_random(
+            [*cmd, "--force"] if force else cmd,
+            rng,
+            seconds / 2 if while_writing else seconds,
+            folder.parent if while_writing else None,
+        )
         counts["killed" if code is None else "finished_first"] += 1
         assert code in (None, 0), code
         if folder.exists():
