@@ -110,6 +110,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--out", default="results", help="results directory (default: results/)")
     p.add_argument("--force", action="store_true", help="replace an existing result folder")
     p.add_argument("--quiet", action="store_true", help="print only the result folder")
+    _report_option(p)
 
     p = sub.add_parser("describe", help="print the network and what each refinery can receive")
     _scenario_options(p)
@@ -166,11 +167,13 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--out", default="results", help="results directory (default: results/)")
     p.add_argument("--force", action="store_true", help="replace an existing stress folder")
     p.add_argument("--quiet", action="store_true", help="print only the stress folder")
+    _report_option(p)
 
     p = sub.add_parser(
-        "report", help="write PNG charts and report.html for a run, comparison or sweep folder"
+        "report",
+        help="write PNG charts and report.html for a run, comparison, sweep, N-1 or stress folder",
     )
-    p.add_argument("folder", help="a result folder (run, comparison or sweep)")
+    p.add_argument("folder", help="a result folder (run, comparison, sweep, n1 or stress)")
 
     sweep_cli.add_parser(sub)
     return parser
@@ -341,7 +344,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(format_stress(output))
     print(f"stress results written to {output.folder}")
-    return EXIT_OK
+    return _maybe_report(args, output.folder)
 
 
 def describe(scenario: Scenario) -> str:  # noqa: C901 — a flat list of what to print, one case per node or link kind
@@ -454,7 +457,7 @@ def cmd_n1(args: argparse.Namespace) -> int:
                 f"{extra:>10,.0f} ±{half:<7,.0f} {row['run_cut_days_mean']:>9.1f}"
             )
     print(f"results written to {output.folder}")
-    return EXIT_OK
+    return _maybe_report(args, output.folder)
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
