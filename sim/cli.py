@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from sim.errors import MassBalanceError, ResultsExistError, ScenarioError
 from sim.kinds import Daily
+from sim.progress import terminal_progress
 from sim.sweep import cli as sweep_cli
 from sim.version import __version__
 
@@ -314,6 +315,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         seed=args.seed,
         out=args.out,
         force=args.force,
+        progress=terminal_progress("compare", args.quiet, unit="strategies"),
     )
     if not args.quiet:
         print(format_table(output))
@@ -326,11 +328,6 @@ def cmd_stress(args: argparse.Namespace) -> int:
 
     if _bad_counts(args):
         return EXIT_INVALID
-    quiet = args.quiet or not sys.stderr.isatty()
-
-    def progress(done: int, total: int) -> None:
-        print(f"\r{done}/{total} runs", end="" if done < total else "\n", file=sys.stderr)
-
     output = run_stress(
         args.files,
         args.stresses,
@@ -339,7 +336,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
         overrides=args.overrides,
         out=args.out,
         force=args.force,
-        progress=None if quiet else progress,
+        progress=terminal_progress("stress", args.quiet),
     )
     if not args.quiet:
         print(format_stress(output))
@@ -442,6 +439,7 @@ def cmd_n1(args: argparse.Namespace) -> int:
             out=args.out,
             force=args.force,
             scenario_file=args.file,
+            progress=terminal_progress("n1", args.quiet),
         )
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
