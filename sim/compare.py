@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -210,6 +210,7 @@ def compare(
     seed: int | None = None,
     out: str | Path = "results",
     force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ComparisonOutput:
     """Run every scenario on common random numbers and write `<out>/comparisons/<name>/`.
 
@@ -217,7 +218,8 @@ def compare(
     root seed `seed` (default: the first scenario's) and `replications` (default: the first
     scenario's). Every file is validated before anything runs: ScenarioError lists every
     problem of every file. Raises ResultsExistError if the folder exists and `force` is false,
-    MassBalanceError if a run's books do not close; nothing is written then.
+    MassBalanceError if a run's books do not close; nothing is written then. `progress`, if
+    given, is called with (strategies run, strategies) after each strategy.
     """
     scenarios = list(scenarios)
     if len(scenarios) < 2:
@@ -241,7 +243,11 @@ def compare(
     ensure_free(folder, force)  # fail before the work, not after
 
     started = dt.datetime.now(dt.UTC)
-    results = [simulate(s, daily="none") for s in loaded]
+    results = []
+    for s in loaded:
+        results.append(simulate(s, daily="none"))
+        if progress is not None:
+            progress(len(results), len(loaded))
     values = [
         {kpi: [float(rep.summary[kpi]) for rep in result.replications] for kpi in KPIS}
         for result in results

@@ -9,6 +9,7 @@ compared on equal terms; the harm is the extra unserved tonnes against the basel
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,24 +77,34 @@ def n1_analysis(
     out: str | Path = "results",
     force: bool = False,
     scenario_file: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> N1Output:
-    """Run the N−1 analysis and write `<out>/n1/<scenario>-d<days>-seed<seed>-n<reps>/`."""
+    """Run the N−1 analysis and write `<out>/n1/<scenario>-d<days>-seed<seed>-n<reps>/`.
+
+    `progress`, if given, is called with (runs done, runs) after the baseline and after each
+    asset's run in each replication."""
     started = dt.datetime.now(dt.UTC)
     s = scenario.scenario
     n = replications or s.replications
     if not 0 < duration_days <= s.horizon_days:  # written so that NaN fails too
         raise ValueError(f"--duration-days must be in (0, {s.horizon_days}]")
     starts = start_days(s.seed, n, s.horizon_days, duration_days)
+    assets = supply_assets(scenario)
+    total = n * (1 + len(assets))
     baseline = Replicator(scenario).run(range(n), daily="none")
+    if progress is not None:
+        progress(n, total)
     per_replication = [_replication_row(BASELINE, r, None, rep) for r, rep in enumerate(baseline)]
     rows = []
-    for asset, kind in supply_assets(scenario):
+    for asset, kind in assets:
         results = []
         for r, start in enumerate(starts):
             disrupted = _with_outage(scenario, asset, kind, start, duration_days)
             [rep] = Replicator(disrupted).run(range(r, r + 1), daily="none")
             results.append(rep)
             per_replication.append(_replication_row(asset, r, start, rep))
+            if progress is not None:
+                progress(len(per_replication), total)
         rows.append(_asset_row(asset, kind, duration_days, results, baseline))
     # Equal harm: routes (links, ports) before the sources behind them, then by name.
     rows.sort(
