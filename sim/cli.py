@@ -126,22 +126,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "files", nargs="+", help="scenario TOML files (two or more; the first is the reference)"
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a value in every scenario by its dotted key",
-    )
-    p.add_argument("--replications", type=int, help="replications (default: the first file's)")
-    p.add_argument(
-        "--seed", type=int, help="root seed for every scenario (default: the first file's)"
-    )
-    p.add_argument("--out", default="results", help="results directory (default: results/)")
-    p.add_argument("--force", action="store_true", help="replace an existing comparison folder")
-    p.add_argument("--quiet", action="store_true", help="print only the comparison folder")
-    _report_option(p)
+    _strategies_options(p, "comparison")
 
     p = sub.add_parser(
         "stress",
@@ -155,20 +140,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         metavar="FILE",
         help="a stress file (repeatable; default: every file in scenarios/stress/)",
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a value in every strategy by its dotted key",
-    )
-    p.add_argument("--replications", type=int, help="replications (default: the first file's)")
-    p.add_argument("--seed", type=int, help="root seed (default: the first file's)")
-    p.add_argument("--out", default="results", help="results directory (default: results/)")
-    p.add_argument("--force", action="store_true", help="replace an existing stress folder")
-    p.add_argument("--quiet", action="store_true", help="print only the stress folder")
-    _report_option(p)
+    _strategies_options(p, "stress")
 
     p = sub.add_parser(
         "report",
@@ -178,6 +150,27 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
     sweep_cli.add_parser(sub)
     return parser
+
+
+def _strategies_options(p: argparse.ArgumentParser, folder: str) -> None:
+    """The options of every command that runs several strategies on common random numbers
+    (`compare`, `stress`): declared once."""
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a value in every scenario by its dotted key",
+    )
+    p.add_argument("--replications", type=int, help="replications (default: the first file's)")
+    p.add_argument(
+        "--seed", type=int, help="root seed for every scenario (default: the first file's)"
+    )
+    p.add_argument("--out", default="results", help="results directory (default: results/)")
+    p.add_argument("--force", action="store_true", help=f"replace an existing {folder} folder")
+    p.add_argument("--quiet", action="store_true", help=f"print only the {folder} folder")
+    _report_option(p)
 
 
 def _bad_counts(args: argparse.Namespace) -> bool:
