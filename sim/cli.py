@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from sim.errors import MassBalanceError, ResultsExistError, ScenarioError
 from sim.kinds import Daily
+from sim.progress import terminal_progress
 from sim.sweep import cli as sweep_cli
 from sim.version import __version__
 
@@ -110,6 +111,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--out", default="results", help="results directory (default: results/)")
     p.add_argument("--force", action="store_true", help="replace an existing result folder")
     p.add_argument("--quiet", action="store_true", help="print only the result folder")
+    _report_option(p)
 
     p = sub.add_parser("describe", help="print the network and what each refinery can receive")
     _scenario_options(p)
@@ -124,22 +126,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "files", nargs="+", help="scenario TOML files (two or more; the first is the reference)"
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a value in every scenario by its dotted key",
-    )
-    p.add_argument("--replications", type=int, help="replications (default: the first file's)")
-    p.add_argument(
-        "--seed", type=int, help="root seed for every scenario (default: the first file's)"
-    )
-    p.add_argument("--out", default="results", help="results directory (default: results/)")
-    p.add_argument("--force", action="store_true", help="replace an existing comparison folder")
-    p.add_argument("--quiet", action="store_true", help="print only the comparison folder")
-    _report_option(p)
+    _strategies_options(p, "comparison")
 
     p = sub.add_parser(
         "stress",
@@ -153,27 +140,37 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         metavar="FILE",
         help="a stress file (repeatable; default: every file in scenarios/stress/)",
     )
+    _strategies_options(p, "stress")
+
+    p = sub.add_parser(
+        "report",
+        help="write PNG charts and report.html for a run, comparison, sweep, N-1 or stress folder",
+    )
+    p.add_argument("folder", help="a result folder (run, comparison, sweep, n1 or stress)")
+
+    sweep_cli.add_parser(sub)
+    return parser
+
+
+def _strategies_options(p: argparse.ArgumentParser, folder: str) -> None:
+    """The options of every command that runs several strategies on common random numbers
+    (`compare`, `stress`): declared once."""
     p.add_argument(
         "--set",
         dest="overrides",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a value in every strategy by its dotted key",
+        help="override a value in every scenario by its dotted key",
     )
     p.add_argument("--replications", type=int, help="replications (default: the first file's)")
-    p.add_argument("--seed", type=int, help="root seed (default: the first file's)")
-    p.add_argument("--out", default="results", help="results directory (default: results/)")
-    p.add_argument("--force", action="store_true", help="replace an existing stress folder")
-    p.add_argument("--quiet", action="store_true", help="print only the stress folder")
-
-    p = sub.add_parser(
-        "report", help="write PNG charts and report.html for a run, comparison or sweep folder"
+    p.add_argument(
+        "--seed", type=int, help="root seed for every scenario (default: the first file's)"
     )
-    p.add_argument("folder", help="a result folder (run, comparison or sweep)")
-
-    sweep_cli.add_parser(sub)
-    return parser
+    p.add_argument("--out", default="results", help="results directory (default: results/)")
+    p.add_argument("--force", action="store_true", help=f"replace an existing {folder} folder")
+    p.add_argument("--quiet", action="store_true", help=f"print only the {folder} folder")
+    _report_option(p)
 
 
 def _bad_counts(args: argparse.Namespace) -> bool:
@@ -311,6 +308,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         seed=args.seed,
         out=args.out,
         force=args.force,
+        progress=terminal_progress("compare", args.quiet, unit="strategies"),
     )
     if not args.quiet:
         print(format_table(output))
@@ -323,11 +321,6 @@ def cmd_stress(args: argparse.Namespace) -> int:
 
     if _bad_counts(args):
         return EXIT_INVALID
-    quiet = args.quiet or not sys.stderr.isatty()
-
-    def progress(done: int, total: int) -> None:
-        print(f"\r{done}/{total} runs", end="" if done < total else "\n", file=sys.stderr)
-
     output = run_stress(
         args.files,
         args.stresses,
@@ -336,12 +329,12 @@ def cmd_stress(args: argparse.Namespace) -> int:
         overrides=args.overrides,
         out=args.out,
         force=args.force,
-        progress=None if quiet else progress,
+        progress=terminal_progress("stress", args.quiet),
     )
     if not args.quiet:
         print(format_stress(output))
     print(f"stress results written to {output.folder}")
-    return EXIT_OK
+    return _maybe_report(args, output.folder)
 
 
 def describe(scenario: Scenario) -> str:  # noqa: C901 — a flat list of what to print, one case per node or link kind
@@ -439,6 +432,7 @@ def cmd_n1(args: argparse.Namespace) -> int:
             out=args.out,
             force=args.force,
             scenario_file=args.file,
+            progress=terminal_progress("n1", args.quiet),
         )
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
@@ -454,7 +448,7 @@ def cmd_n1(args: argparse.Namespace) -> int:
                 f"{extra:>10,.0f} ±{half:<7,.0f} {row['run_cut_days_mean']:>9.1f}"
             )
     print(f"results written to {output.folder}")
-    return EXIT_OK
+    return _maybe_report(args, output.folder)
 
 
 def cmd_describe(args: argparse.Namespace) -> int:

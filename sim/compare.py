@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -212,6 +212,7 @@ def compare(
     seed: int | None = None,
     out: str | Path = "results",
     force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ComparisonOutput:
     """Run every scenario on common random numbers and write `<out>/comparisons/<name>/`.
 
@@ -219,7 +220,8 @@ def compare(
     root seed `seed` (default: the first scenario's) and `replications` (default: the first
     scenario's). Every file is validated before anything runs: ScenarioError lists every
     problem of every file. Raises ResultsExistError if the folder exists and `force` is false,
-    MassBalanceError if a run's books do not close; nothing is written then.
+    MassBalanceError if a run's books do not close; nothing is written then. `progress`, if
+    given, is called with (strategies run, strategies) after each strategy.
     """
     scenarios = list(scenarios)
     if len(scenarios) < 2:
@@ -242,7 +244,7 @@ def compare(
     folder = Path(out) / "comparisons" / comparison_name(strategies, seed, replications)
     with Staging(out, "comparison", force=force) as staging:
         staging.claim(folder)  # fail before the work, not after; and hold it meanwhile
-        return _run_and_write(staging, folder, loaded, files, strategies, overrides, seed)
+        return _run_and_write(staging, folder, loaded, files, strategies, overrides, seed, progress)
 
 
 def _run_and_write(
@@ -253,10 +255,15 @@ def _run_and_write(
     strategies: list[str],
     overrides: list[str],
     seed: int,
+    progress: Callable[[int, int], None] | None,
 ) -> ComparisonOutput:
     replications = loaded[0].scenario.replications
     started = dt.datetime.now(dt.UTC)
-    results = [simulate(s, daily="none") for s in loaded]
+    results = []
+    for s in loaded:
+        results.append(simulate(s, daily="none"))
+        if progress is not None:
+            progress(len(results), len(loaded))
     values = [
         {kpi: [float(rep.summary[kpi]) for rep in result.replications] for kpi in KPIS}
         for result in results

@@ -152,7 +152,11 @@ class N1Row:
         return 100.0 * (self.worst_t_per_day + self.stock_draw_t_per_day) / self.design_t_per_day
 
 
-_last_n1: tuple[object, list[N1Row]] | None = None
+#: The last scenario asked about, what it is without its seed and replication count (which
+#: the static N−1 never reads), and its rows.
+_last_n1: tuple[object, dict, list[N1Row]] | None = None
+#: Settings the static N−1 does not depend on: sweep runs differ in them and share the rows.
+_N1_IGNORED = {"scenario": {"seed", "replications"}}
 
 
 def n_minus_1_table(scenario) -> list[N1Row]:
@@ -169,7 +173,14 @@ def n_minus_1_table(scenario) -> list[N1Row]:
     """
     global _last_n1
     if _last_n1 is not None and _last_n1[0] is scenario:
-        return _last_n1[1]  # every replication of a run asks again for the same scenario
+        return _last_n1[2]  # every replication of a run asks again for the same scenario
+    # Each run of a sweep is a scenario of its own, usually differing only in its seed: the
+    # network, and so the N−1, is the same (comparing two dumps costs far less than the
+    # max-flows).
+    content = scenario.model_dump(exclude=_N1_IGNORED)
+    if _last_n1 is not None and _last_n1[1] == content:
+        _last_n1 = (scenario, content, _last_n1[2])
+        return _last_n1[2]
     from sim.network import entry_loss
 
     draw_days = scenario.scenario.n1_stock_draw_days
@@ -192,7 +203,7 @@ def n_minus_1_table(scenario) -> list[N1Row]:
 
     rows = [row(name, [name]) for name in refineries]
     rows.append(row("all", list(refineries)))
-    _last_n1 = (scenario, rows)
+    _last_n1 = (scenario, content, rows)
     return rows
 
 

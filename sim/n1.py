@@ -9,6 +9,7 @@ compared on equal terms; the harm is the extra unserved tonnes against the basel
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,9 +78,13 @@ def n1_analysis(
     out: str | Path = "results",
     force: bool = False,
     scenario_file: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> N1Output:
     """Run the N−1 analysis and write `<out>/n1/<scenario>-d<days>-seed<seed>-n<reps>/`
-    (claimed before the work, put in place whole at the end: sim.folders)."""
+    (claimed before the work, put in place whole at the end: sim.folders).
+
+    `progress`, if given, is called with (runs done, runs) after the baseline and after each
+    asset's run in each replication."""
     started = dt.datetime.now(dt.UTC)
     s = scenario.scenario
     n = replications or s.replications
@@ -89,7 +94,7 @@ def n1_analysis(
     folder = Path(out) / "n1" / name
     with Staging(out, "n1", force=force) as staging:
         staging.claim(folder)  # fail before the work, not after; and hold it meanwhile
-        rows, per_replication, starts = _analyse(scenario, duration_days, n)
+        rows, per_replication, starts = _analyse(scenario, duration_days, n, progress)
         tmp = staging.temporary(folder)
         write_csv(tmp / "n1.csv", N1_COLUMNS, rows)
         write_csv(tmp / "n1_replications.csv", REPLICATION_COLUMNS, per_replication)
@@ -108,21 +113,30 @@ def n1_analysis(
 
 
 def _analyse(
-    scenario: Scenario, duration_days: float, n: int
+    scenario: Scenario,
+    duration_days: float,
+    n: int,
+    progress: Callable[[int, int], None] | None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int]]:
     """Rows of n1.csv (ranked) and n1_replications.csv, and each replication's start day."""
     s = scenario.scenario
     starts = start_days(s.seed, n, s.horizon_days, duration_days)
+    assets = supply_assets(scenario)
+    total = n * (1 + len(assets))
     baseline = Replicator(scenario).run(range(n), daily="none")
+    if progress is not None:
+        progress(n, total)
     per_replication = [_replication_row(BASELINE, r, None, rep) for r, rep in enumerate(baseline)]
     rows = []
-    for asset, kind in supply_assets(scenario):
+    for asset, kind in assets:
         results = []
         for r, start in enumerate(starts):
             disrupted = _with_outage(scenario, asset, kind, start, duration_days)
             [rep] = Replicator(disrupted).run(range(r, r + 1), daily="none")
             results.append(rep)
             per_replication.append(_replication_row(asset, r, start, rep))
+            if progress is not None:
+                progress(len(per_replication), total)
         rows.append(_asset_row(asset, kind, duration_days, results, baseline))
     # Equal harm: routes (links, ports) before the sources behind them, then by name.
     rows.sort(

@@ -318,6 +318,7 @@ class NetworkStep:
         #: takes everything in, unnoticed, during a detection delay).
         self._refuse_ppm: dict[str, float] = {}
         self._max_ppm = 0.0
+        self._all_clean = False
         #: Whether contaminated crude may be in the lines (so their contents are read).
         self._watch_lines = False
 
@@ -406,7 +407,8 @@ class NetworkStep:
         entering = plan.max_route_ppm
         if self.link_added_ppm:
             entering += sum(self.link_added_ppm.values())
-        if entering > 0 or (self.ports and any(t.ppm > 0 for t in self.ports.values())):
+        dirty_port = bool(self.ports) and any(t.ppm > 0 for t in self.ports.values())
+        if entering > 0 or dirty_port:
             self._watch_lines = True
         if self._watch_lines:
             in_lines = max(
@@ -417,6 +419,8 @@ class NetworkStep:
             self._max_ppm = max(entering, in_lines)
         else:
             self._max_ppm = 0.0
+        # Every parcel this step can move (lines, routes, ports, disruptions) is at 0 ppm.
+        self._all_clean = self._max_ppm == 0.0 and not dirty_port
         refuse_ppm = self._refuse_ppm
         for name, refinery in self.refineries.items():
             if refinery.needs_start_step:
@@ -621,21 +625,29 @@ class NetworkStep:
         link_flow: dict[int, list[Parcel]] = {}
         rail_loaded: dict[int, float] = {}
         fifos = self.fifos
+        added = self.link_added_ppm
+        rail = self.rail_index
+        get_input = inputs.get
         for link in plan.link_order:
-            parts = inputs.get(link)
+            parts = get_input(link)
             if not parts:
                 continue
-            if self.link_added_ppm.get(link):
-                add = self.link_added_ppm[link]
+            if added and added.get(link):
+                add = added[link]
                 parts = [Parcel(p.tonnes_t, p.ppm + add, p.mix, p.entered_days) for p in parts]
             out = fifos[link].push(parts, now_days)
-            if link in self.rail_index:  # loaded now, unloaded `transit_days` later
+            if rail and link in rail:  # loaded now, unloaded `transit_days` later
                 rail_loaded[link] = sum(p.tonnes_t for p in parts)
                 continue
             link_flow[link] = out
             hops = hop_shares[link]
             if len(hops) == 1:  # the parcels left the line: hand them on as they are
-                inputs.setdefault(hops[0][0], []).extend(out)
+                hop = hops[0][0]
+                target = get_input(hop)
+                if target is None:
+                    inputs[hop] = out.copy()
+                else:
+                    target.extend(out)
                 continue
             for hop, share in hops:
                 target = inputs.setdefault(hop, [])
@@ -653,20 +665,28 @@ class NetworkStep:
     ) -> None:
         """Each refinery refuses crude above its contaminant limit (or, during a detection
         delay, takes it in unnoticed), takes the rest in and runs."""
+        refuse = self._refuse_ppm
+        clean = self._all_clean
+        received_by, quarantined_by, runs_by = result.received, result.quarantined, result.runs
         for name, refinery in self.refineries.items():
-            accepted, rejected, dirty = [], 0.0, 0.0
-            limit_ppm = refinery.spec.contaminant_limit_ppm
-            refuse_ppm = self._refuse_ppm[name]
+            rejected, dirty = 0.0, 0.0
+            limit_ppm = refinery.limit_ppm
+            refuse_ppm = refuse[name]
             arriving = inputs.get(name, [])
-            if name in rail_in:
+            if rail_in and name in rail_in:
                 arriving = [*arriving, *(p for _, p in rail_in[name])]
-            for p in arriving:
-                if p.ppm > refuse_ppm:
-                    rejected += p.tonnes_t
-                    continue
-                accepted.append(p)
-                if p.ppm > limit_ppm:
-                    dirty += p.tonnes_t
+            if clean and not rail_in:
+                # Every parcel is at 0 ppm (levels are ≥ 0): all is accepted, none is dirty.
+                accepted = arriving
+            else:
+                accepted = []
+                for p in arriving:
+                    if p.ppm > refuse_ppm:
+                        rejected += p.tonnes_t
+                        continue
+                    accepted.append(p)
+                    if p.ppm > limit_ppm:
+                        dirty += p.tonnes_t
             if rejected > 0:
                 refinery.quarantine(rejected)
             if dirty > 0:
@@ -674,9 +694,9 @@ class NetworkStep:
             received, ran, event = refinery.take_in_and_run(accepted, dt)
             if event is not None:
                 result.events.append((name, event, ""))
-            result.received[name] = received
-            result.quarantined[name] = rejected
-            result.runs[name] = ran
+            received_by[name] = received
+            quarantined_by[name] = rejected
+            runs_by[name] = ran
 
     def _rail(self, link: int) -> RailQueue:
         fifo = self.fifos[link]

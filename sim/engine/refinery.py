@@ -147,7 +147,13 @@ class Refinery:
         """Most the unit will run this step given `inflow_t` accepted, before stop rules, t."""
         if not self.plans:  # the ceiling may have changed since `plan` (disruptions)
             self._planned_t_per_day = self._ceiling_t_per_day()
-        return min(self._planned_t_per_day * dt_days, inflow_t + self._above_t(self._min_stock_t))
+        # `_above_t(min_stock)` inlined: called twice a step per refinery (the hot path).
+        above = self.tank.stock_t - self._min_stock_t
+        if self.alert:
+            above -= self.contaminated_t
+        feasible = inflow_t + (above if above > 0.0 else 0.0)
+        planned = self._planned_t_per_day * dt_days
+        return feasible if feasible < planned else planned  # min(planned, feasible)
 
     def _will_run(self, run_t: float, dt_days: float) -> bool:
         return run_t >= self._min_rate_t_per_day * dt_days and run_t > 0
@@ -164,14 +170,20 @@ class Refinery:
         run = self.feasible_run_t(planned_inflow_t, dt_days)
         if not self.online and not self._may_restart(run, dt_days):
             run = 0.0
-        return self.tank.room_t() + run
+        tank = self.tank
+        room = tank.capacity_t - tank.stock_t
+        return (room if room > 0.0 else 0.0) + run
 
     def take_in_and_run(
         self, accepted: list[Parcel], dt_days: float
     ) -> tuple[float, Parcel, EventKind | None]:
         """Receive accepted parcels and run; returns (received t, what was run, a stop or a
         restart of the crude unit, or None)."""
-        inflow = sum(p.tonnes_t for p in accepted)
+        # sum() of one parcel without the generator (0 + x: the same float).
+        if len(accepted) == 1:
+            inflow = 0.0 + accepted[0].tonnes_t
+        else:
+            inflow = sum(p.tonnes_t for p in accepted)
         run = self.feasible_run_t(inflow, dt_days)
         event: EventKind | None = None
         if self.online:

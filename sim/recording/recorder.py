@@ -6,10 +6,12 @@ of its two ends and the time-weighted mean uses the trapezoid: both exact, not s
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from sim.engine.crude import Tank
 from sim.engine.network_step import ExecutablePlan, NetworkStep, StepResult
 from sim.engine.records import (
     CargoRecord,
@@ -130,6 +132,10 @@ class Recorder:
         self.costs: dict[CostKey, dict[str, float]] = {}
         self.steps_per_day = round(1.0 / settings.step_days)
         self.valuation = RunValuation(scenario)
+        #: Per refinery, for steps of `_targets_dt` days: (name, tank, totals, target run,
+        #: the run below which it counts as cut, low-stock level).
+        self._targets_dt = math.nan
+        self._targets: list[tuple[str, Tank, RefineryTotals, float, float, float]] = []
         self.end: RunEnd | None = None
 
     # -- records --------------------------------------------------------------------------
@@ -227,9 +233,10 @@ class Recorder:
         for link, parcels in result.link_flow.items():
             acc_by_mix = flows[link]
             for parcel in parcels:
-                entry = acc_by_mix.get(id(parcel.mix))
+                mix = parcel.mix
+                entry = acc_by_mix.get(id(mix))
                 if entry is None:
-                    acc_by_mix[id(parcel.mix)] = [parcel.mix, parcel.tonnes_t]
+                    acc_by_mix[id(mix)] = [mix, parcel.tonnes_t]
                 else:
                     entry[1] += parcel.tonnes_t
         end_of_day = self.steps % self.steps_per_day == 0
@@ -246,23 +253,32 @@ class Recorder:
             self._record_day(now, result, end_of_day)
 
     def _refinery_step(self, result: StepResult, dt: float, end_of_day: bool) -> None:
-        for name, refinery in self.network.refineries.items():
-            tot = self.refinery[name]
-            received = result.received[name]
-            ran_t = result.runs[name].tonnes_t
-            stock_end = refinery.tank.stock_t
+        if dt != self._targets_dt:  # each refinery's target over a step, for this step length
+            self._targets_dt = dt
+            self._targets = [
+                (name, refinery.tank, self.refinery[name], target, target - _CUT_TOLERANCE_T, low)
+                for name, refinery in self.network.refineries.items()
+                for target, low in [
+                    (refinery.spec.target_run_t_per_day * dt, self._low_stock_t[name])
+                ]
+            ]
+        received_by, runs_by = result.received, result.runs
+        for name, tank, tot, target, cut_below, low_level in self._targets:
+            received = received_by[name]
+            ran_t = runs_by[name].tonnes_t
+            stock_end = tank.stock_t
             stock_start = stock_end - received + ran_t
             tot.intake_t += received
             tot.runs_t += ran_t
-            target = refinery.spec.target_run_t_per_day * dt
             if ran_t < target:
                 tot.unserved_t += target - ran_t
             low = stock_end if stock_end < stock_start else stock_start
             if low < tot.min_stock_t:
                 tot.min_stock_t = low
             tot.stock_integral_t_days += 0.5 * (stock_start + stock_end) * dt
-            tot.low_stock_days += _time_below(stock_start, stock_end, self._low_stock_t[name], dt)
-            if ran_t < target - _CUT_TOLERANCE_T:
+            if low < low_level:  # otherwise no time below it (`_time_below` gives 0.0)
+                tot.low_stock_days += _time_below(stock_start, stock_end, low_level, dt)
+            if ran_t < cut_below:
                 self._cut_now = True
             tot.day_runs_t += ran_t
             tot.day_target_t += target

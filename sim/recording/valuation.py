@@ -34,23 +34,28 @@ class RunValuation:
         self._month_end_days = float((first_of_next_month(self._month) - self.start).days)
         self._month_days = 0.0
         self._runs: dict[str, dict[str, float]] = {n: defaultdict(float) for n in self.refineries}
+        #: (refinery, its month's runs by mix key): read every step (the dicts are only cleared).
+        self._run_accs = list(self._runs.items())
+        self._month_close_days = self._month_end_days - 1e-9
         #: (refinery, origin|grade) → tonnes and USD.
         self.totals: dict[tuple[str, str], dict[str, float]] = {}
 
     def step(self, now_days: float, dt_days: float, result: StepResult) -> None:
-        if not self.refineries:
+        if not self._run_accs:
             return
-        if now_days >= self._month_end_days - 1e-9:
+        if now_days >= self._month_close_days:
             self.close_month()
             self._month = first_of_next_month(self._month)
             self._month_end_days = float((first_of_next_month(self._month) - self.start).days)
+            self._month_close_days = self._month_end_days - 1e-9
         self._month_days += dt_days
-        for name in self.refineries:
-            ran = result.runs[name]
-            if ran.tonnes_t > 0:
-                acc = self._runs[name]
+        runs = result.runs
+        for name, acc in self._run_accs:
+            ran = runs[name]
+            tonnes = ran.tonnes_t
+            if tonnes > 0:
                 for key, share in ran.mix.items():
-                    acc[key] += share * ran.tonnes_t
+                    acc[key] += share * tonnes
 
     def close_month(self) -> None:
         """Value the open month's runs and add them to the totals."""

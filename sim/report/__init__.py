@@ -1,7 +1,8 @@
 """Pictures of results: PNG charts and one self-contained report.html per result folder.
 
-Reads only the files a run, a comparison or a sweep wrote (docs/results.md) and draws with
-matplotlib on its Agg canvas (no display needed); the engine never imports this package.
+Reads only the files a run, a comparison, a sweep, an N−1 analysis or a stress test wrote
+(docs/results.md) and draws with matplotlib on its Agg canvas (no display needed); the engine
+never imports this package.
 
     from sim.report import report
     written = report("results/base/seed20190101-c75f27840e")
@@ -36,14 +37,16 @@ class Report:
 
 
 def report(folder: str | Path) -> Report:
-    """Write the charts and report.html of a run, comparison or sweep folder; return them.
+    """Write the charts and report.html of a run, comparison, sweep, N−1 or stress folder;
+    return them.
 
     The kind is detected from the files: a run has summary.csv and daily.csv, a comparison
-    comparison.csv, a sweep points.csv. Charts and report.html are replaced if they exist (they
-    are derived from the CSVs, which are never touched); each is written whole into the folder
-    and renamed into place, so a symbolic link planted there is replaced, never written
-    through. Raises ReportError for a folder that is not a result folder, or whose files are
-    damaged (it names the file).
+    comparison.csv, a sweep points.csv, an N−1 analysis n1.csv, a stress test
+    stress_summary.csv. Charts and report.html are replaced if they exist (they are derived
+    from the CSVs, which are never touched); each is written whole into the folder and renamed
+    into place, so a symbolic link planted there is replaced, never written through. Raises
+    ReportError for a folder that is not a result folder, or whose files are damaged (it names
+    the file).
     """
     folder = Path(folder)
     kind = detect_kind(folder)
@@ -53,8 +56,12 @@ def report(folder: str | Path) -> Report:
             from sim.report import run as module
         elif kind == "comparison":
             from sim.report import comparison as module  # type: ignore[no-redef]
-        else:
+        elif kind == "sweep":
             from sim.report import sweep as module  # type: ignore[no-redef]
+        elif kind == "n1":
+            from sim.report import n1 as module  # type: ignore[no-redef]
+        else:
+            from sim.report import stress as module  # type: ignore[no-redef]
         try:
             data = module.load(folder)
             charts = module.draw(data)

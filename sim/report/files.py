@@ -1,9 +1,9 @@
 """Reading result folders: CSV rows with numbers parsed, JSON, and what kind of folder it is.
 
-The report reads only the files a run, a comparison or a sweep wrote (docs/results.md); it never
-imports the engine. A missing value is an empty cell in the CSVs and NaN here. A damaged file —
-not UTF-8, truncated, rows of the wrong length, a column missing, JSON that does not parse, a
-symbolic link — raises ReportError naming it.
+The report reads only the files a run, a comparison, a sweep, an N−1 analysis or a stress
+test wrote (docs/results.md); it never imports the engine. A missing value is an empty cell in
+the CSVs and NaN here. A damaged file — not UTF-8, truncated, rows of the wrong length, a column
+missing, JSON that does not parse, a symbolic link — raises ReportError naming it.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("run", ("summary.csv", "daily.csv")),
     ("comparison", ("comparison.csv",)),
     ("sweep", ("points.csv",)),
+    ("n1", ("n1.csv",)),
+    ("stress", ("stress_summary.csv",)),
 )
 
 
@@ -59,7 +61,7 @@ def _readable(path: Path) -> Path:
 
 
 def detect_kind(folder: Path) -> str:
-    """`run`, `comparison` or `sweep`, from the files in the folder."""
+    """`run`, `comparison`, `sweep`, `n1` or `stress`, from the files in the folder."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ReportError(f"{folder} is not a folder")
