@@ -1,7 +1,8 @@
 """The command line: parse, call the public API, print where results went. No logic here.
 
 Exit codes: 0 done; 1 the run failed (e.g. mass balance); 2 invalid input or usage;
-3 the result folder exists (pass --force).
+3 the result folder exists (pass --force), is being written by another process, or is not a
+folder this program wrote (then --force refuses it too).
 
 Each command imports what it runs when it runs, so `--help` and `validate` load neither the
 engine (simpy, scipy) nor the reports (matplotlib) nor the sweep machinery.
