@@ -15,6 +15,7 @@ the end, as sim.results does for a run (sim.folders).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -158,8 +159,21 @@ def strategy_labels(names: Sequence[str]) -> list[str]:
     return labels
 
 
+#: Longest folder name a comparison or stress test gets (file systems allow 255 bytes).
+MAX_FOLDER_NAME = 100
+
+
 def comparison_name(strategies: Sequence[str], seed: int, replications: int) -> str:
-    return f"{NAME_SEPARATOR.join(strategies)}-seed{seed}-n{replications}"
+    """`<A>__vs__<B>...-seed<seed>-n<replications>`; when that is longer than MAX_FOLDER_NAME,
+    the names are cut short and the first 8 hex digits of the full name's sha256 keep it unique
+    (the manifest lists every strategy in full)."""
+    tail = f"-seed{seed}-n{replications}"
+    joined = NAME_SEPARATOR.join(strategies)
+    if len(joined) + len(tail) <= MAX_FOLDER_NAME:
+        return joined + tail
+    digest = hashlib.sha256(joined.encode("utf-8")).hexdigest()[:8]
+    room = MAX_FOLDER_NAME - len(tail) - len(digest) - 1
+    return f"{joined[:room].rstrip('_')}-{digest}{tail}"
 
 
 def _load_all(

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim import registry
-from sim.compare import NAME_SEPARATOR, paired_differences, strategy_labels
+from sim.compare import comparison_name, paired_differences, strategy_labels
 from sim.errors import Problem, ScenarioError
 from sim.folders import Staging
 from sim.manifest import base_manifest, manifest_json
@@ -162,7 +162,7 @@ def run_stress(
     settings = {"scenario.replications": replications, "scenario.seed": seed}
     names = strategy_labels([p[2].scenario.name for p in plans if p[1] is None])
     stress_names = [loaded.name for loaded in loaded_stresses]
-    folder = Path(out) / "stress" / (f"{NAME_SEPARATOR.join(names)}-seed{seed}-n{replications}")
+    folder = Path(out) / "stress" / comparison_name(names, seed, replications)
     with Staging(out, "stress", force=force) as staging:
         staging.claim(folder)  # fail before the work, not after; and hold it meanwhile
         started = dt.datetime.now(dt.UTC)

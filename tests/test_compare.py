@@ -337,3 +337,16 @@ def test_ranking_with_one_replication_says_there_is_no_interval():
         ["a", "b"], [{"net_value_usd": [5.0]}, {"net_value_usd": [4.0]}], "net_value_usd"
     )
     assert rows[1]["verdict"] == "worse (1 replication, no interval)"
+
+
+def test_long_comparison_names_are_cut_short_and_stay_unique():
+    from sim.compare import MAX_FOLDER_NAME, comparison_name
+
+    short = comparison_name(["a", "b"], 7, 3)
+    assert short == "a__vs__b-seed7-n3"
+    names = [f"strategy_{i}_" + "x" * 50 for i in range(6)]
+    long = comparison_name(names, 20190101, 100)
+    other = comparison_name([*names[:-1], names[-1] + "y"], 20190101, 100)
+    assert len(long) <= MAX_FOLDER_NAME and len(other) <= MAX_FOLDER_NAME
+    assert long != other
+    assert long.endswith("-seed20190101-n100")
