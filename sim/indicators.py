@@ -154,12 +154,13 @@ class N1Row:
 
 #: The last scenario asked about, what it is without its seed and replication count (which
 #: the static N−1 never reads), and its rows.
-_last_n1: tuple[object, dict, list[N1Row]] | None = None
+#: The last scenario asked for, its content, and its rows by `contracted`.
+_last_n1: tuple[object, dict, dict[bool, list[N1Row]]] | None = None
 #: Settings the static N−1 does not depend on: sweep runs differ in them and share the rows.
 _N1_IGNORED = {"scenario": {"seed", "replications"}}
 
 
-def n_minus_1_table(scenario) -> list[N1Row]:
+def n_minus_1_table(scenario, contracted: bool = False) -> list[N1Row]:
     """The static N−1 of each refinery, then of all refineries together (last row, "all").
 
     The N−1 formula of EU Regulation 2017/1938 Annex II adapted to oil (reference §7),
@@ -170,24 +171,35 @@ def n_minus_1_table(scenario) -> list[N1Row]:
     the pipeline or rail link whose loss hurts most is out of service. S_m = usable stock ÷
     `scenario.n1_stock_draw_days`; D = nameplate capacity. ≥ 100 % means the loss of any single
     entry or link can be covered for that long.
+
+    `contracted`: each entry point brings at most what its contracts nominate (t/day), so the
+    loss of an entry is covered only by what the other contracts already bring, not by spare
+    pipe capacity nobody has bought crude for — what a simulation with fixed nominations shows.
     """
     global _last_n1
     if _last_n1 is not None and _last_n1[0] is scenario:
-        return _last_n1[2]  # every replication of a run asks again for the same scenario
-    # Each run of a sweep is a scenario of its own, usually differing only in its seed: the
-    # network, and so the N−1, is the same (comparing two dumps costs far less than the
-    # max-flows).
-    content = scenario.model_dump(exclude=_N1_IGNORED)
-    if _last_n1 is not None and _last_n1[1] == content:
-        _last_n1 = (scenario, content, _last_n1[2])
-        return _last_n1[2]
+        cached = _last_n1[2]  # every replication of a run asks again for the same scenario
+    else:
+        # Each run of a sweep is a scenario of its own, usually differing only in its seed: the
+        # network, and so the N−1, is the same (comparing two dumps costs far less than the
+        # max-flows).
+        content = scenario.model_dump(exclude=_N1_IGNORED)
+        same = _last_n1 is not None and _last_n1[1] == content
+        cached = _last_n1[2] if _last_n1 is not None and same else {}
+        _last_n1 = (scenario, content, cached)
+    if contracted not in cached:
+        cached[contracted] = _n1_rows(scenario, contracted)
+    return cached[contracted]
+
+
+def _n1_rows(scenario, contracted: bool) -> list[N1Row]:
     from sim.network import entry_loss
 
     draw_days = scenario.scenario.n1_stock_draw_days
     refineries = scenario.refineries()
 
     def row(name: str, members: list[str]) -> N1Row:
-        loss = entry_loss(scenario, members)
+        loss = entry_loss(scenario, members, contracted)
         usable = sum(
             max(0.0, refineries[r].initial_stock_t - refineries[r].min_operating_stock_t)
             for r in members
@@ -203,7 +215,6 @@ def n_minus_1_table(scenario) -> list[N1Row]:
 
     rows = [row(name, [name]) for name in refineries]
     rows.append(row("all", list(refineries)))
-    _last_n1 = (scenario, content, rows)
     return rows
 
 
@@ -217,3 +228,10 @@ def n_minus_1_pct(scenario) -> float:
     without their most important entry point or link, with stocks drawn over
     `scenario.n1_stock_draw_days`? At least 100 % means yes."""
     return n_minus_1_table(scenario)[-1].pct
+
+
+def n_minus_1_contracted_pct(scenario) -> float:
+    """Static N−1 of all refineries with each entry point capped at what its contracts
+    nominate (see `n_minus_1_table`): the physical N−1 may say "covered" where no contract
+    could raise its volume in time."""
+    return n_minus_1_table(scenario, contracted=True)[-1].pct

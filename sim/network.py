@@ -122,14 +122,30 @@ def entry_capacity_t_per_day(scenario: Scenario, entry: str) -> float | None:
     return None
 
 
-def entry_graph(scenario: Scenario, without: str | None = None) -> nx.DiGraph:
+def contracted_t_per_day(scenario: Scenario, entry: str) -> float:
+    """What the contracts drawing from an entry point nominate, t/day (volume per month × 12 ÷
+    365): the crude that actually comes in there, whatever more the assets could carry."""
+    return sum(
+        c.volume_t_per_month * 12.0 / 365.0
+        for c in scenario.contracts.values()
+        if c.source == entry
+    )
+
+
+def entry_graph(
+    scenario: Scenario, without: str | None = None, contracted: bool = False
+) -> nx.DiGraph:
     """The link graph fed from a super-source through every entry point, optionally without one
-    entry point or one pipeline or rail link (taken out of service)."""
+    entry point or one pipeline or rail link (taken out of service). `contracted`: each entry
+    brings at most what its contracts nominate (no one raises a nomination during an outage)."""
     graph = link_graph(scenario, {without: 0.0} if without in scenario.links else None)
     for entry in entry_points(scenario):
         if entry == without:
             continue
         cap = entry_capacity_t_per_day(scenario, entry)
+        if contracted:
+            nominated = contracted_t_per_day(scenario, entry)
+            cap = nominated if cap is None else min(cap, nominated)
         if cap is None:
             graph.add_edge(SUPER_SOURCE, entry)  # no capacity attribute = unbounded
         else:
@@ -166,7 +182,9 @@ class EntryLoss:
     worst_asset: str | None
 
 
-def entry_loss(scenario: Scenario, refineries: Iterable[str]) -> EntryLoss:
+def entry_loss(
+    scenario: Scenario, refineries: Iterable[str], contracted: bool = False
+) -> EntryLoss:
     """Max-flow to `refineries` with every pipeline and rail link, then every entry point, taken
     out in turn; the worst case (among equals the first so tried, in scenario order).
 
@@ -179,7 +197,7 @@ def entry_loss(scenario: Scenario, refineries: Iterable[str]) -> EntryLoss:
         node = scenario.nodes[name]
         assert isinstance(node, RefineryNode)
         caps[name] = node.capacity_t_per_day
-    intact, flow = _deliverable(entry_graph(scenario), caps)
+    intact, flow = _deliverable(entry_graph(scenario, contracted=contracted), caps)
     used_entries = [e for e in entry_points(scenario) if flow.get(SUPER_SOURCE, {}).get(e, 0) > 0]
     used_links = [
         name
@@ -188,7 +206,7 @@ def entry_loss(scenario: Scenario, refineries: Iterable[str]) -> EntryLoss:
     ]
     worst, worst_asset = intact, None
     for asset in [*used_links, *used_entries]:  # among equals, a link before its source
-        value, _ = _deliverable(entry_graph(scenario, without=asset), caps)
+        value, _ = _deliverable(entry_graph(scenario, asset, contracted), caps)
         if value < worst - 1e-9:
             worst, worst_asset = value, asset
     return EntryLoss(names, intact, worst, worst_asset)

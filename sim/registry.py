@@ -196,6 +196,11 @@ SUMMARY = Table(
         _c("entry_points", "count", "distinct entry assets crude was delivered through"),
         _c("n_minus_1_pct", "%", "the N−1 indicator (docs/indicators.md)"),
         _c(
+            "n_minus_1_contracted_pct", "%",
+            "the same with each entry point capped at what its contracts nominate: the loss of "
+            "an entry is covered only by crude already bought elsewhere (docs/indicators.md)",
+        ),
+        _c(
             "trade_partner_purchases_usd", "USD",
             "crude and premium paid for crude of the `[trade]` partner's origin over the "
             "horizon; empty without `[trade]`",

@@ -94,3 +94,19 @@ def test_recovery_time_counts_cuts_that_outlast_a_disruption():
     events = [(e["time_days"], e["event"]) for e in result.events if e["asset"] == "ref"]
     assert events == [(7.0, "unit_stop"), (15.0, "unit_restart")]
     assert result.summary["recovery_days_max"] == 3.0
+
+
+def test_contracted_n_minus_1_of_the_base_scenario_by_hand():
+    from sim import load_scenario
+    from sim.indicators import n_minus_1_contracted_pct
+    from tests.test_scenarios import ROOT
+
+    base = load_scenario(ROOT / "scenarios" / "base.toml")
+    # Each entry brings what its contracts nominate, × 12 ÷ 365 t/day: Samara 733,333 + 366,667
+    # t/month = 36,164.4 t/day; Surgut 366,666 → 12,054.8; Rechitsa 140,833 → 4,630.1.
+    # Without Samara–Unecha only Surgut and Rechitsa arrive: 16,684.9 t/day; usable stock over
+    # 30 days 26,415 t/day (as above); design 60,000. N−1 = 100 × 43,099.9 / 60,000 = 71.83 %.
+    surgut, rechitsa = 366_666 * 12 / 365, 140_833 * 12 / 365
+    expected = 100 * (surgut + rechitsa + 26_415) / 60_000
+    assert n_minus_1_contracted_pct(base) == pytest.approx(expected)
+    assert expected == pytest.approx(71.83, abs=0.01)

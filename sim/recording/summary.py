@@ -9,6 +9,7 @@ from sim.engine.records import RunEnd
 from sim.indicators import (
     country_indicators,
     hhi,
+    n_minus_1_contracted_pct,
     n_minus_1_pct,
     shannon,
     transit_exposure,
@@ -95,6 +96,7 @@ def summary_row(
         "entry_points": len(entry_points),
         **_country_kpis(rec, deliveries),
         "n_minus_1_pct": n_minus_1_pct(scenario),
+        "n_minus_1_contracted_pct": n_minus_1_contracted_pct(scenario),
         "trade_partner_purchases_usd": partner_usd,
         "trade_balance_usd_per_year": balance,
         "cargoes_bought": end.cargoes_discharged + end.cargoes_open,
