@@ -325,9 +325,9 @@ def sample_warning(data: SweepData) -> str | None:
 def _driver_label(d: sensitivity.Driver) -> str:
     head = input_label(d.key) + (" (uncertainty)" if d.kind == "uncertainty" else "")
     if not math.isfinite(d.low):
-        return f"{head}\nPRCC {d.prcc:+.2f}, no interval: {UNCLEAR_TEXT}"
+        return f"{head}\nPRCC {d.prcc:+.2f}, no interval\n{UNCLEAR_TEXT}"
     interval = f"PRCC {d.prcc:+.2f} [{d.low:+.2f}, {d.high:+.2f}]"
-    return f"{head}\n{interval}" + ("" if d.distinguishable else f": {UNCLEAR_TEXT}")
+    return f"{head}\n{interval}" + ("" if d.distinguishable else f"\n{UNCLEAR_TEXT}")
 
 
 def tornado_chart(data: SweepData, path: Path) -> Chart | None:
@@ -341,7 +341,7 @@ def tornado_chart(data: SweepData, path: Path) -> Chart | None:
     if not any(ranked.values()):
         return None
     rows = max(len(r) for r in ranked.values())
-    fig = figure(1.8 + 0.6 * rows, width_in=13)
+    fig = figure(1.8 + 0.75 * rows, width_in=13)
     axes = fig.subplots(1, len(kpis), squeeze=False)[0]
     for ax, kpi in zip(axes, kpis, strict=True):
         found = ranked[kpi]
@@ -357,7 +357,7 @@ def tornado_chart(data: SweepData, path: Path) -> Chart | None:
         ax.set_xlim(-1.05, 1.05)
         ax.axvline(0, color="#333333", lw=0.9)
         ax.grid(axis="y", visible=False)
-        ax.set_xlabel("partial rank correlation with the KPI (PRCC), 95 % bootstrap interval")
+        ax.set_xlabel("PRCC with the KPI, 95 % interval")
         ax.set_title(measure(kpi).label)
     fig.legend(
         handles=[
