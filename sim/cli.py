@@ -277,6 +277,8 @@ def _maybe_report(args: argparse.Namespace, folder) -> int:
     from sim.report import report
 
     written = report(folder)
+    for warning in written.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if not args.quiet:
         print(f"report written to {written.html} ({len(written.charts)} charts)")
     return EXIT_OK
@@ -290,6 +292,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     except ReportError as exc:
         print(f"cannot report: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    for warning in written.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"{written.kind} report written to {written.html} ({len(written.charts)} charts)")
     return EXIT_OK
 

@@ -19,9 +19,17 @@ import pytest
 
 from sim.cli import main
 from sim.report import ReportError, detect_kind, report
-from sim.report.formatting import RUN_HEADLINE, format_interval, format_kpi, signed
+from sim.report.formatting import (
+    RUN_HEADLINE,
+    format_interval,
+    format_kpi,
+    input_label,
+    measure,
+    signed,
+)
 from sim.report.run_data import disruptions, load
-from sim.report.sweep import Swing, levels, swing
+from sim.report.sensitivity import drivers, too_few_runs
+from sim.report.sweep import levels
 from sim.results import SUMMARY_KPIS
 from sim.statistics import describe, mean_ci
 
@@ -342,18 +350,108 @@ def test_sweep_report_from_a_hand_made_folder(tmp_path):
     assert "ValueError: boom" in page
 
 
-def test_tornado_swing_compares_the_lowest_and_highest_values():
-    runs = [{"x": float(x), "y": 10.0 * x} for x in (1, 2, 3) for _ in range(2)]
-    assert swing(runs, "x", "lever", "y") == Swing("x", "lever", 10.0, 30.0, "1 → 3")
-    # Many values: the runs at or below the 20 % quantile against those at or above the 80 %.
-    runs = [{"x": float(x), "y": float(x)} for x in range(11)]  # quantiles 2 and 8
-    s = swing(runs, "x", "uncertainty", "y")
-    assert (s.low, s.high) == (1.0, 9.0)
-    # Names have no order: the span of their means.
-    runs = [{"x": n, "y": y} for n, y in (("a", 5.0), ("b", 1.0), ("c", 3.0))]
-    s = swing(runs, "x", "lever", "y")
-    assert (s.low, s.high) == (1.0, 5.0)
-    assert swing([{"x": 1.0, "y": 2.0}], "x", "lever", "y") is None  # one value: no swing
+def synthetic_runs(n: int, seed: int = 5) -> list[dict]:
+    """n runs where the Brent price drives landed cost strongly and the outage length not at
+    all; unserved tonnes are noise."""
+    rng = random.Random(seed)
+    runs = []
+    for _ in range(n):
+        brent, days = rng.uniform(50, 90), float(rng.choice((10, 20, 30)))
+        runs.append(
+            {
+                "status": "ok",
+                "prices.brent.usd_per_bbl": brent,
+                "disruptions.southern_leg_outage.duration_days": days,
+                "landed_cost_usd_per_t": 400 + 7.3 * brent + rng.gauss(0, 20),
+                "unserved_t": rng.uniform(0, 1000),
+            }
+        )
+    return runs
+
+
+SYNTHETIC_INPUTS = [
+    ("disruptions.southern_leg_outage.duration_days", "lever"),
+    ("prices.brent.usd_per_bbl", "uncertainty"),
+]
+
+
+def test_drivers_rank_the_strong_input_first_with_an_interval_excluding_zero():
+    found = drivers(synthetic_runs(200), SYNTHETIC_INPUTS, "landed_cost_usd_per_t")
+    assert [d.key for d in found] == ["prices.brent.usd_per_bbl", SYNTHETIC_INPUTS[0][0]]
+    strong, idle = found
+    assert strong.prcc > 0.9 and strong.low > 0 and strong.distinguishable
+    assert idle.low < 0 < idle.high and not idle.distinguishable
+    # The same runs give the same numbers (the bootstrap is seeded).
+    assert drivers(synthetic_runs(200), SYNTHETIC_INPUTS, "landed_cost_usd_per_t") == found
+
+
+def test_a_small_sample_carries_a_warning_and_a_large_one_does_not():
+    assert too_few_runs(200, 2) is None
+    assert too_few_runs(50, 5) is None
+    assert too_few_runs(18, 3) == (
+        "too few runs to rank drivers: 18 runs for 3 inputs; at least 50 needed "
+        "(10 per input and 50 in all)"
+    )
+    assert "at least 80 needed" in too_few_runs(60, 8)
+
+
+def synthetic_sweep(folder: Path, n: int) -> None:
+    """A sweep folder from synthetic_runs: one lever (outage days), one uncertainty (Brent)."""
+    columns = ["run_key", "point", "replication", "seed", "status", "error"]
+    lever, uncertainty = (k for k, _ in SYNTHETIC_INPUTS)
+    runs = []
+    for i, r in enumerate(synthetic_runs(n)):
+        point = int(r[lever]) // 10 - 1
+        row = {"run_key": f"k{i}", "point": point, "replication": i, "seed": i, "error": ""}
+        runs.append({**row, **r})
+    points = []
+    for point, days in enumerate((10.0, 20.0, 30.0)):
+        mine = [r for r in runs if r["point"] == point]
+        p = {"point": point, lever: days}
+        for kpi in ("landed_cost_usd_per_t", "unserved_t"):
+            for stat, value in describe([r[kpi] for r in mine]).items():
+                p[f"{kpi}_{stat}"] = value
+        points.append(p)
+    folder.mkdir(parents=True)
+    for name, rows, header in (
+        ("runs.csv", runs, [*columns, lever, uncertainty, "landed_cost_usd_per_t", "unserved_t"]),
+        ("points.csv", points, list(points[0])),
+    ):
+        with (folder / name).open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, header)
+            writer.writeheader()
+            writer.writerows(rows)
+    manifest = {"kind": "sweep", "sweep_name": "synthetic", "seed": 1, "levers": [lever]}
+    manifest["uncertainties"] = [uncertainty]
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+@pytest.mark.parametrize("n", [12, 120])
+def test_sweep_page_and_terminal_warn_only_when_the_sample_is_small(n, tmp_path, capsys):
+    folder = tmp_path / "synthetic"
+    synthetic_sweep(folder, n)
+    assert main(["report", str(folder)]) == 0
+    err = capsys.readouterr().err
+    page = parse(folder / "report.html").all_text
+    warning = f"too few runs to rank drivers: {n} runs for 2 inputs; at least 50 needed"
+    if n < 50:
+        assert warning in err and warning in page
+    else:
+        assert "too few runs" not in err and "too few runs" not in page
+        assert "not distinguishable from zero" in page  # the outage length: no effect
+    # Readable labels, and the best lever point named by its lever values.
+    assert "southern_leg_outage duration (days)" in page
+    assert "brent price (USD/bbl)" in page
+    assert "point 0" not in page and "southern_leg_outage duration (days) 10" in page
+    assert "partial rank correlation" in page
+
+
+def test_input_keys_read_as_labels():
+    assert input_label("links.unecha_mozyr.capacity_t_per_day") == "unecha_mozyr capacity (t/day)"
+    assert input_label("prices.brent.usd_per_bbl") == "brent price (USD/bbl)"
+    assert input_label("contracts.kazakh.volume_t_per_month") == "kazakh volume (t/month)"
+    assert input_label("transit.quota.route") == "quota route"
+    assert input_label("landed_cost_usd_per_t") == measure("landed_cost_usd_per_t").label
 
 
 # ------------------------------------------------------------------ kinds and the network

@@ -34,6 +34,8 @@ class Report:
     kind: str
     charts: list[Chart]
     html: Path
+    #: What the reader should know before trusting the page (e.g. too few runs to rank drivers).
+    warnings: tuple[str, ...] = ()
 
 
 def report(folder: str | Path) -> Report:
@@ -84,7 +86,7 @@ def report(folder: str | Path) -> Report:
     from sim.report.page import render
 
     path = write_file(folder, REPORT_FILE, render(page, folder).encode("utf-8"))
-    return Report(folder, kind, charts, path)
+    return Report(folder, kind, charts, path, tuple(page.warnings))
 
 
 def plot_network(scenario, path: str | Path) -> Path:

@@ -138,3 +138,64 @@ def signed(text: str) -> str:
     if text.startswith(("−", "n/a")) or head.strip("0.,") == "":
         return text
     return "+" + text
+
+
+#: Unit words at the end of an input key, as people write them (`_t_per_day`: t/day).
+UNIT_WORDS: dict[str, str] = {
+    "t": "t",
+    "kt": "kt",
+    "usd": "USD",
+    "bbl": "bbl",
+    "day": "day",
+    "days": "days",
+    "month": "month",
+    "year": "yr",
+    "hours": "h",
+    "km": "km",
+    "pct": "%",
+}
+#: The noun for a section whose key ends in a unit only (`prices.brent.usd_per_bbl`).
+SECTION_NOUNS: dict[str, str] = {"prices": "price"}
+
+
+def _split_unit(field: str) -> tuple[str, str]:
+    """`capacity_t_per_day` -> (`capacity`, `t/day`); `route` -> (`route`, ``)."""
+    words = field.split("_")
+    for size in (3, 1):
+        tail = words[-size:] if len(words) >= size else []
+        if size == 3 and len(tail) == 3 and tail[1] == "per":
+            if tail[0] in UNIT_WORDS and tail[2] in UNIT_WORDS:
+                unit = f"{UNIT_WORDS[tail[0]]}/{UNIT_WORDS[tail[2]]}"
+                return "_".join(words[:-3]), unit
+        if size == 1 and tail and tail[0] in UNIT_WORDS and len(words) > 1:
+            return "_".join(words[:-1]), UNIT_WORDS[tail[0]]
+    return field, ""
+
+
+def input_label(key: str) -> str:
+    """A lever's or uncertainty's dotted key, or a KPI column, as people read it:
+    `links.unecha_mozyr.capacity_t_per_day` -> `unecha_mozyr capacity (t/day)`,
+    `prices.brent.usd_per_bbl` -> `brent price (USD/bbl)`, a KPI by its registry label."""
+    try:
+        column = registry.kpi(key)
+    except KeyError:
+        column = None
+    if column is not None and column.label:
+        return column.label
+    parts = key.split(".")
+    if len(parts) < 2:
+        name, unit = _split_unit(key)
+        return f"{name.replace('_', ' ')} ({unit})" if unit else key.replace("_", " ")
+    section, middle, field = parts[0], parts[1:-1], parts[-1]
+    name, unit = _split_unit(field)
+    if field in UNIT_WORDS:  # the whole field is a unit
+        name, unit = "", UNIT_WORDS[field]
+    noun = name.replace("_", " ") or SECTION_NOUNS.get(section, "")
+    text = " ".join(p for p in (*middle, noun) if p) or key
+    return f"{text} ({unit})" if unit else text
+
+
+def decimals_for(unit: str, magnitude: float) -> int:
+    """Decimals for every number of one chart whose largest scaled absolute value is
+    `magnitude`: one precision for the whole chart."""
+    return _digits(unit, magnitude if math.isfinite(magnitude) else 0.0)

@@ -42,6 +42,8 @@ class Page:
     notes: list[str] = field(default_factory=list)
     notes_title: str = "What happened"
     sources: list[str] = field(default_factory=list)
+    #: Shown in a box under the question, and printed on stderr by `python -m sim report`.
+    warnings: list[str] = field(default_factory=list)
 
 
 CSS = """
@@ -54,6 +56,8 @@ h2 { font-size: 1.25em; margin: 1.6em 0 0.5em; border-bottom: 1px solid #dde2e8;
 .kind { text-transform: uppercase; letter-spacing: 0.08em; color: #5b6b7d; font-size: 0.8em; }
 .question { font-size: 1.2em; background: #eef4fb; border-left: 4px solid #1f77b4;
             padding: 12px 16px; margin: 14px 0; }
+.warning { background: #fff4e5; border-left: 4px solid #d9822b; padding: 10px 16px;
+           margin: 14px 0; font-weight: 600; }
 .facts { color: #5b6b7d; font-size: 0.9em; }
 .headline { display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr));
             gap: 12px; margin: 10px 0; }
@@ -102,6 +106,7 @@ def render(page: Page, folder: Path) -> str:
         f"<h1>{_e(page.title)}</h1>",
         f'<p class="question">{_e(page.question)}</p>',
         f'<p class="facts">{_e(page.facts)}</p>',
+        *(f'<p class="warning">Warning: {_e(w)}</p>' for w in page.warnings),
         "<h2>Headline numbers</h2>",
         '<div class="headline">',
     ]

@@ -1,5 +1,6 @@
-"""A sweep's report: each KPI against each lever, a heat map over two levers, and a tornado
-chart of which inputs (levers and sampled uncertainties) move the KPIs most.
+"""A sweep's report: each KPI against each lever, a heat map over two levers, and a chart of
+which inputs (levers and sampled uncertainties) drive the KPIs, ranked by partial rank
+correlation with bootstrap intervals (sim.report.sensitivity).
 
 Reads `runs.csv` (one row per run: run_key, point, replication, seed, status, error, the lever
 values, the sampled uncertainty values, the summary.csv KPIs), `points.csv` (one row per lever
@@ -11,7 +12,6 @@ over the other levers and the uncertainties; points.csv gives the headline numbe
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,9 +23,16 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import EngFormatter, MaxNLocator
 
 from sim import registry
+from sim.report import sensitivity
 from sim.report.canvas import Chart, figure, pad_limits, save
 from sim.report.files import ReportError, columns_of, finite, read_json, read_rows
-from sim.report.formatting import format_kpi, format_number, measure, scale_for
+from sim.report.formatting import (
+    decimals_for,
+    format_kpi,
+    input_label,
+    measure,
+    scale_for,
+)
 from sim.report.page import Headline, Page, Table
 
 #: runs.csv columns that are neither inputs nor KPIs.
@@ -36,11 +43,6 @@ TORNADO_KPIS = registry.SWEEP_DRIVERS
 #: A numeric input with more distinct values than this is grouped into BINS quantile bins.
 MAX_LEVELS = 12
 BINS = 8
-#: Tornado: fraction of runs in the low and the high group of a continuous input.
-TAIL = 0.2
-#: Tornado: an input with at most this many distinct values compares its lowest and highest.
-FEW_VALUES = 5
-LOW_COLOUR, HIGH_COLOUR = "#4c72b0", "#dd8452"
 STAT_SUFFIXES = ("mean", "sd", "ci95_low", "ci95_high", "p5", "p50", "p95", "n")
 
 
@@ -117,16 +119,6 @@ def load(folder: Path) -> SweepData:
 
 def _numeric(values: Sequence[Any]) -> bool:
     return all(isinstance(v, float) and math.isfinite(v) for v in values)
-
-
-def _ordered(values: Sequence[Any]) -> bool:
-    """Numbers, ISO dates and booleans have an order; other text does not."""
-    if _numeric(values):
-        return True
-    texts = {str(v).lower() for v in values}
-    if texts <= {"true", "false"}:
-        return True
-    return all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(v)) for v in values)
 
 
 def _sort_key(value: Any) -> Any:
@@ -234,7 +226,7 @@ def lever_chart(data: SweepData, path: Path) -> Chart | None:
             if row == 0:
                 ax.set_title(measure(kpi).label, fontsize=10)
             ax.set_ylabel(scale.unit)
-            ax.set_xlabel(lever, fontsize=8)
+            ax.set_xlabel(input_label(lever), fontsize=8)
     fig.suptitle("KPIs against each lever: mean and 95 % confidence band")
     save(fig, path)
     return Chart(
@@ -274,6 +266,9 @@ def heatmap_chart(data: SweepData, path: Path) -> Chart | None:
             measure(kpi).unit, float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 0.0
         )
         shown = grid / scale.divisor
+        finite_cells = shown[np.isfinite(shown)]
+        largest = float(np.max(np.abs(finite_cells))) if finite_cells.size else 0.0
+        digits = decimals_for(scale.unit, largest)  # one precision for every cell
         cmap = "viridis_r" if measure(kpi).better != "higher" else "viridis"
         image = ax.imshow(shown, aspect="auto", cmap=cmap, origin="lower")
         fig.colorbar(image, ax=ax, label=scale.unit, shrink=0.9)
@@ -285,13 +280,13 @@ def heatmap_chart(data: SweepData, path: Path) -> Chart | None:
                     if cmap == "viridis_r":
                         light = not light
                     ax.text(
-                        j, i, f"{shown[i, j]:,.4g}", ha="center", va="center", fontsize=8,
+                        j, i, f"{shown[i, j]:,.{digits}f}", ha="center", va="center", fontsize=8,
                         color="white" if not light else "black",
                     )  # fmt: skip
         ax.set_xticks(range(len(lb)), [lv.label for lv in lb], rotation=30, ha="right")
         ax.set_yticks(range(len(la)), [lv.label for lv in la])
-        ax.set_xlabel(b, fontsize=8)
-        ax.set_ylabel(a, fontsize=8)
+        ax.set_xlabel(input_label(b), fontsize=8)
+        ax.set_ylabel(input_label(a), fontsize=8)
         ax.grid(False)
         ax.set_title(f"{measure(kpi).label}, {scale.unit}")
     fig.suptitle("Mean over runs by the first two levers")
@@ -299,111 +294,97 @@ def heatmap_chart(data: SweepData, path: Path) -> Chart | None:
     return Chart(
         path.name,
         "Heat map over two levers",
-        f"The mean of the KPI over every successful run in each cell of {a} × {b} (runs.csv; "
+        f"The mean of the KPI over every successful run in each cell of {input_label(a)} × "
+        f"{input_label(b)} (runs.csv; "
         "averaged over any other levers and the sampled uncertainties). Empty cell: no successful "
-        "run. Yellow is the better end of each scale (low cost, low unserved tonnes).",
+        "run. Yellow is the better end of each scale (low cost, low unserved tonnes). Every "
+        "number in one panel is written with the same number of decimals.",
     )
 
 
-@dataclass(frozen=True)
-class Swing:
-    """How far a KPI moves between the low and the high runs of one input."""
-
-    key: str
-    kind: str  # lever or uncertainty
-    low: float  # mean KPI over the low group
-    high: float  # mean KPI over the high group
-    note: str  # how the groups were chosen
-
-    @property
-    def width(self) -> float:
-        return abs(self.high - self.low)
+#: Bar colours of the drivers chart: an input that raises the KPI, one that lowers it, and one
+#: whose interval includes zero.
+RAISES, LOWERS, UNCLEAR = "#dd8452", "#4c72b0", "#b0b0b0"
+UNCLEAR_TEXT = "not distinguishable from zero"
 
 
-def swing(runs: Sequence[dict[str, Any]], key: str, kind: str, kpi: str) -> Swing | None:
-    """The tornado bar of one input for one KPI (see the chart's caption)."""
-    pairs = [(r[key], r[kpi]) for r in runs if isinstance(r[kpi], float) and r[kpi] == r[kpi]]
-    if not pairs:
+def sensitivity_inputs(data: SweepData) -> list[tuple[str, str]]:
+    """(key, kind) of every lever and uncertainty."""
+    return [(k, "lever") for k in data.levers] + [(k, "uncertainty") for k in data.uncertainties]
+
+
+def sample_warning(data: SweepData) -> str | None:
+    """The warning for a sweep with too few successful runs to rank its inputs, or None."""
+    runs = data.ok
+    inputs = sensitivity.ranked_inputs(runs, sensitivity_inputs(data))
+    if not inputs:
         return None
-    values = [v for v, _ in pairs]
-    distinct = sorted(set(values), key=_sort_key)
-    if len(distinct) < 2:
-        return None
-    if _ordered(values):
-        if len(distinct) <= FEW_VALUES or not _numeric(values):
-            low_set, high_set = {distinct[0]}, {distinct[-1]}
-            low = [y for v, y in pairs if v in low_set]
-            high = [y for v, y in pairs if v in high_set]
-            note = f"{_short(distinct[0])} → {_short(distinct[-1])}"
-        else:
-            q_low, q_high = np.quantile(np.array(values, dtype=float), [TAIL, 1 - TAIL])
-            low = [y for v, y in pairs if v <= q_low]
-            high = [y for v, y in pairs if v >= q_high]
-            note = f"≤ {_short(q_low)} → ≥ {_short(q_high)}"
-        return Swing(key, kind, float(np.mean(low)), float(np.mean(high)), note)
-    means = {d: float(np.mean([y for v, y in pairs if v == d])) for d in distinct}
-    lowest, highest = min(means, key=means.get), max(means, key=means.get)  # type: ignore[arg-type]
-    return Swing(key, kind, means[lowest], means[highest], f"{lowest} → {highest} (range)")
+    return sensitivity.too_few_runs(len(runs), inputs)
+
+
+def _driver_label(d: sensitivity.Driver) -> str:
+    head = input_label(d.key) + (" (uncertainty)" if d.kind == "uncertainty" else "")
+    if not math.isfinite(d.low):
+        return f"{head}\nPRCC {d.prcc:+.2f}, no interval\n{UNCLEAR_TEXT}"
+    interval = f"PRCC {d.prcc:+.2f} [{d.low:+.2f}, {d.high:+.2f}]"
+    return f"{head}\n{interval}" + ("" if d.distinguishable else f"\n{UNCLEAR_TEXT}")
 
 
 def tornado_chart(data: SweepData, path: Path) -> Chart | None:
+    """The inputs ranked by partial rank correlation with each KPI (sim.report.sensitivity)."""
     kpis = [k for k in TORNADO_KPIS if k in data.kpis]
     runs = data.ok
-    inputs = [(k, "lever") for k in data.levers] + [(k, "uncertainty") for k in data.uncertainties]
+    inputs = sensitivity_inputs(data)
     if not kpis or not runs or not inputs:
         return None
-    fig = figure(1.4 + 0.55 * len(inputs), width_in=13)
+    ranked = {kpi: sensitivity.drivers(runs, inputs, kpi) for kpi in kpis}
+    if not any(ranked.values()):
+        return None
+    rows = max(len(r) for r in ranked.values())
+    fig = figure(1.8 + 0.75 * rows, width_in=13)
     axes = fig.subplots(1, len(kpis), squeeze=False)[0]
     for ax, kpi in zip(axes, kpis, strict=True):
-        overall = float(np.mean(finite(r[kpi] for r in runs)))
-        swings = [s for key, kind in inputs if (s := swing(runs, key, kind, kpi)) is not None]
-        swings.sort(key=lambda s: -s.width)
-        unit = measure(kpi).unit
-        extent = max((max(abs(s.low - overall), abs(s.high - overall)) for s in swings), default=0)
-        scale = scale_for(unit, extent)
-        d = scale.divisor
-        for y, s in enumerate(swings):
-            ends = [((s.low - overall) / d, LOW_COLOUR), ((s.high - overall) / d, HIGH_COLOUR)]
-            ends.sort(key=lambda e: -abs(e[0]))  # the shorter bar on top, thinner: both show
-            for (end, colour), height in zip(ends, (0.6, 0.3), strict=True):
-                ax.barh(y, end, color=colour, height=height)
-        labels = [
-            f"{s.key}{' (uncertainty)' if s.kind == 'uncertainty' else ''}\n"
-            f"{s.note}: {format_number(s.high - s.low, unit)}"
-            for s in swings
-        ]
-        ax.set_yticks(range(len(swings)), labels, fontsize=8)
-        ax.set_ylim(len(swings) - 0.5, -0.5)
+        found = ranked[kpi]
+        for y, d in enumerate(found):
+            colour = (RAISES if d.prcc > 0 else LOWERS) if d.distinguishable else UNCLEAR
+            value = d.prcc if math.isfinite(d.prcc) else 0.0
+            ax.barh(y, value, color=colour, height=0.6)
+            if math.isfinite(d.low):
+                err = [[max(value - d.low, 0.0)], [max(d.high - value, 0.0)]]
+                ax.errorbar(value, y, xerr=err, fmt="none", ecolor="#333333", capsize=3, lw=1)
+        ax.set_yticks(range(len(found)), [_driver_label(d) for d in found], fontsize=8)
+        ax.set_ylim(max(len(found), 1) - 0.5, -0.5)
+        ax.set_xlim(-1.05, 1.05)
         ax.axvline(0, color="#333333", lw=0.9)
-        spread = [(s.low - overall) / d for s in swings] + [(s.high - overall) / d for s in swings]
-        pad_limits(ax, [*spread, 0.0], "x", margin=0.1)
         ax.grid(axis="y", visible=False)
-        ax.set_xlabel(f"change from the mean of all runs, {scale.unit}")
-        ax.set_title(f"{measure(kpi).label}\nmean of all runs: {format_kpi(kpi, overall)}")
+        ax.set_xlabel("PRCC with the KPI, 95 % interval")
+        ax.set_title(measure(kpi).label)
     fig.legend(
         handles=[
-            Patch(color=LOW_COLOUR, label="runs with the input low"),
-            Patch(color=HIGH_COLOUR, label="runs with the input high"),
+            Patch(color=RAISES, label="raises the KPI"),
+            Patch(color=LOWERS, label="lowers the KPI"),
+            Patch(color=UNCLEAR, label=UNCLEAR_TEXT),
         ],
         loc="outside lower center",
-        ncols=2,
+        ncols=3,
     )
-    fig.suptitle("What moves the KPIs most: low against high value of each input")
+    warning = sample_warning(data)
+    title = "What drives the KPIs: partial rank correlation over all runs"
+    fig.suptitle(title + (f"\nWarning: {warning}" if warning else ""))
     save(fig, path)
-    return Chart(
-        path.name,
-        "Tornado: which levers and uncertainties move the KPIs most",
-        "For each input (lever or sampled uncertainty) and KPI, over the successful runs "
-        "(runs.csv): the blue bar ends at the mean KPI of the runs where the input is low, the "
-        "orange bar at the mean KPI of the runs where it is high, both measured from the mean of "
-        f"all runs (the vertical line). Low and high: the lowest and highest value when the input "
-        f"takes at most {FEW_VALUES} values (or is a date or yes/no); otherwise the runs at or "
-        f"below its {TAIL:.0%} quantile and at or above its {1 - TAIL:.0%} quantile. For an "
-        "input whose values have no order (names), the bars span the lowest and highest mean "
-        "over its values. Inputs are sorted by |high − low|; each label gives the values "
-        "compared and the difference high − low. Other inputs vary across both groups, so a "
-        "swing is that input's effect averaged over them.",
+    caption = (
+        f"Method: the {sensitivity.METHOD}. PRCC measures how consistently the KPI rises (+) or "
+        "falls (−) with the input once every other lever and uncertainty is accounted for "
+        "(all values replaced by their ranks, the others regressed out); −1 to +1, 0 is no "
+        "monotone effect. Inputs are sorted by |PRCC|; each label gives the PRCC and its 95 % "
+        f"interval. Grey: the interval includes zero, so the input is {UNCLEAR_TEXT} with these "
+        f"runs. The ranking needs at least {sensitivity.MIN_RUNS_PER_INPUT} successful runs per "
+        f"input and {sensitivity.MIN_RUNS} in all. Inputs whose values are names (no order) and "
+        "inputs that never vary are left out."
     )
+    if warning:
+        caption = f"Warning: {warning}. " + caption
+    return Chart(path.name, "Drivers: which levers and uncertainties move the KPIs", caption)
 
 
 def draw(data: SweepData) -> list[Chart]:
@@ -445,16 +426,23 @@ def point_means(data: SweepData, kpi: str) -> list[tuple[str, dict[str, Any], fl
     return out
 
 
+def lever_point(values: dict[str, Any]) -> str:
+    """A lever point named by its lever values: `kazakh volume (t/month) 100,000; quota route
+    north`."""
+    return "; ".join(f"{input_label(k)} {_short(v)}" for k, v in values.items()) or "no levers"
+
+
 def page(data: SweepData, charts: list[Chart]) -> Page:
     total, ok = len(data.runs), len(data.ok)
     failed = total - ok
     description = data.manifest.get("description") or ""
-    levers = ", ".join(data.levers) or "no levers"
+    levers = ", ".join(input_label(k) for k in data.levers) or "no levers"
     question = (
         (f"{description.rstrip('.')}. " if description else "")
         + f"How do landed cost and unserved tonnes respond to {levers}"
         + (
-            f", with {', '.join(data.uncertainties)} sampled afresh in every run"
+            f", with {', '.join(input_label(k) for k in data.uncertainties)} sampled afresh in "
+            "every run"
             if data.uncertainties
             else ""
         )
@@ -470,14 +458,13 @@ def page(data: SweepData, charts: list[Chart]) -> Page:
         ranked = sorted(means, key=lambda p: p[2], reverse=measure(kpi).better == "higher")
         for which, (point, lever_values, value) in (("best", ranked[0]), ("worst", ranked[-1])):
             label = f"{measure(kpi).label}, {which} lever point"
-            headline.append(Headline(label, format_kpi(kpi, value), f"point {point}"))
+            headline.append(Headline(label, format_kpi(kpi, value), lever_point(lever_values)))
             extremes.append(
                 (f"{measure(kpi).label}: {which}", point, lever_values, format_kpi(kpi, value))
             )
     if extremes:
         body = [["mean over its runs", *(e[3] for e in extremes)]]
-        body.append(["lever point", *(e[1] for e in extremes)])
-        body += [[key, *(_short(e[2][key]) for e in extremes)] for key in data.levers]
+        body += [[input_label(key), *(_short(e[2][key]) for e in extremes)] for key in data.levers]
         tables.append(
             Table(
                 "Best and worst lever points (points.csv)",
@@ -492,8 +479,10 @@ def page(data: SweepData, charts: list[Chart]) -> Page:
         values = [r[key] for r in data.runs]
         distinct = sorted(set(values), key=_sort_key)
         span = f"{_short(distinct[0])} to {_short(distinct[-1])}" if distinct else ""
-        rows.append([key, kind, f"{len(distinct):,}", span])
-    tables.append(Table("Inputs (runs.csv)", ["input", "kind", "distinct values", "range"], rows))
+        rows.append([input_label(key), key, kind, f"{len(distinct):,}", span])
+    tables.append(
+        Table("Inputs (runs.csv)", ["input", "key", "kind", "distinct values", "range"], rows)
+    )
     notes = []
     if failed:
         errors = sorted({str(r.get("error") or "") for r in data.runs if r not in data.ok})
@@ -502,8 +491,10 @@ def page(data: SweepData, charts: list[Chart]) -> Page:
         )
     m = data.manifest
     facts = f"sweep {data.name}; seed {m.get('seed', '?')}; program {m.get('program_version', '?')}"
+    warning = sample_warning(data)
     return Page(
         title=f"Sweep report: {data.name}",
+        warnings=[warning] if warning else [],
         kind="sweep",
         question=question,
         facts=facts,
