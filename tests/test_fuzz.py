@@ -47,7 +47,11 @@ from sim.scenario.loading import (
 from sim.sweep.loading import load_sweep
 
 REPO = Path(__file__).resolve().parents[1]
-SCENARIOS = sorted(p for p in (REPO / "scenarios").rglob("*.toml") if "sweeps" not in p.parts)
+# Scenario files only: sweep and stress files are other formats (and a stress file's two
+# tables can be mutated down to nothing).
+SCENARIOS = sorted(
+    p for p in (REPO / "scenarios").rglob("*.toml") if not {"sweeps", "stress"} & set(p.parts)
+)
 SWEEPS = sorted((REPO / "scenarios" / "sweeps").glob("*.toml"))
 
 #: Share of the examples each test gets (the default total is their sum).
@@ -320,6 +324,8 @@ def mutated_scenarios(draw: st.DrawFn, values_only: bool = False) -> tuple[Path,
     data = copy.deepcopy(RESOLVED[source])
     for _ in range(draw(st.integers(1, 4))):
         paths = [p for p in key_paths(data) if p]
+        if not paths:  # mutated down to an empty document: nothing left to change
+            break
         if values_only:
             paths = [p for p in paths if _kind(_get(data, p)) and p[-1] not in ENGINE_FIXED]
             if not paths:
