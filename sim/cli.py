@@ -127,6 +127,16 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "files", nargs="+", help="scenario TOML files (two or more; the first is the reference)"
     )
+    p.add_argument(
+        "--threshold",
+        dest="thresholds",
+        action="append",
+        default=[],
+        metavar="KPI=VALUE",
+        help="smallest difference that matters for a KPI, in its unit (repeatable; defaults in "
+        "sim.registry.PRACTICAL_DIFFERENCE): smaller clear differences are called "
+        "'no practical difference'",
+    )
     _strategies_options(p, "comparison")
 
     p = sub.add_parser(
@@ -151,6 +161,22 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
     sweep_cli.add_parser(sub)
     return parser
+
+
+def _kpi_values(texts: Sequence[str], option: str, what: str) -> dict[str, float] | None:
+    """`KPI=VALUE` options as a dict, each VALUE a finite number > 0; None (after saying why on
+    stderr) when one is not."""
+    out: dict[str, float] = {}
+    for text in texts:
+        kpi, sep, value = text.partition("=")
+        try:
+            out[kpi.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not 0 < out.get(kpi.strip(), 0) < math.inf:  # NaN fails too
+            print(f"{option} {text!r}: expected KPI={what} with {what} > 0", file=sys.stderr)
+            return None
+    return out
 
 
 def _strategies_options(p: argparse.ArgumentParser, folder: str) -> None:
@@ -218,18 +244,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if _bad_counts(args):
         return EXIT_INVALID
-    target_ci = {}
-    for text in args.target_ci:
-        kpi, sep, value = text.partition("=")
-        try:
-            target_ci[kpi.strip()] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep or not 0 < target_ci.get(kpi.strip(), 0) < math.inf:  # NaN fails too
-            print(
-                f"--target-ci {text!r}: expected KPI=HALFWIDTH with HALFWIDTH > 0", file=sys.stderr
-            )
-            return EXIT_INVALID
+    target_ci = _kpi_values(args.target_ci, "--target-ci", "HALFWIDTH")
+    if target_ci is None:
+        return EXIT_INVALID
     try:
         output = run(
             args.file,
@@ -306,8 +323,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     if _bad_counts(args):
         return EXIT_INVALID
+    thresholds = _kpi_values(args.thresholds, "--threshold", "VALUE")
+    if thresholds is None:
+        return EXIT_INVALID
+    from sim import registry
+
+    unknown = sorted(set(thresholds) - set(registry.COMPARED_KPIS))
+    if unknown:
+        print(
+            f"--threshold: not a compared KPI: {', '.join(unknown)}; one of "
+            f"{', '.join(registry.COMPARED_KPIS)}",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
     output = compare(
         args.files,
+        thresholds=thresholds,
         overrides=args.overrides,
         replications=args.replications,
         seed=args.seed,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,10 +82,14 @@ def comparison_rows(strategies: Sequence[str], values: Sequence[dict[str, list[f
 
 
 def ranking_rows(
-    strategies: Sequence[str], values: Sequence[dict[str, list[float]]], kpi: str
+    strategies: Sequence[str],
+    values: Sequence[dict[str, list[float]]],
+    kpi: str,
+    threshold: float = 0.0,
 ) -> list[dict[str, Any]]:
     """Rows of ranking.csv: the strategies best first on `kpi`, each against the best with
-    the paired 95 % CI of the difference and a verdict in words."""
+    the paired 95 % CI of the difference and a verdict in words (`threshold`: the smallest
+    difference that matters, in the KPI's unit)."""
     better_higher = registry.kpi(kpi).better != registry.Better.LOWER
     stats = [(s, mean_ci(v[kpi])) for s, v in zip(strategies, values, strict=True)]
     sign = -1.0 if better_higher else 1.0
@@ -101,7 +105,7 @@ def ranking_rows(
         else:
             _, d, _, low, high = mean_ci(paired_differences(values[best][kpi], values[i][kpi]))
             diff = (d, low, high)
-            verdict = _verdict(d, low, high, n)
+            verdict = _verdict(d, low, high, n, threshold)
         rows.append(
             {
                 "kpi": kpi,
@@ -118,11 +122,13 @@ def ranking_rows(
     return rows
 
 
-def _verdict(diff: float, low: float, high: float, n: int) -> str:
+def _verdict(diff: float, low: float, high: float, n: int, threshold: float = 0.0) -> str:
     if math.isnan(diff):
         return "n/a"
     if diff == 0 and low == 0 and high == 0:
         return "no difference"
+    if abs(diff) < threshold and not low <= 0 <= high:
+        return "no practical difference"
     if n < 2 and low == high:
         return "worse (1 replication, no interval)"
     if low <= 0 <= high:
@@ -227,6 +233,7 @@ def compare(
     out: str | Path = "results",
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    thresholds: Mapping[str, float] | None = None,
 ) -> ComparisonOutput:
     """Run every scenario on common random numbers and write `<out>/comparisons/<name>/`.
 
@@ -244,6 +251,10 @@ def compare(
         raise ValueError("replications must be at least 1")
     if seed is not None and seed < 0:
         raise ValueError("seed must be zero or more")
+    practical = {**registry.PRACTICAL_DIFFERENCE, **(thresholds or {})}
+    unknown = sorted(set(thresholds or {}) - set(KPIS))
+    if unknown:
+        raise ValueError(f"not a compared KPI: {', '.join(unknown)}; one of {', '.join(KPIS)}")
     overrides = list(overrides)
     loaded, files = _load_all(scenarios, overrides)
     first = loaded[0].scenario
@@ -258,7 +269,9 @@ def compare(
     folder = Path(out) / "comparisons" / comparison_name(strategies, seed, replications)
     with Staging(out, "comparison", force=force) as staging:
         staging.claim(folder)  # fail before the work, not after; and hold it meanwhile
-        return _run_and_write(staging, folder, loaded, files, strategies, overrides, seed, progress)
+        return _run_and_write(
+            staging, folder, loaded, files, strategies, overrides, seed, progress, practical
+        )
 
 
 def _run_and_write(
@@ -270,6 +283,7 @@ def _run_and_write(
     overrides: list[str],
     seed: int,
     progress: Callable[[int, int], None] | None,
+    practical: dict[str, float],
 ) -> ComparisonOutput:
     replications = loaded[0].scenario.replications
     started = dt.datetime.now(dt.UTC)
@@ -283,7 +297,9 @@ def _run_and_write(
         for result in results
     ]
     comparison = comparison_rows(strategies, values)
-    ranking = ranking_rows(strategies, values, registry.RANKING_KPI)
+    ranking = ranking_rows(
+        strategies, values, registry.RANKING_KPI, practical.get(registry.RANKING_KPI, 0.0)
+    )
     replication_rows = [
         {"strategy": strategy, **{c: rep.summary[c] for c in REPLICATION_COLUMNS[1:]}}
         for strategy, result in zip(strategies, results, strict=True)
@@ -309,6 +325,7 @@ def _run_and_write(
         "replications": replications,
         "kpis": list(KPIS),
         "confidence": CONFIDENCE,
+        "practical_difference": {k: practical[k] for k in KPIS if k in practical},
     }
     write_text(tmp / "manifest.json", manifest_json(manifest))
     staging.commit(folder)

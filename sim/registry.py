@@ -632,6 +632,25 @@ COMPARISON_REPLICATIONS = Table(
 #: The KPI `compare` ranks strategies on.
 RANKING_KPI = "net_value_usd"
 
+#: The smallest difference between two strategies that matters, in the KPI's unit: a paired
+#: difference whose 95 % CI excludes zero but whose mean is smaller than this is called "no
+#: practical difference". ASSUMPTION: an analyst's defaults (1 M USD a year, 0.1 USD/t, 1 kt,
+#: a day, ...); `compare --threshold KPI=VALUE` overrides them, and the manifest records them.
+PRACTICAL_DIFFERENCE: dict[str, float] = {
+    "net_value_usd": 1e6,
+    "refining_margin_usd": 1e6,
+    "refining_margin_usd_per_t": 0.1,
+    "product_worth_usd_per_t": 0.1,
+    "landed_cost_usd_per_t": 0.1,
+    "refinery_intake_t": 1000.0,
+    "unserved_t": 1000.0,
+    "run_cut_days": 1.0,
+    "min_days_cover": 0.1,
+    "supplier_hhi": 10.0,
+    "supply_cost_usd": 1e6,
+    "lost_margin_usd": 1e5,
+}
+
 COMPARISON_RANKING = Table(
     "ranking",
     "one row per strategy, best first: the strategies ranked on the net value to Belarus",
@@ -649,8 +668,10 @@ COMPARISON_RANKING = Table(
         _c("diff_vs_best_ci95_high", "KPI's unit", "upper end"),
         _c(
             "verdict", "",
-            "`best`; `worse` when the paired 95 % CI excludes 0; `no difference detected at N "
-            "replications` when it includes 0; `worse (1 replication, no interval)` with one",
+            "`best`; `worse` when the paired 95 % CI excludes 0 and the mean difference is at "
+            "least the KPI's practical threshold; `no practical difference` when it excludes 0 "
+            "but is smaller; `no difference detected at N replications` when it includes 0; "
+            "`worse (1 replication, no interval)` with one",
         ),
     ),
 )  # fmt: skip

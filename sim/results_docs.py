@@ -230,6 +230,14 @@ def render() -> str:
     out.append(table_section(registry.COMPARISON, "###"))
     out.append(table_section(registry.COMPARISON_REPLICATIONS, "###"))
     out.append(table_section(registry.COMPARISON_RANKING, "###"))
+    limits = ", ".join(f"`{k}` {v:g}" for k, v in registry.PRACTICAL_DIFFERENCE.items())
+    out.append(
+        "The smallest difference that matters, per KPI in its unit (`compare --threshold "
+        f"KPI=VALUE` overrides; the manifest's `practical_difference` records what was used): "
+        f"{limits}. A paired difference whose CI excludes 0 but whose mean is smaller is called "
+        "`no practical difference` in ranking.csv and is not listed among the report's clear "
+        "differences.\n"
+    )
     out.append(STRESS_INTRO)
     out.append(table_section(registry.STRESS, "###"))
     out.append(table_section(registry.STRESS_SUMMARY, "###"))

@@ -350,3 +350,34 @@ def test_long_comparison_names_are_cut_short_and_stay_unique():
     assert len(long) <= MAX_FOLDER_NAME and len(other) <= MAX_FOLDER_NAME
     assert long != other
     assert long.endswith("-seed20190101-n100")
+
+
+def test_a_clear_but_tiny_difference_is_no_practical_difference():
+    from sim.compare import ranking_rows
+
+    values = [{"net_value_usd": [100.0, 200.0, 300.0]}, {"net_value_usd": [99.0, 199.0, 299.0]}]
+    # Exactly 1 USD less in every replication: the CI excludes zero, but 1 USD does not matter.
+    rows = ranking_rows(["a", "b"], values, "net_value_usd", threshold=1e6)
+    assert rows[1]["verdict"] == "no practical difference"
+    assert ranking_rows(["a", "b"], values, "net_value_usd")[1]["verdict"] == "worse"
+
+
+def test_the_report_does_not_call_a_tiny_difference_clear():
+    from sim.report.comparison import verdict
+
+    assert verdict("landed_cost_usd_per_t", 0.005, 0.015, 0.01, 0.1) == "unclear"
+    assert verdict("landed_cost_usd_per_t", 0.5, 1.5, 1.0, 0.1) == "worse"
+
+
+def test_threshold_for_an_unknown_kpi_is_refused(capsys):
+    code = main(
+        [
+            "compare",
+            str(BASE),
+            str(BASE),
+            "--threshold",
+            "landed_cost=1",
+        ]
+    )
+    assert code == 2
+    assert "not a compared KPI: landed_cost" in capsys.readouterr().err

@@ -46,6 +46,12 @@ class ComparisonData:
     def kpis(self) -> list[str]:
         return list(dict.fromkeys(r["kpi"] for r in self.rows))
 
+    def threshold(self, kpi: str) -> float:
+        """The smallest difference that matters for the KPI, as the comparison recorded it
+        (its manifest), else the registry's default; 0 when none is known."""
+        recorded = self.manifest.get("practical_difference") or {}
+        return float(recorded.get(kpi, registry.PRACTICAL_DIFFERENCE.get(kpi, 0.0)))
+
     def row(self, kpi: str, strategy: str) -> dict[str, Any]:
         return next(r for r in self.rows if r["kpi"] == kpi and r["strategy"] == strategy)
 
@@ -69,12 +75,15 @@ def load(folder: Path) -> ComparisonData:
     return ComparisonData(folder, read_json(folder / "manifest.json"), rows, replications, ranking)
 
 
-def verdict(kpi: str, low: float, high: float) -> str:
-    """`better`, `worse` or `unclear`: does the 95 % interval of a difference exclude 0, and
-    is its sign good for this KPI?"""
+def verdict(kpi: str, low: float, high: float, mean: float = 0.0, threshold: float = 0.0) -> str:
+    """`better`, `worse` or `unclear`: does the 95 % interval of a difference exclude 0, is its
+    sign good for this KPI, and is its mean at least the smallest difference that matters
+    (`threshold`, in the KPI's unit; smaller clear differences are `unclear` too)?"""
     better = measure(kpi).better
     if not (math.isfinite(low) and math.isfinite(high)) or low <= 0 <= high or not better:
-        return "unclear" if not better or low <= 0 <= high else "unclear"
+        return "unclear"
+    if abs(mean) < threshold:
+        return "unclear"
     up = low > 0
     return "better" if (up and better == "higher") or (not up and better == "lower") else "worse"
 
@@ -194,7 +203,11 @@ def difference_chart(data: ComparisonData, path: Path) -> Chart | None:
         stats = [data.row(kpi, s) for s in others]
         lows = [r["diff_vs_first_ci95_low"] for r in stats]
         highs = [r["diff_vs_first_ci95_high"] for r in stats]
-        tones = [verdict(kpi, lo, hi) for lo, hi in zip(lows, highs, strict=True)]
+        means = [r["diff_vs_first_mean"] for r in stats]
+        limit = data.threshold(kpi)
+        tones = [
+            verdict(kpi, lo, hi, m, limit) for lo, hi, m in zip(lows, highs, means, strict=True)
+        ]
         _error_panel(
             ax,
             [f"{s} − {first}" for s in others],
@@ -295,7 +308,13 @@ def page(data: ComparisonData, charts: list[Chart]) -> Page:
     for s in others:
         for kpi in data.kpis:
             r = data.row(kpi, s)
-            tone = verdict(kpi, r["diff_vs_first_ci95_low"], r["diff_vs_first_ci95_high"])
+            tone = verdict(
+                kpi,
+                r["diff_vs_first_ci95_low"],
+                r["diff_vs_first_ci95_high"],
+                r["diff_vs_first_mean"],
+                data.threshold(kpi),
+            )
             if tone == "unclear":
                 continue
             low, high = r["diff_vs_first_ci95_low"], r["diff_vs_first_ci95_high"]
@@ -343,7 +362,8 @@ def page(data: ComparisonData, charts: list[Chart]) -> Page:
             ),
         ],
         notes=notes,
-        notes_title="Clear differences (95 % level)",
+        notes_title="Clear differences (95 % level, and at least the smallest difference that "
+        "matters: manifest.json `practical_difference`)",
         charts=charts,
         sources=sorted(p.name for p in data.folder.glob("*.csv")),
     )
