@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sim.recording import ReplicationResult
 from sim.results import SUMMARY_KPIS, RunWriter
 from sim.runner import DAILY_CHOICES, ScenarioResult, simulate, simulate_to_precision
 from sim.scenario.loading import load_scenario
@@ -51,6 +52,7 @@ def run(
     daily: str = "first",
     target_ci: dict[str, float] | None = None,
     max_replications: int = 1000,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RunOutput:
     """Run a scenario (a `Scenario` or a file path) and write its result folder under `out`.
 
@@ -60,7 +62,9 @@ def run(
     Raises ScenarioError for invalid input; ResultsExistError if the folder exists and
     `force` is false, another process is writing it, or `force` would replace a folder this
     program did not write (sim.folders); MassBalanceError if the engine's books do not close.
-    The long tables go to the folder as replications finish (see `RunOutput`).
+    The long tables go to the folder as replications finish (see `RunOutput`). `progress`, if
+    given, is called with (replications done, replications planned) as each one finishes (to a
+    target precision: planned is `max_replications`).
     """
     if daily not in DAILY_CHOICES:
         raise ValueError(f"daily must be one of {DAILY_CHOICES}, not {daily!r}")
@@ -79,12 +83,23 @@ def run(
     # The folder is claimed before the work (refused at once if it exists or another process
     # writes it), except to a target precision: its name holds the final replication count.
     with RunWriter(out, scenario, force=force, claim=not target_ci) as writer:
+        on_result: Callable[[ReplicationResult], None] = writer
+        if progress is not None:
+            planned = max_replications if target_ci else scenario.scenario.replications
+            done = 0
+
+            def on_result(replication: ReplicationResult) -> None:
+                nonlocal done
+                writer(replication)
+                done += 1
+                progress(done, max(planned, done))
+
         if target_ci:
             result = simulate_to_precision(
-                scenario, target_ci, max_replications, daily=daily, on_result=writer
+                scenario, target_ci, max_replications, daily=daily, on_result=on_result
             )
         else:
-            result = simulate(scenario, daily=daily, on_result=writer)
+            result = simulate(scenario, daily=daily, on_result=on_result)
         folder = writer.finish(
             result, started_utc=started, scenario_file=scenario_file, target_ci=target_ci
         )

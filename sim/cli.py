@@ -258,6 +258,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             daily=args.daily,
             target_ci=target_ci or None,
             max_replications=args.max_replications,
+            progress=terminal_progress("run", args.quiet, unit="replications"),
         )
     except ValueError as exc:
         print(str(exc), file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Progress of compare, n1 and stress: count, rate and ETA on standard error when it is a
+"""Progress of run, compare, n1 and stress: count, rate and ETA on standard error when it is a
 terminal; nothing when it is not (a pipe, a log, pytest's capture) or with --quiet."""
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ def commands(out: Path) -> dict[str, list[str]]:
         "n1": ["n1", base, "--duration-days", "10", *SHORT, "--out", str(out)],
         "stress": ["stress", str(SCENARIOS / "risk_regime.toml"), "--stress", stress, *SHORT,
                    "--out", str(out)],
+        "run": ["run", base, "--set", "scenario.horizon_days=60", "--replications", "3",
+                "--out", str(out)],
     }  # fmt: skip
 
 
@@ -47,7 +49,7 @@ def test_the_progress_line_gives_count_rate_and_eta():
     assert screen.getvalue().endswith("\n") and screen.getvalue().count("\n") == 1
 
 
-@pytest.mark.parametrize("command", ["compare", "n1", "stress"])
+@pytest.mark.parametrize("command", ["compare", "n1", "stress", "run"])
 def test_no_progress_when_standard_error_is_not_a_terminal(command, tmp_path, capsys):
     assert main(commands(tmp_path)[command]) == 0
     captured = capsys.readouterr()
@@ -55,7 +57,7 @@ def test_no_progress_when_standard_error_is_not_a_terminal(command, tmp_path, ca
     assert "written to" in captured.out
 
 
-@pytest.mark.parametrize("command", ["compare", "n1", "stress"])
+@pytest.mark.parametrize("command", ["compare", "n1", "stress", "run"])
 def test_progress_on_a_terminal_and_none_with_quiet(command, tmp_path, capsys, monkeypatch):
     screen = Terminal()
     monkeypatch.setattr("sys.stderr", screen)
