@@ -21,10 +21,6 @@ if TYPE_CHECKING:
     from sim.recording.recorder import Recorder
 
 
-def _deliveries(costs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return costs  # costs.csv holds deliveries only
-
-
 def _tonnes_by_origin(deliveries: list[dict[str, Any]]) -> dict[str, float]:
     by_origin: dict[str, float] = defaultdict(float)
     for r in deliveries:
@@ -33,7 +29,7 @@ def _tonnes_by_origin(deliveries: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def share_rows(rec: Recorder, costs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    by_origin = _tonnes_by_origin(_deliveries(costs))
+    by_origin = _tonnes_by_origin(costs)
     return [
         {"replication": rec.replication, "origin": o, "tonnes_t": by_origin[o], "share": share}
         for o, share in sorted(indicator_shares(by_origin).items())
@@ -50,7 +46,7 @@ def summary_row(
     events: int,
 ) -> dict[str, Any]:
     scenario = rec.scenario
-    deliveries = _deliveries(costs)
+    deliveries = costs  # costs.csv holds deliveries only
     supply_cost = sum(r["total_usd"] for r in deliveries)
     delivered_total = sum(r["tonnes_t"] for r in deliveries)
     by_origin = _tonnes_by_origin(deliveries)

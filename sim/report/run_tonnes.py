@@ -29,7 +29,8 @@ PRICE_COMPONENTS = ("crude", "premium")
 
 
 def _delivered(data: RunData) -> list[dict[str, Any]]:
-    """costs.csv rows of crude delivered (not the run_cuts rows)."""
+    """costs.csv rows of crude delivered (folders written before costs.csv held deliveries
+    only also have `run_cuts` rows: left out)."""
     return [r for r in data.costs if r["route"] != "run_cuts" and r["tonnes_t"] > 0]
 
 
