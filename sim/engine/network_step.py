@@ -268,6 +268,47 @@ def executable(
     )
 
 
+@dataclass(frozen=True)
+class QuietPlan:
+    """What a plan ships in a quiet step of `dt` days (`NetworkStep.quiet_step`): the step's
+    volumes and the sums its checks compare, each summed as the full step sums it."""
+
+    #: Tonnes of each route over the step (planned rate × dt), t.
+    volumes: tuple[float, ...]
+    #: (transit condition, tonnes its quota counts over the step) for each quota.
+    quota_want_t: tuple[tuple[int, float], ...]
+    #: (port, tonnes drawn from its tanks over the step) for each port routes draw from.
+    port_want_t: tuple[tuple[str, float], ...]
+    #: (refinery, planned receipts over the step, t) for each refinery routes deliver to.
+    refinery_want_t: tuple[tuple[str, float], ...]
+
+
+def quiet_plan(plan: ExecutablePlan, n_transit: int, refineries: list[str], dt: float) -> QuietPlan:
+    """The fixed figures of `plan`'s quiet steps of `dt` days (`refineries` in network order)."""
+    volumes = [rate * dt for rate in plan.rates_t_per_day]
+    quota_want = []
+    for t_index in range(n_transit):
+        counted = [
+            (i, n)
+            for i, route in enumerate(plan.routes)
+            for t, n in route.quota_hits
+            if t == t_index and volumes[i] > 0
+        ]
+        quota_want.append((t_index, sum(volumes[i] * n for i, n in counted)))
+    return QuietPlan(
+        volumes=tuple(volumes),
+        quota_want_t=tuple(quota_want),
+        port_want_t=tuple(
+            (port, sum(volumes[i] for i in idx)) for port, idx in plan.routes_by_port.items()
+        ),
+        refinery_want_t=tuple(
+            (name, sum(volumes[i] for i in plan.routes_by_refinery[name]))
+            for name in refineries
+            if plan.routes_by_refinery.get(name)
+        ),
+    )
+
+
 @dataclass
 class StepResult:
     """What one step moved, t (all over the step)."""
@@ -321,6 +362,8 @@ class NetworkStep:
         self._all_clean = False
         #: Whether contaminated crude may be in the lines (so their contents are read).
         self._watch_lines = False
+        #: The plan and step length of the last quiet step, and their fixed figures.
+        self._quiet: tuple[ExecutablePlan, float, QuietPlan] | None = None
 
     def step(
         self,
@@ -347,8 +390,24 @@ class NetworkStep:
         #    for, so trains that do not fit wait, and pipeline receipts are cut.
         rail_in, cut = self._cut_to_refinery_room(plan, volumes, dt, now_days)
         scaled = cut or scaled
-        # 4. Inject at the sources and move through the lines, upstream first.
         hop_shares = _hop_shares(plan.routes, volumes) if scaled else plan.hop_shares
+        return self._move_and_deliver(
+            plan, volumes, hop_shares, rail_in, events, scaled, dt, now_days
+        )
+
+    def _move_and_deliver(
+        self,
+        plan: ExecutablePlan,
+        volumes: list[float],
+        hop_shares: dict[int, list[tuple[Hop, float]]],
+        rail_in: dict[str, list[tuple[int, Parcel]]],
+        events: list[tuple[str, EventKind, str]],
+        scaled: bool,
+        dt: float,
+        now_days: float,
+    ) -> StepResult:
+        """Stages 4 and 5 of `step` (and of `quiet_step`): the step's tonnes moved."""
+        # 4. Inject at the sources and move through the lines, upstream first.
         inputs, port_drawn = self._inject(plan, volumes)
         link_flow, rail_loaded = self._move(plan, inputs, hop_shares, now_days)
         for trains in rail_in.values():
@@ -369,6 +428,79 @@ class NetworkStep:
         # 5. Refineries refuse contaminated crude, receive the rest and run.
         self._deliver(inputs, rail_in, dt, now_days, result)
         return result
+
+    def quiet(self, plan: ExecutablePlan) -> bool:
+        """Whether the next step may be quiet: no contaminated crude anywhere it can reach (no
+        route, disruption or port tank brings any, none is in the lines, no refinery has any
+        in its tanks or quarantine or is on alert)."""
+        return (
+            plan.max_route_ppm == 0.0
+            and not self.link_added_ppm
+            and not self._watch_lines
+            and not any(t.ppm > 0 for t in self.ports.values())
+            and not any(r.needs_start_step for r in self.refineries.values())
+        )
+
+    def quiet_step(
+        self,
+        plan: ExecutablePlan,
+        dt: float,
+        now_days: float,
+        quota_left_t: list[float] | None = None,
+    ) -> StepResult | None:
+        """`step` on a quiet day (`quiet(plan)` holds, no make-up caps), or None when the day is
+        not quiet after all: a quota, a port's stock or a refinery's room would cut the plan,
+        or a train is due. None leaves the state as the full step finds it.
+
+        A quiet day ships the plan as planned, so its checks only compare the plan's fixed
+        sums with what is left, and the stages that cannot act are skipped; everything that
+        moves crude is the full step's own code, so the tonnes are the same to the last bit.
+        """
+        quiet = self._quiet
+        if quiet is None or quiet[0] is not plan or quiet[1] != dt:
+            names = list(self.refineries)
+            quiet = (plan, dt, quiet_plan(plan, len(self.topology.transit), names, dt))
+            self._quiet = quiet
+        fixed = quiet[2]
+        if not self._sources_quiet(fixed, now_days, quota_left_t):
+            return None
+        # 0. As `_start_refineries` on a clean network (idempotent: a full step after a None
+        #    sets the same figures again).
+        self._max_ppm = 0.0
+        self._all_clean = True
+        refuse_ppm = self._refuse_ppm
+        refineries = self.refineries
+        for name, refinery in refineries.items():
+            refuses = refinery.refuses_contaminated(now_days)
+            refuse_ppm[name] = refinery.limit_ppm if refuses else math.inf
+            if refinery.plans:
+                refinery.plan(self._expected_t_per_day(plan, name, refinery))
+        # 3. Refineries take all that arrives (nothing is refused: the crude is clean).
+        for name, want in fixed.refinery_want_t:
+            if want > refineries[name].receipt_limit_t(want, dt):
+                return None
+        # 4. and 5. as in `step`: no train unloads, no event, nothing scaled.
+        volumes = list(fixed.volumes)
+        return self._move_and_deliver(plan, volumes, plan.hop_shares, {}, [], False, dt, now_days)
+
+    def _sources_quiet(
+        self, fixed: QuietPlan, now_days: float, quota_left_t: list[float] | None
+    ) -> bool:
+        """Whether no quota and no port's stock cuts the plan, and no train is due (the
+        checks of stages 1 to 3 that come before the refineries' room)."""
+        if quota_left_t is not None:
+            for t, want in fixed.quota_want_t:
+                if want > quota_left_t[t]:
+                    return False
+        ports = self.ports
+        for port, want in fixed.port_want_t:
+            if want > ports[port].stock_t:
+                return False
+        for link in self.rail_links:
+            queue = self._rail(link.index).queue
+            if queue and queue[0][0] <= now_days + 1e-9:
+                return False
+        return True
 
     def _upstream(self, refinery: str) -> tuple[list[int], list[str]]:
         """Links (and port tanks) from which crude can flow to `refinery`, in link order."""
