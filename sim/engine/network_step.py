@@ -330,6 +330,131 @@ class StepResult:
     swapped_out_t: float = 0.0
 
 
+#: A source of a link's or refinery's parcels in `_LineClocks`: the injections at it.
+_INJECTED = -1
+
+
+class _LineClocks:
+    """Per-line clocks for quiet days of one plan: a line whose parcels in are the same as
+    on the day before, and whose head batch lasts, repeats that day's push (it adds the same
+    tonnes to its tail batch and takes them from its head batch, `PipelineFIFO.repeat`) and
+    sends out the same parcels; only the lines below one whose batch changes push again.
+
+    It is built from a quiet day moved by `_inject` and `_move` (their parcels into every
+    link, refinery and swap, and out of every line), so the order of the parcels, and with
+    it every sum, is theirs. Per line and sink it keeps where its parcels came from (the
+    injections, then each upstream line in link order) and how many came from each.
+    """
+
+    def __init__(
+        self,
+        plan: ExecutablePlan,
+        dt: float,
+        volumes: list[float],
+        fifos: dict[int, PipelineFIFO],
+        inputs: dict[Hop, list[Parcel]],
+        link_flow: dict[int, list[Parcel]],
+    ):
+        self.plan, self.dt, self.fifos = plan, dt, fifos
+        self.order = [link for link in plan.link_order if inputs.get(link)]
+        injected: dict[Hop, int] = {}
+        for inj in plan.injections:  # as `_inject` makes them
+            idx = inj.routes
+            v = volumes[idx[0]] if len(idx) == 1 else sum(volumes[i] for i in idx)
+            if v > 0:
+                injected[inj.link] = injected.get(inj.link, 0) + 1
+        #: Where each link's or sink's parcels come from, in the order they are handed in.
+        self.sources: dict[Hop, list[int]] = {target: [_INJECTED] for target in injected}
+        hops = {link: plan.hop_shares.get(link) or [] for link in self.order}
+        for link in self.order:
+            for hop, _ in hops[link]:
+                self.sources.setdefault(hop, []).append(link)
+        self.single_hop = {link: len(hops[link]) == 1 for link in self.order}
+        self.downstream = {link: [hop for hop, _ in hops[link]] for link in self.order}
+        self.share = {(link, hop): share for link in self.order for hop, share in hops[link]}
+        self.injected = injected
+        #: The parcels in (and, per source, how many) of every link and sink, as last moved.
+        self.parts: dict[Hop, list[Parcel]] = {}
+        self.counts: dict[Hop, list[int]] = {}
+        for target, sources in self.sources.items():
+            counts = [
+                injected.get(target, 0) if src == _INJECTED else len(link_flow[src])
+                for src in sources
+            ]
+            parts = inputs.get(target, [])
+            if sum(counts) != len(parts):
+                raise _NotSteady
+            self.parts[target], self.counts[target] = list(parts), counts
+        #: The parcels out of every line, as last moved.
+        self.link_flow: dict[int, list[Parcel]] = {link: link_flow[link] for link in self.order}
+        #: (tonnes, head batch, tail batch) of each line that would repeat its last push.
+        self.repeats: dict[int, tuple[float, Parcel, Parcel] | None] = {
+            link: self._repeat(link) for link in self.order
+        }
+        self.sinks = [t for t in self.sources if not isinstance(t, int)]
+        self.swapped_out_t = sum(p.tonnes_t for p in self.parts.get(Sink.SWAP_HAND_IN, ()))
+
+    def _repeat(self, link: int) -> tuple[float, Parcel, Parcel] | None:
+        fifo = self.fifos[link]
+        tonnes = fifo.repeat_tonnes(self.parts[link], self.link_flow[link])
+        return None if tonnes is None else (tonnes, fifo.queue[0], fifo.queue[-1])
+
+    def _rebuild(self, target: Hop, pushed: dict[int, list[Parcel]]) -> list[Parcel]:
+        """A link's or sink's parcels in today: those of lines that pushed again today handed
+        on as `NetworkStep._hand_on` hands them, the rest as last time."""
+        old, counts = self.parts[target], self.counts[target]
+        parts: list[Parcel] = []
+        new_counts = []
+        at = 0
+        for src, count in zip(self.sources[target], counts, strict=True):
+            out = pushed.get(src) if src != _INJECTED else None
+            if out is None:
+                parts.extend(old[at : at + count])
+                new_counts.append(count)
+            elif self.single_hop[src]:
+                parts.extend(out)
+                new_counts.append(len(out))
+            else:
+                share = self.share[(src, target)]
+                parts.extend(Parcel(p.tonnes_t * share, p.ppm, p.mix, p.entered_days) for p in out)
+                new_counts.append(len(out))
+            at += count
+        self.parts[target], self.counts[target] = parts, new_counts
+        return parts
+
+    def advance(self, now_days: float) -> None:
+        """Move every line one quiet day (what `_inject` and `_move` would do)."""
+        pushed: dict[int, list[Parcel]] = {}
+        #: Links and sinks some of whose parcels in come from a line that pushed again today.
+        fed_anew: set[Hop] = set()
+        fifos, repeats, downstream = self.fifos, self.repeats, self.downstream
+        for link in self.order:
+            again = link in fed_anew
+            repeat = repeats[link]
+            if not again and repeat is not None and fifos[link].repeat(*repeat):
+                continue
+            parts = self._rebuild(link, pushed) if again else self.parts[link]
+            fed_anew.update(downstream[link])
+            if not parts:  # nothing came in (`_move` passes it by): nothing goes on
+                pushed[link] = []
+                self.link_flow.pop(link, None)
+                repeats[link] = None
+                continue
+            out = fifos[link].push(parts, now_days)
+            pushed[link] = out
+            self.link_flow[link] = out
+            repeats[link] = self._repeat(link)
+        if pushed:
+            for sink in self.sinks:
+                if sink in fed_anew:
+                    self._rebuild(sink, pushed)
+            self.swapped_out_t = sum(p.tonnes_t for p in self.parts.get(Sink.SWAP_HAND_IN, ()))
+
+
+class _NotSteady(Exception):
+    """The day's moves cannot be told apart by source (`_LineClocks` is not used)."""
+
+
 class NetworkStep:
     """The network's continuous state and the step that advances it."""
 
@@ -364,6 +489,10 @@ class NetworkStep:
         self._watch_lines = False
         #: The plan and step length of the last quiet step, and their fixed figures.
         self._quiet: tuple[ExecutablePlan, float, QuietPlan] | None = None
+        #: Per-line clocks of the quiet days of the current plan (None: none yet).
+        self._steady: _LineClocks | None = None
+        #: The last step's parcels into each link and refinery (read by `_line_clocks`).
+        self._moved: dict[Hop, list[Parcel]] = {}
 
     def step(
         self,
@@ -376,6 +505,7 @@ class NetworkStep:
         """Advance the network by `dt` days from `now_days`; `quota_left_t[t]` is what transit
         condition t's monthly quota still allows (None: no quotas); `contract_cap_t[c]` is the
         most contract c may ship this step (None: no caps)."""
+        self._steady = None  # a full step may change any line: quiet days start again
         # 0. Refineries: reverse pumping, contamination found, runs planned.
         events = self._start_refineries(plan, dt, now_days)
         volumes = [rate * dt for rate in plan.rates_t_per_day]
@@ -427,6 +557,7 @@ class NetworkStep:
         )
         # 5. Refineries refuse contaminated crude, receive the rest and run.
         self._deliver(inputs, rail_in, dt, now_days, result)
+        self._moved = inputs
         return result
 
     def quiet(self, plan: ExecutablePlan) -> bool:
@@ -479,9 +610,47 @@ class NetworkStep:
         for name, want in fixed.refinery_want_t:
             if want > refineries[name].receipt_limit_t(want, dt):
                 return None
-        # 4. and 5. as in `step`: no train unloads, no event, nothing scaled.
+        # 4. and 5. as in `step`: no train unloads, no event, nothing scaled. Lines that
+        #    only repeat yesterday's push are moved by their own clocks (`_LineClocks`).
         volumes = list(fixed.volumes)
-        return self._move_and_deliver(plan, volumes, plan.hop_shares, {}, [], False, dt, now_days)
+        clocks = self._steady
+        if clocks is not None and clocks.plan is plan and clocks.dt == dt:
+            clocks.advance(now_days)
+            result = StepResult(
+                volumes,
+                dict(clocks.link_flow),
+                {},
+                {},
+                {},
+                events=[],
+                scaled=False,
+                rail_loaded={},
+                port_drawn_t={},
+                swapped_out_t=clocks.swapped_out_t,
+            )
+            self._deliver(clocks.parts, {}, dt, now_days, result)
+            return result
+        result = self._move_and_deliver(plan, volumes, plan.hop_shares, {}, [], False, dt, now_days)
+        self._steady = self._line_clocks(plan, dt, volumes, self._moved, result.link_flow)
+        return result
+
+    def _line_clocks(
+        self,
+        plan: ExecutablePlan,
+        dt: float,
+        volumes: list[float],
+        inputs: dict[Hop, list[Parcel]],
+        link_flow: dict[int, list[Parcel]],
+    ) -> _LineClocks | None:
+        """After a quiet day moved in full: per-line clocks for the next quiet days of the same
+        plan, when every line's move is its own (no shared line, no rail, no port tanks)."""
+        if plan.routes_by_port or any(link in self.rail_index for link in plan.link_order):
+            return None
+        fifos = {link: self._pipe(link) for link in plan.link_order}
+        try:
+            return _LineClocks(plan, dt, volumes, fifos, inputs, link_flow)
+        except _NotSteady:
+            return None
 
     def _sources_quiet(
         self, fixed: QuietPlan, now_days: float, quota_left_t: list[float] | None
