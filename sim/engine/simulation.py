@@ -454,6 +454,7 @@ class Simulation:
             makeup_t=tuple(self.makeup.makeup_t),
             cargoes_open=sum(self.shipping.open_cargoes),
             steps=self.steps,
+            quiet_steps=self.quiet_steps,
             plans_used=self.plans_used,
             simpy_events=self.env.scheduled_events,
             engine_seconds=time.perf_counter() - started,
