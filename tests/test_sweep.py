@@ -398,9 +398,7 @@ def test_a_run_that_raises_is_recorded_and_the_others_complete(tmp_path, monkeyp
     for row in ok:
         assert float(row["prices.urals.usd_per_bbl"]) * 7.3 > 365
         assert float(row["refinery_intake_t"]) > 0
-    points = [
-        p for p in read_rows(tmp_path / "failing" / "points.csv") if p["kpi"] == "unserved_t"
-    ]
+    points = [p for p in read_rows(tmp_path / "failing" / "points.csv") if p["kpi"] == "unserved_t"]
     assert sum(int(p["failed"]) for p in points) == len(failed)
     assert all(int(p["n"]) == int(p["ok"]) for p in points)
     manifest = json.loads((tmp_path / "failing" / "manifest.json").read_text(encoding="utf-8"))
