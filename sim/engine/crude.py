@@ -152,8 +152,18 @@ class PipelineFIFO:
         parts.append(background)
         out = self._push(parts, now_days)
         mix = self.background_mix
-        own = [p for p in out if p.mix is not mix]
-        third = sum(p.tonnes_t for p in out if p.mix is mix)
+        own: list[Parcel] = []
+        third = 0.0
+        for p in out:
+            if p.mix is mix:
+                third += p.tonnes_t
+            elif own and own[-1].mix is p.mix and own[-1].ppm == p.ppm:
+                # The same crude on either side of a third-party batch goes on as one parcel
+                # (so the next line takes it as one, on its fast path).
+                last = own[-1]
+                own[-1] = Parcel(last.tonnes_t + p.tonnes_t, p.ppm, p.mix, last.entered_days)
+            else:
+                own.append(p)
         return own, third
 
     def own_in_head(self, tonnes_t: float) -> float:

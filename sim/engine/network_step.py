@@ -337,6 +337,8 @@ class NetworkStep:
         self._last_hops: dict[int, list[tuple[Hop, float]]] = {}
         #: Receipts each refinery could still take this step, t (shared lines only).
         self._room_left_t: dict[str, float] = {}
+        #: (capacity factor, third parties' flow under it, t/day) by shared line.
+        self._background_rate: dict[int, tuple[float, float]] = {}
         #: Third parties' tonnes into and out of the shared lines this step.
         self._third_party_t = [0.0, 0.0]
 
@@ -678,8 +680,16 @@ class NetworkStep:
             link_flow[link] = out
             if hops is None:  # nothing left the line (a shared line its shippers never used)
                 continue
-            if last_hops.get(link) is not hops:
+            if shared and last_hops.get(link) is not hops:
                 last_hops[link] = hops
+            if len(hops) == 1:  # the parcels left the line: hand them on as they are
+                hop = hops[0][0]
+                target = get_input(hop)
+                if target is None:
+                    inputs[hop] = out.copy()
+                else:
+                    target.extend(out)
+                continue
             self._hand_on(out, hops, inputs)
         if shared:
             self._move_unplanned(plan, inputs, link_flow, dt, now_days)
@@ -751,10 +761,14 @@ class NetworkStep:
         leaves beyond what they put in (their earlier crude pushed out by the third parties'
         flow) goes on only as far as the refineries downstream can take it this step; the
         rest stays in the line, which then moves that much less third-party crude."""
-        spec = self.topology.links[link]
         fifo = self._pipe(link)
-        background_t = spec.third_party_flow_t_per_day(self.link_factor[link]) * dt
-        own_in = sum(p.tonnes_t for p in parts)
+        factor = self.link_factor[link]
+        rate = self._background_rate.get(link)
+        if rate is None or rate[0] != factor:  # worked out again only when a derate changes
+            rate = (factor, self.topology.links[link].third_party_flow_t_per_day(factor))
+            self._background_rate[link] = rate
+        background_t = rate[1] * dt
+        own_in = parts[0].tonnes_t if len(parts) == 1 else sum(p.tonnes_t for p in parts)
         if not fifo.unsplit and fifo.own_in_head(own_in + background_t) > own_in + 1e-9:
             room = self._room_through(hops, hop_shares, plan) if hops is not None else 0.0
             most = fifo.push_until_own(own_in + room)
@@ -765,8 +779,8 @@ class NetworkStep:
         out, third_out = fifo.push_shared(parts, background, now_days)
         self._third_party_t[0] += background_t
         self._third_party_t[1] += third_out
-        extra = sum(p.tonnes_t for p in out) - own_in
-        if extra > 0 and hops is not None:
+        extra = (out[0].tonnes_t if len(out) == 1 else sum(p.tonnes_t for p in out)) - own_in
+        if extra > 1e-9 and hops is not None:
             self._use_room(extra, hops, hop_shares, plan)
         return out
 
