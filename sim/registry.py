@@ -333,12 +333,14 @@ DAILY = Table(
         ),
         _c(
             "outflow_t", "t",
-            "refinery: crude run; pipeline: crude out (equal to in: lines are full); rail: crude "
-            "unloaded",
+            "refinery: crude run; pipeline: crude out (equal to in: lines are full; on a line "
+            "shared with third parties both count the simulated crude only, so they differ while "
+            "the third parties' flow pushes out crude that went in earlier); rail: crude unloaded",
         ),
         _c(
             "stock_t", "t",
-            "end of day: tank stock, linefill for a pipeline, crude in transit for rail",
+            "end of day: tank stock, linefill for a pipeline (the whole line's, third parties' "
+            "crude included, on a shared line), crude in transit for rail",
         ),
     ),
     intro="Daily integrals of the continuous flows (exact, not samples) and the stock at the end "
