@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -365,9 +366,16 @@ class _LineClocks:
         fifos: dict[int, PipelineFIFO],
         inputs: dict[Hop, list[Parcel]],
         link_flow: dict[int, list[Parcel]],
+        push_shared: Callable[[int, list[Parcel], float], list[Parcel]] | None = None,
+        shared: frozenset[int] = frozenset(),
     ):
         self.plan, self.dt, self.fifos = plan, dt, fifos
-        self.order = [link for link in plan.link_order if inputs.get(link)]
+        #: Lines shared with third parties push every day (`push_shared(link, parts, now)`:
+        #: the network's own push, with its bookkeeping); they never repeat.
+        self.push_shared, self.shared = push_shared, shared
+        self.order = [link for link in plan.link_order if inputs.get(link) or link in shared]
+        if any(plan.hop_shares.get(link) is None for link in self.order):
+            raise _NotSteady  # a line with no hops of its own in the plan
         injected: dict[Hop, int] = {}
         for inj in plan.injections:  # as `_inject` makes them
             idx = inj.routes
@@ -385,7 +393,7 @@ class _LineClocks:
         self.share = {(link, hop): share for link in self.order for hop, share in hops[link]}
         self.injected = injected
         #: The parcels in (and, per source, how many) of every link and sink, as last moved.
-        self.parts: dict[Hop, list[Parcel]] = {}
+        self.parts: dict[Hop, list[Parcel]] = {link: [] for link in shared}
         self.counts: dict[Hop, list[int]] = {}
         for target, sources in self.sources.items():
             counts = [
@@ -400,7 +408,7 @@ class _LineClocks:
         self.link_flow: dict[int, list[Parcel]] = {link: link_flow[link] for link in self.order}
         #: (tonnes, head batch, tail batch) of each line that would repeat its last push.
         self.repeats: dict[int, tuple[float, Parcel, Parcel] | None] = {
-            link: self._repeat(link) for link in self.order
+            link: None if link in shared else self._repeat(link) for link in self.order
         }
         self.sinks = [t for t in self.sources if not isinstance(t, int)]
         self.swapped_out_t = sum(p.tonnes_t for p in self.parts.get(Sink.SWAP_HAND_IN, ()))
@@ -435,31 +443,53 @@ class _LineClocks:
 
     def advance(self, now_days: float) -> None:
         """Move every line one quiet day (what `_inject` and `_move` would do)."""
+        #: Lines whose parcels out differ from the day before, with today's.
         pushed: dict[int, list[Parcel]] = {}
-        #: Links and sinks some of whose parcels in come from a line that pushed again today.
+        #: Links and sinks some of whose parcels in come from such a line.
         fed_anew: set[Hop] = set()
         fifos, repeats, downstream = self.fifos, self.repeats, self.downstream
+        shared, link_flow = self.shared, self.link_flow
         for link in self.order:
             again = link in fed_anew
-            repeat = repeats[link]
-            if not again and repeat is not None and fifos[link].repeat(*repeat):
-                continue
             parts = self._rebuild(link, pushed) if again else self.parts[link]
-            fed_anew.update(downstream[link])
-            if not parts:  # nothing came in (`_move` passes it by): nothing goes on
-                pushed[link] = []
-                self.link_flow.pop(link, None)
-                repeats[link] = None
-                continue
-            out = fifos[link].push(parts, now_days)
+            if link in shared:
+                assert self.push_shared is not None
+                out = self.push_shared(link, parts, now_days)
+            else:
+                repeat = repeats[link]
+                if not again and repeat is not None and fifos[link].repeat(*repeat):
+                    continue
+                if not parts:  # nothing came in (`_move` passes it by): nothing goes on
+                    pushed[link] = []
+                    link_flow.pop(link, None)
+                    repeats[link] = None
+                    fed_anew.update(downstream[link])
+                    continue
+                out = fifos[link].push(parts, now_days)
+            before = link_flow.get(link)
+            link_flow[link] = out
+            if link not in shared:
+                repeats[link] = self._repeat(link)
+            if before is not None and _same_crude(before, out):
+                continue  # the lines and refineries below get what they got the day before
             pushed[link] = out
-            self.link_flow[link] = out
-            repeats[link] = self._repeat(link)
+            fed_anew.update(downstream[link])
         if pushed:
             for sink in self.sinks:
                 if sink in fed_anew:
                     self._rebuild(sink, pushed)
             self.swapped_out_t = sum(p.tonnes_t for p in self.parts.get(Sink.SWAP_HAND_IN, ()))
+
+
+def _same_crude(before: list[Parcel], now: list[Parcel]) -> bool:
+    """Whether parcels are the same crude and tonnes as before, parcel for parcel: all that a
+    line, a refinery or a swap reads of what comes in (not when it entered the line above)."""
+    if len(before) != len(now):
+        return False
+    for a, b in zip(before, now, strict=True):
+        if a.tonnes_t != b.tonnes_t or a.ppm != b.ppm or a.mix is not b.mix:
+            return False
+    return True
 
 
 class _NotSteady(Exception):
@@ -660,6 +690,8 @@ class NetworkStep:
         volumes = list(fixed.volumes)
         clocks = self._steady
         if clocks is not None and clocks.plan is plan and clocks.dt == dt:
+            self._third_party_t = [0.0, 0.0]
+            self._shared_in_t = {}
             clocks.advance(now_days)
             result = StepResult(
                 volumes,
@@ -672,6 +704,9 @@ class NetworkStep:
                 rail_loaded={},
                 port_drawn_t={},
                 swapped_out_t=clocks.swapped_out_t,
+                third_party_in_t=self._third_party_t[0],
+                third_party_out_t=self._third_party_t[1],
+                shared_in_t=self._shared_in_t,
             )
             self._deliver(clocks.parts, {}, dt, now_days, result)
             return result
@@ -689,15 +724,28 @@ class NetworkStep:
     ) -> _LineClocks | None:
         """After a quiet day moved in full: per-line clocks for the next quiet days of the same
         plan, when every line's move is its own (no shared line, no rail, no port tanks)."""
+        carried = set(plan.link_order)
         if (
-            self.shared
-            or plan.routes_by_port
-            or any(link in self.rail_index for link in plan.link_order)
+            plan.routes_by_port
+            or any(link in self.rail_index for link in carried)
+            # A shared line the plan sends nothing through moves after the rest (`_move`).
+            or any(link not in carried for link in self.shared)
         ):
             return None
         fifos = {link: self._pipe(link) for link in plan.link_order}
+
+        def push_shared(link: int, parts: list[Parcel], now: float) -> list[Parcel]:
+            """What `_move` does with a shared line (the plan's hops, or its last ones)."""
+            hops = plan.hop_shares.get(link) or self._last_hops.get(link)
+            out = self._push_shared(link, parts, hops, plan.hop_shares, plan, dt, now)
+            if hops is not None and self._last_hops.get(link) is not hops:
+                self._last_hops[link] = hops
+            return out
+
         try:
-            return _LineClocks(plan, dt, volumes, fifos, inputs, link_flow)
+            return _LineClocks(
+                plan, dt, volumes, fifos, inputs, link_flow, push_shared, frozenset(self.shared)
+            )
         except _NotSteady:
             return None
 
