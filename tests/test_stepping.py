@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sim.cli import main
 from sim.engine.simulation import STEPPING_ENV, Simulation, stepping_from_env
@@ -128,6 +129,19 @@ def _same_both_ways(scenario: Scenario) -> int:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(networks(max_nodes=9))
 def test_segments_match_the_daily_step_on_random_networks(data: dict[str, Any]) -> None:
+    _same_both_ways(build(data))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks(max_nodes=9), st.data())
+def test_segments_match_the_daily_step_with_a_line_shared_with_third_parties(
+    data: dict[str, Any], draws: st.DataObject
+) -> None:
+    """A shared line pushes every day through its own code; the lines below it repeat when
+    what leaves it is the same crude and tonnes as the day before."""
+    link = data["links"][draws.draw(st.sampled_from(sorted(data["links"])))]
+    link["third_party_t_per_day"] = draws.draw(st.floats(0.05, 0.6)) * link["capacity_t_per_day"]
+    link["third_party_share_rule"] = draws.draw(st.sampled_from(["pro_rata", "third_party_first"]))
     _same_both_ways(build(data))
 
 
