@@ -646,7 +646,8 @@ class NetworkStep:
     ) -> StepResult | None:
         """`step` on a quiet day (`quiet(plan)` holds, no make-up caps), or None when the day is
         not quiet after all: a quota, a port's stock or a refinery's room would cut the plan,
-        or a train is due. None leaves the state as the full step finds it.
+        or a train due would be refused or wait. None leaves the state as the full step finds
+        it.
 
         A quiet day ships the plan as planned, so its checks only compare the plan's fixed
         sums with what is left, and the stages that cannot act are skipped; everything that
@@ -671,31 +672,26 @@ class NetworkStep:
             refuse_ppm[name] = refinery.limit_ppm if refuses else math.inf
             if refinery.plans:
                 refinery.plan(self._expected_t_per_day(plan, name, refinery))
-        # 3. Refineries take all that arrives (nothing is refused: the crude is clean); with
+        # 3. Refineries take all that arrives, trains due first (nothing is refused); with
         #    shared lines, the room each has left is kept as `_cut_to_refinery_room` keeps it.
-        room_left = self._room_left_t if self.shared else None
-        for name, want in fixed.refinery_want_t:
-            refinery = refineries[name]
-            if want is None:
-                if room_left is not None:
-                    room_left[name] = refinery.receipt_limit_t(0.0, dt)
-                continue
-            limit = refinery.receipt_limit_t(want, dt)
-            if want > limit:
-                return None
-            if room_left is not None:
-                room_left[name] = max(0.0, limit - want)
-        # 4. and 5. as in `step`: no train unloads, no event, nothing scaled. Lines that
-        #    only repeat yesterday's push are moved by their own clocks (`_LineClocks`).
+        if not self._room_for_all(fixed, dt, now_days):
+            return None
+        rail_in = self._unload_trains(now_days) if self.rail_links else {}
+        # 4. and 5. as in `step`: no event, nothing scaled. Lines that only repeat
+        #    yesterday's push are moved by their own clocks (`_LineClocks`).
         volumes = list(fixed.volumes)
         clocks = self._steady
         if clocks is not None and clocks.plan is plan and clocks.dt == dt:
             self._third_party_t = [0.0, 0.0]
             self._shared_in_t = {}
             clocks.advance(now_days)
+            link_flow = dict(clocks.link_flow)
+            for trains in rail_in.values():
+                for link, p in trains:
+                    link_flow.setdefault(link, []).append(p)  # what a corridor unloaded
             result = StepResult(
                 volumes,
-                dict(clocks.link_flow),
+                link_flow,
                 {},
                 {},
                 {},
@@ -708,9 +704,11 @@ class NetworkStep:
                 third_party_out_t=self._third_party_t[1],
                 shared_in_t=self._shared_in_t,
             )
-            self._deliver(clocks.parts, {}, dt, now_days, result)
+            self._deliver(clocks.parts, rail_in, dt, now_days, result)
             return result
-        result = self._move_and_deliver(plan, volumes, plan.hop_shares, {}, [], False, dt, now_days)
+        result = self._move_and_deliver(
+            plan, volumes, plan.hop_shares, rail_in, [], False, dt, now_days
+        )
         self._steady = self._line_clocks(plan, dt, volumes, self._moved, result.link_flow)
         return result
 
@@ -749,24 +747,67 @@ class NetworkStep:
         except _NotSteady:
             return None
 
+    def _trains_due(self, now_days: float) -> dict[str, list[Parcel]]:
+        """The trains `_unload_trains` would unload now, by refinery (a look, no change)."""
+        due: dict[str, list[Parcel]] = {}
+        limit = now_days + 1e-9
+        for link in self.rail_links:
+            for at, p in self._rail(link.index).queue:
+                if at > limit:
+                    break
+                due.setdefault(link.to_node, []).append(p)
+        return due
+
+    def _unload_trains(self, now_days: float) -> dict[str, list[tuple[int, Parcel]]]:
+        """Every train due now, by refinery (as stage 3 of `step` unloads them)."""
+        rail_in: dict[str, list[tuple[int, Parcel]]] = {}
+        for link in self.rail_links:
+            due = self._rail(link.index).due(now_days)
+            if due:
+                rail_in.setdefault(link.to_node, []).extend((link.index, p) for p in due)
+        return rail_in
+
+    def _room_for_all(self, fixed: QuietPlan, dt: float, now_days: float) -> bool:
+        """Whether every refinery accepts every train due and all its planned receipts, with
+        the same sums as `_cut_to_refinery_room` (which would cut nothing); keeps the room
+        left for the shared lines."""
+        due = self._trains_due(now_days) if self.rail_links else {}
+        room_left = self._room_left_t if self.shared else None
+        refineries, refuse = self.refineries, self._refuse_ppm
+        for name, want in fixed.refinery_want_t:
+            refinery = refineries[name]
+            trains = due.get(name, ())
+            if want is None and not trains:
+                if room_left is not None:
+                    room_left[name] = refinery.receipt_limit_t(0.0, dt)
+                continue
+            planned = 0 if want is None else want  # `sum` of no routes is the integer 0
+            rail_t = 0.0
+            if trains:
+                refuse_ppm = refuse[name]
+                if any(p.ppm > refuse_ppm for p in trains):
+                    return False  # crude to refuse: not a quiet day
+                rail_t = sum(p.tonnes_t for p in trains if p.ppm <= refuse_ppm)
+            limit = refinery.receipt_limit_t(planned + rail_t, dt)
+            if trains and rail_t > limit:
+                return False  # trains that do not fit wait: not a quiet day
+            limit -= rail_t
+            if planned > limit:
+                return False
+            if room_left is not None:
+                room_left[name] = max(0.0, limit - planned)
+        return True
+
     def _sources_quiet(
         self, fixed: QuietPlan, now_days: float, quota_left_t: list[float] | None
     ) -> bool:
-        """Whether no quota and no port's stock cuts the plan, and no train is due (the
-        checks of stages 1 to 3 that come before the refineries' room)."""
+        """Whether no quota and no port's stock cuts the plan (the checks of stages 1 and 2)."""
         if quota_left_t is not None:
             for t, want in fixed.quota_want_t:
                 if want > quota_left_t[t]:
                     return False
         ports = self.ports
-        for port, want in fixed.port_want_t:
-            if want > ports[port].stock_t:
-                return False
-        for link in self.rail_links:
-            queue = self._rail(link.index).queue
-            if queue and queue[0][0] <= now_days + 1e-9:
-                return False
-        return True
+        return not any(want > ports[port].stock_t for port, want in fixed.port_want_t)
 
     def _upstream(self, refinery: str) -> tuple[list[int], list[str]]:
         """Links (and port tanks) from which crude can flow to `refinery`, in link order."""
