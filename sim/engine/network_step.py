@@ -280,7 +280,6 @@ class QuietPlan:
     quota_want_t: tuple[tuple[int, float], ...]
     #: (port, tonnes drawn from its tanks over the step) for each port routes draw from.
     port_want_t: tuple[tuple[str, float], ...]
-    #: (refinery, planned receipts over the step, t) for each refinery routes deliver to.
     #: (refinery, planned receipts over the step, t; None: no route delivers to it), for every
     #: refinery in network order.
     refinery_want_t: tuple[tuple[str, float | None], ...]
@@ -391,7 +390,6 @@ class _LineClocks:
         self.single_hop = {link: len(hops[link]) == 1 for link in self.order}
         self.downstream = {link: [hop for hop, _ in hops[link]] for link in self.order}
         self.share = {(link, hop): share for link in self.order for hop, share in hops[link]}
-        self.injected = injected
         #: The parcels in (and, per source, how many) of every link and sink, as last moved.
         self.parts: dict[Hop, list[Parcel]] = {link: [] for link in shared}
         self.counts: dict[Hop, list[int]] = {}
@@ -659,7 +657,7 @@ class NetworkStep:
             quiet = (plan, dt, quiet_plan(plan, len(self.topology.transit), names, dt))
             self._quiet = quiet
         fixed = quiet[2]
-        if not self._sources_quiet(fixed, now_days, quota_left_t):
+        if not self._sources_quiet(fixed, quota_left_t):
             return None
         # 0. As `_start_refineries` on a clean network (idempotent: a full step after a None
         #    sets the same figures again).
@@ -721,7 +719,7 @@ class NetworkStep:
         link_flow: dict[int, list[Parcel]],
     ) -> _LineClocks | None:
         """After a quiet day moved in full: per-line clocks for the next quiet days of the same
-        plan, when every line's move is its own (no shared line, no rail, no port tanks)."""
+        plan, unless the plan loads rail, draws from port tanks, or leaves a shared line out."""
         carried = set(plan.link_order)
         if (
             plan.routes_by_port
@@ -798,9 +796,7 @@ class NetworkStep:
                 room_left[name] = max(0.0, limit - planned)
         return True
 
-    def _sources_quiet(
-        self, fixed: QuietPlan, now_days: float, quota_left_t: list[float] | None
-    ) -> bool:
+    def _sources_quiet(self, fixed: QuietPlan, quota_left_t: list[float] | None) -> bool:
         """Whether no quota and no port's stock cuts the plan (the checks of stages 1 and 2)."""
         if quota_left_t is not None:
             for t, want in fixed.quota_want_t:
