@@ -7,11 +7,14 @@ replications with `daily="all"` holds one replication's per-day rows at a time.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 import numpy as np
 
+from sim.array_path import CHUNK_REPLICATIONS, ArrayPath, unsupported
 from sim.engine.allocator import Allocator
 from sim.engine.simulation import ExecutableCache, Simulation
 from sim.engine.topology import Topology, compile_topology
@@ -27,6 +30,23 @@ DAILY_CHOICES = tuple(d.value for d in Daily)
 
 #: Called with each replication's result as it finishes, in replication order.
 OnResult = Callable[[ReplicationResult], None]
+
+#: Which path runs replications: the event path (sim.engine, the reference) or the array path
+#: (sim.array_path: replications as an array axis, for Monte Carlo runs). Set by
+#: `python -m sim --engine array ...`; an environment variable, so sweep workers inherit it.
+ENGINE_VARIABLE = "SIM_ENGINE"
+ENGINES = ("event", "array")
+
+#: (scenario, reason) pairs already told: the fallback is said once per scenario.
+_FALLBACKS_SAID: set[tuple[str, str]] = set()
+
+
+def engine_setting() -> str:
+    """The path chosen for replications (`event` unless SIM_ENGINE says otherwise)."""
+    value = os.environ.get(ENGINE_VARIABLE, "event").strip().lower() or "event"
+    if value not in ENGINES:
+        raise ValueError(f"{ENGINE_VARIABLE}={value!r}: expected one of {', '.join(ENGINES)}")
+    return value
 
 
 @dataclass
@@ -82,18 +102,55 @@ class Replicator:
     """Runs replications of one scenario, sharing the compiled network, the allocator's plan
     cache and the unpacked plans between them (and between batches)."""
 
-    def __init__(self, scenario: Scenario):
+    def __init__(self, scenario: Scenario, engine: str | None = None):
         self.scenario = scenario
         self.topology = compile_topology(scenario)
         self.allocator = Allocator(self.topology)
         self.executables: ExecutableCache = {}
+        self.engine = engine or engine_setting()
+        self._array: ArrayPath | None = None
+        if self.engine == "array":
+            self._array = self._array_path()
+
+    def _array_path(self) -> ArrayPath | None:
+        """The array path for this scenario, or None (said once) when it cannot run it."""
+        reasons = unsupported(self.scenario, self.topology)
+        if not reasons:
+            return ArrayPath(self.scenario, self.topology, self.allocator)
+        said = (self.scenario.scenario.name, "; ".join(reasons))
+        if said not in _FALLBACKS_SAID:
+            _FALLBACKS_SAID.add(said)
+            print(
+                f"note: the array path cannot run scenario {said[0]!r} ({said[1]}): "
+                "its replications run on the event path",
+                file=sys.stderr,
+            )
+        return None
 
     def run(
         self, replications: range, daily: str = "first", on_result: OnResult | None = None
     ) -> list[ReplicationResult]:
-        results = []
+        results: list[ReplicationResult] = []
+        pending: list[int] = []  # replications waiting for the array path, in order
+
+        def flush() -> None:
+            assert self._array is not None
+            for result in self._array.run(pending):
+                if on_result is not None:
+                    on_result(result)
+                results.append(result)
+            pending.clear()
+
         for r in replications:
             record_daily = daily == "all" or (daily == "first" and r == 0)
+            if self._array is not None and not record_daily:
+                # The array path keeps no per-day series: those replications run as events.
+                pending.append(r)
+                if len(pending) >= CHUNK_REPLICATIONS:
+                    flush()
+                continue
+            if pending:
+                flush()
             _, result = run_replication(
                 self.scenario,
                 self.topology,
@@ -106,6 +163,8 @@ class Replicator:
             if on_result is not None:
                 on_result(result)
             results.append(result)
+        if pending:
+            flush()
         return results
 
     def result(self, replications: list[ReplicationResult]) -> ScenarioResult:
