@@ -1,0 +1,178 @@
+"""The array path (sim.array_path) against the event path, the reference: every shipped
+scenario it accepts gives the same rows in every table to ARRAY_RELATIVE_TOLERANCE, and every
+scenario it refuses runs on the event path after one message naming what is not supported."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+import sim.array_path
+from sim.array_path import ARRAY_RELATIVE_TOLERANCE, unsupported
+from sim.engine.topology import compile_topology
+from sim.recording import ReplicationResult
+from sim.recording.mass_balance import MASS_BALANCE_RELATIVE_TOLERANCE
+from sim.runner import Replicator, engine_setting
+from sim.scenario.loading import load_scenario
+from sim.scenario.variants import with_values
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SHIPPED = sorted([*SCENARIOS.glob("*.toml"), *SCENARIOS.glob("history/*.toml")])
+#: What the array path runs today; a scenario leaving this set must be a decision.
+ACCEPTED = {
+    "base.toml",
+    "base_2021.toml",
+    "base_2024.toml",
+    "risk_regime.toml",
+    "strategy_assets.toml",
+    "strategy_routes.toml",
+    "unecha_mozyr_outage.toml",
+}
+#: Replications compared: enough of the risk regime for unit stops, make-up and overlapping
+#: outages to occur (checked below), few of the deterministic files.
+REPLICATIONS = {"risk_regime.toml": 60, "strategy_routes.toml": 30}
+TABLES = (
+    "summary",
+    "refineries",
+    "contracts",
+    "costs",
+    "shares",
+    "disruptions",
+    "valuation",
+    "flows",
+    "cargoes",
+    "daily",
+)
+#: Columns that are the books' rounding error, compared against the books' own tolerance.
+ROUNDING = {"mass_balance_error_t", "imbalance_t"}
+#: Absolute floor of the comparison (the engine's tonnes tolerance is 1e-6 t): differences
+#: of values that cancel (missed = nominated − shipped ≈ 0) are rounding of their operands.
+ABSOLUTE_FLOOR = 1e-6
+
+
+def _differences(a: object, b: object, where: str, handled: float) -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        if set(a) != set(b):
+            return [f"{where}: columns differ {sorted(set(a) ^ set(b))}"]
+        out = []
+        for k in a:
+            if k in ROUNDING:
+                limit = MASS_BALANCE_RELATIVE_TOLERANCE * handled
+                if abs(a[k]) > limit or abs(b[k]) > limit:
+                    out.append(f"{where}.{k}: {a[k]!r} vs {b[k]!r} beyond the books' tolerance")
+                continue
+            out += _differences(a[k], b[k], f"{where}.{k}", handled)
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{where}: {len(a)} vs {len(b)} rows"]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in _differences(x, y, f"{where}[{i}]", handled)
+        ]
+    if isinstance(a, float) or isinstance(b, float):
+        assert isinstance(a, (int, float)) and isinstance(b, (int, float)), where
+        if math.isnan(a) and math.isnan(b):
+            return []
+        limit = ARRAY_RELATIVE_TOLERANCE * max(abs(a), abs(b)) + ABSOLUTE_FLOOR
+        return [] if abs(a - b) <= limit else [f"{where}: {a!r} vs {b!r}"]
+    return [] if a == b else [f"{where}: {a!r} vs {b!r}"]
+
+
+def _event_key(row: dict) -> tuple:
+    return (row["time_days"], row["asset"], row["event"], row["detail"])
+
+
+def result_differences(event: ReplicationResult, array: ReplicationResult) -> list[str]:
+    """Every difference between two replications' tables beyond the stated tolerance. Events
+    are compared as sets of rows: SimPy orders events of the same instant by when they were
+    scheduled, which the array path does not replay."""
+    handled = event.mass_balance["initial_inventory_t"] + event.mass_balance["supplied_t"]
+    out = [f"replication {event.replication} vs {array.replication}"] * (
+        event.replication != array.replication
+    )
+    for table in TABLES:
+        out += _differences(getattr(event, table), getattr(array, table), table, handled)
+    out += _differences(
+        sorted(event.events, key=_event_key), sorted(array.events, key=_event_key), "events", 0
+    )
+    out += _differences(event.mass_balance, array.mass_balance, "mass_balance", handled)
+    return out
+
+
+def _runs(path: Path, n: int, daily: str = "none") -> tuple[list, list]:
+    scenario = with_values(load_scenario(path), {"scenario.replications": n})
+    event = Replicator(scenario, engine="event").run(range(n), daily=daily)
+    array = Replicator(scenario, engine="array").run(range(n), daily=daily)
+    return event, array
+
+
+def test_the_shipped_scenarios_it_accepts_are_the_stated_set():
+    accepted = set()
+    for path in SHIPPED:
+        scenario = load_scenario(path)
+        if not unsupported(scenario, compile_topology(scenario)):
+            accepted.add(path.name)
+    assert accepted == ACCEPTED
+
+
+@pytest.mark.parametrize("name", sorted(ACCEPTED))
+def test_array_path_equals_the_event_path(name):
+    n = REPLICATIONS.get(name, 3)
+    event, array = _runs(SCENARIOS / name, n)
+    problems = [d for e, a in zip(event, array, strict=True) for d in result_differences(e, a)]
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_the_risk_regime_comparison_covers_stops_makeup_and_outages():
+    """The equality above means something only if the rare branches happen in it."""
+    event, _ = _runs(SCENARIOS / "risk_regime.toml", REPLICATIONS["risk_regime.toml"])
+    kinds = {row["event"] for rep in event for row in rep.events}
+    assert {"unit_stop", "unit_restart", "makeup_start", "makeup_end"} <= kinds
+    assert any(rep.summary["unserved_t"] > 0 for rep in event)
+    assert any(rep.summary["recovery_days_max"] > 0 for rep in event)
+
+
+def test_chunks_and_the_daily_replication_change_nothing(monkeypatch):
+    """Replication 0 records its days on the event path, the rest run in chunks of 3."""
+    monkeypatch.setattr(sim.array_path, "CHUNK_REPLICATIONS", 3)
+    event, array = _runs(SCENARIOS / "risk_regime.toml", 8, daily="first")
+    assert array[0].daily and not array[1].daily
+    assert [r.replication for r in array] == list(range(8))
+    problems = [d for e, a in zip(event, array, strict=True) for d in result_differences(e, a)]
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_a_scenario_it_cannot_run_falls_back_with_one_message(capsys):
+    scenario = with_values(
+        load_scenario(SCENARIOS / "kazakh_swap.toml"), {"scenario.replications": 1}
+    )
+    event = Replicator(scenario, engine="event").run(range(1), daily="none")
+    first = Replicator(scenario, engine="array").run(range(1), daily="none")
+    second = Replicator(scenario, engine="array").run(range(1), daily="none")
+    err = capsys.readouterr().err
+    assert err.count("array path cannot run scenario 'kazakh_swap'") == 1
+    assert "swap contract kazakh_mozyr" in err and "event path" in err
+    assert not result_differences(event[0], first[0]) and not result_differences(
+        event[0], second[0]
+    )
+
+
+def test_half_day_steps_are_refused():
+    scenario = with_values(load_scenario(SCENARIOS / "base.toml"), {"scenario.step_days": 0.5})
+    assert unsupported(scenario, compile_topology(scenario)) == [
+        "step_days = 0.5 (the array path steps 1 day)"
+    ]
+
+
+def test_the_engine_setting(monkeypatch):
+    monkeypatch.delenv("SIM_ENGINE", raising=False)
+    assert engine_setting() == "event"
+    monkeypatch.setenv("SIM_ENGINE", "array")
+    assert engine_setting() == "array"
+    monkeypatch.setenv("SIM_ENGINE", "numba")
+    with pytest.raises(ValueError, match="SIM_ENGINE='numba'"):
+        engine_setting()
