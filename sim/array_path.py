@@ -50,12 +50,16 @@ from sim.units import days_in_month, first_of_next_month, month_key
 #: The array path's rows equal the event path's to this relative difference (tested).
 ARRAY_RELATIVE_TOLERANCE = 1e-9
 #: Replications stepped together: memory grows with this, not with the replications run.
-CHUNK_REPLICATIONS = 512
+CHUNK_REPLICATIONS = 1024
+#: Rows a line's ring of entries starts with (it doubles when its crude takes longer).
+PIPE_SLOTS = 64
 #: As the recorder: a run below target by less than this is not a cut, t.
 _CUT_TOLERANCE_T = 1e-6
 #: As sim.engine.makeup.
 _MAKEUP_RELATIVE_TOLERANCE = 1e-9
 _MAKEUP_ABSOLUTE_T = 1e-6
+#: The parts of a valuation total (as sim.recording.valuation).
+_VALUED = ("tonnes_t", "worth_usd", "sulphur_usd", "processing_usd")
 _SUPPORTED_EFFECTS = {
     TargetKind.LINK: {Effect.CAPACITY_FACTOR},
     TargetKind.REFINERY: {Effect.CAPACITY_FACTOR},
@@ -300,6 +304,18 @@ class ArrayPath:
             if i not in self.layout.through
         )
         self._months = self._month_starts()
+        lay = self.layout
+        #: Per carrying link, upstream first: (link, [(route injected here, its crude by
+        #: key)], routes through it, [(next link or -1 - refinery, routes making that hop)]).
+        self.moves = [
+            (
+                a,
+                [(q, lay.contract_mix[lay.routes[q].contract]) for q in lay.injected.get(a, ())],
+                np.array(lay.through[a]),
+                [(nxt, np.array(qs)) for (frm, nxt), qs in lay.hops.items() if frm == a],
+            )
+            for a in lay.link_order
+        ]
 
     def run(self, replications: list[int]) -> list[ReplicationResult]:
         out: list[ReplicationResult] = []
@@ -404,38 +420,60 @@ class ArrayPath:
 class _Pipes:
     """Every carrying line's batches as cumulative tonnes (and tonnes by crude key) at the
     end of each entry, one entry per step: what leaves at the head over a step is the
-    difference of the cumulative curve at the head's two positions (a full line)."""
+    difference of the cumulative curve at the head's two positions (a full line).
 
-    def __init__(self, n: int, steps: int, linefill_t: float, mix: np.ndarray):
-        k = len(mix)
-        self.cum_t = np.zeros((n, steps + 2))
-        self.cum_c = np.zeros((n, steps + 2, k))
-        self.cum_t[:, 1] = linefill_t
-        self.cum_c[:, 1] = linefill_t * mix
+    Entries live in a ring of `slots` rows (entry e in row e mod slots), grown when the
+    entries between the furthest-behind head and the tail no longer fit: memory follows the
+    transit time of the line, not the horizon.
+    """
+
+    def __init__(self, n: int, linefill_t: float, mix: np.ndarray):
+        slots = PIPE_SLOTS
+        self.n, self.k, self.slots = n, len(mix), slots
+        self.cum_t = np.zeros((slots, n))
+        self.cum_c = np.zeros((slots, n, self.k))
+        self.cum_t[1] = linefill_t
+        self.cum_c[1] = linefill_t * mix
         self.entries = 2
-        self.head_entry = np.ones(n, dtype=int)
-        self.head_t = np.zeros(n)
-        self.head_c = np.zeros((n, k))
         self.rows = np.arange(n)
+        #: Entry each replication's head is in (the first ending at or past the head).
+        self.head = np.ones(n, dtype=int)
+        self.head_t = np.zeros(n)
+        self.head_c = np.zeros((n, self.k))
+
+    def _grow(self) -> None:
+        first, last = int(self.head.min()) - 1, self.entries - 1
+        slots = 2 * self.slots
+        cum_t, cum_c = np.zeros((slots, self.n)), np.zeros((slots, self.n, self.k))
+        for e in range(first, last + 1):
+            cum_t[e % slots] = self.cum_t[e % self.slots]
+            cum_c[e % slots] = self.cum_c[e % self.slots]
+        self.cum_t, self.cum_c, self.slots = cum_t, cum_c, slots
 
     def push(self, in_t: np.ndarray, in_c: np.ndarray) -> np.ndarray:
         """Tonnes by key leaving the head when `in_t` (by key `in_c`) enter at the tail."""
         e = self.entries
-        self.cum_t[:, e] = self.cum_t[:, e - 1] + in_t
-        self.cum_c[:, e] = self.cum_c[:, e - 1] + in_c
+        if e - int(self.head.min()) + 2 > self.slots:
+            self._grow()
+        slots, n = self.slots, self.n
+        np.add(self.cum_t[(e - 1) % slots], in_t, out=self.cum_t[e % slots])
+        np.add(self.cum_c[(e - 1) % slots], in_c, out=self.cum_c[e % slots])
         self.entries = e + 1
         new = self.head_t + in_t
-        j, rows = self.head_entry, self.rows
-        behind = (self.cum_t[rows, j] < new) & (j < e)
+        flat_t = self.cum_t.reshape(-1)
+        flat_c = self.cum_c.reshape(-1, self.k)
+        head, rows = self.head, self.rows
+        behind = (flat_t[(head % slots) * n + rows] < new) & (head < e)
         while behind.any():
-            j = j + behind
-            behind = (self.cum_t[rows, j] < new) & (j < e)
-        self.head_entry = j
-        low_t, high_t = self.cum_t[rows, j - 1], self.cum_t[rows, j]
+            head = head + behind
+            behind = (flat_t[(head % slots) * n + rows] < new) & (head < e)
+        self.head = head
+        at, before = (head % slots) * n + rows, ((head - 1) % slots) * n + rows
+        low_t, high_t = flat_t[before], flat_t[at]
         length = high_t - low_t
         frac = np.where(length > 0, (new - low_t) / np.where(length > 0, length, 1.0), 1.0)
         frac = np.clip(frac, 0.0, 1.0)[:, None]
-        low_c, high_c = self.cum_c[rows, j - 1], self.cum_c[rows, j]
+        low_c, high_c = flat_c[before], flat_c[at]
         at_head = low_c + frac * (high_c - low_c)
         out = at_head - self.head_c
         self.head_t, self.head_c = new, at_head
@@ -471,8 +509,7 @@ class _Chunk:
         self.crude = np.zeros((n, n_c))
         self._set_prices(range(n))
         self.pipes = {
-            a: _Pipes(n, steps, topo.links[a].linefill_t, lay.linefill_mix[a])
-            for a in lay.link_order
+            a: _Pipes(n, topo.links[a].linefill_t, lay.linefill_mix[a]) for a in lay.link_order
         }
         # Refineries.
         self.stock = np.array([[s.initial_stock_t for s in specs]] * n, dtype=float)
@@ -512,7 +549,10 @@ class _Chunk:
         self.month_days = 0.0
         self.valued_month = path.scenario.scenario.start_date.replace(day=1)
         self.month_close_days = self._close_days()
-        self.valued: list[dict[tuple[str, str], dict[str, float]]] = [{} for _ in replications]
+        #: Valuation totals (`RunValuation.totals`) by replication, refinery, crude key and
+        #: part, and whether each (refinery, key) has a row.
+        self.valued_parts = np.zeros((n, n_ref, n_k, len(_VALUED)))
+        self.valued_booked = np.zeros((n, n_ref, n_k), dtype=bool)
         self.plan_row = np.full(n, -1)
         self.plans_used = np.zeros(n, dtype=int)
         self._request: np.ndarray | None = None
@@ -749,29 +789,35 @@ class _Chunk:
         """Crude through the lines, upstream first; what each refinery receives (t, by key)."""
         lay = self.path.layout
         n_ref, n_k = len(lay.refineries), len(lay.keys)
-        in_t: dict[int, np.ndarray] = defaultdict(lambda: np.zeros(self.n))
-        in_c: dict[int, np.ndarray] = defaultdict(lambda: np.zeros((self.n, n_k)))
+        in_t: dict[int, np.ndarray] = {}
+        in_c: dict[int, np.ndarray] = {}
         received_t = np.zeros((self.n, n_ref))
         received_c = np.zeros((self.n, n_ref, n_k))
-        for a in lay.link_order:
-            for q in lay.injected.get(a, ()):
+        for a, injected, through, hops in self.path.moves:
+            t = in_t.get(a, 0.0)
+            c = in_c.get(a, 0.0)
+            for q, mix in injected:
                 v = volumes[:, q]
-                in_t[a] = in_t[a] + v
-                in_c[a] = in_c[a] + v[:, None] * lay.contract_mix[lay.routes[q].contract]
-            out_c = self.pipes[a].push(in_t[a], in_c[a])
-            out_t = in_t[a]
+                t = t + v
+                c = c + v[:, None] * mix
+            t = t + np.zeros(self.n)
+            out_c = self.pipes[a].push(t, c + np.zeros((self.n, n_k)))
             self.link_out_c[a] += out_c
-            total = volumes[:, lay.through[a]].sum(axis=1)
-            safe = np.where(total > 0, total, 1.0)
-            for (frm, nxt), qs in lay.hops.items():
-                if frm != a:
-                    continue
-                share = np.where(total > 0, volumes[:, qs].sum(axis=1) / safe, 0.0)
+            if len(hops) == 1:  # all of it goes on
+                shares = [(hops[0][0], (volumes[:, through].sum(axis=1) > 0) * 1.0)]
+            else:
+                total = volumes[:, through].sum(axis=1)
+                safe = np.where(total > 0, total, 1.0)
+                shares = [
+                    (nxt, np.where(total > 0, volumes[:, qs].sum(axis=1) / safe, 0.0))
+                    for nxt, qs in hops
+                ]
+            for nxt, share in shares:
                 if nxt >= 0:
-                    in_t[nxt] = in_t[nxt] + share * out_t
-                    in_c[nxt] = in_c[nxt] + share[:, None] * out_c
+                    in_t[nxt] = in_t.get(nxt, 0.0) + share * t
+                    in_c[nxt] = in_c.get(nxt, 0.0) + share[:, None] * out_c
                 else:
-                    received_t[:, -1 - nxt] += share * out_t
+                    received_t[:, -1 - nxt] += share * t
                     received_c[:, -1 - nxt] += share[:, None] * out_c
         return received_t, received_c
 
@@ -841,36 +887,37 @@ class _Chunk:
             self.transport_usd[:, c] += volumes[:, q] * costs[q]
 
     def _close_month(self) -> None:
-        """Value each replication's runs of the month (`RunValuation.close_month`)."""
+        """Value each replication's runs of the month (`RunValuation.close_month`): once per
+        distinct month of runs, the values then gathered to every replication that ran it."""
         path = self.path
-        month = self.valued_month
-        key = month_key(month)
-        valued = path._valuation.refineries
+        month = month_key(self.valued_month)
         keys = path.layout.keys
-        for r in range(self.n):
-            for n, name in enumerate(path.layout.refineries):
-                if name not in valued:
-                    continue
-                acc = self.month_runs_c[r, n]
+        for n, name in enumerate(path.layout.refineries):
+            if name not in path._valuation.refineries:
+                continue
+            distinct, inverse = np.unique(self.month_runs_c[:, n], axis=0, return_inverse=True)
+            parts = np.zeros((len(distinct), len(keys), len(_VALUED)))
+            booked = np.zeros((len(distinct), len(keys)), dtype=bool)
+            for u, acc in enumerate(distinct):
                 runs = {keys[i]: float(acc[i]) for i in np.nonzero(acc > 0)[0]}
                 if not runs:
                     continue
-                value = path.value_month(name, runs, key, self.month_days)
-                totals = self.valued[r]
+                value = path.value_month(name, runs, month, self.month_days)
                 for crude_key, crude in value.by_crude.items():
-                    row = totals.setdefault(
-                        (name, crude_key),
-                        dict.fromkeys(
-                            ("tonnes_t", "worth_usd", "sulphur_usd", "processing_usd"), 0.0
-                        ),
+                    i = keys.index(crude_key)
+                    booked[u, i] = True
+                    parts[u, i] = (
+                        crude.runs_t,
+                        crude.gross_worth_usd,
+                        crude.sulphur_cost_usd,
+                        crude.processing_cost_usd,
                     )
-                    row["tonnes_t"] += crude.runs_t
-                    row["worth_usd"] += crude.gross_worth_usd
-                    row["sulphur_usd"] += crude.sulphur_cost_usd
-                    row["processing_usd"] += crude.processing_cost_usd
+            inverse = inverse.reshape(-1)
+            self.valued_parts[:, n] += parts[inverse]
+            self.valued_booked[:, n] |= booked[inverse]
         self.month_runs_c[:] = 0.0
         self.month_days = 0.0
-        self.valued_month = first_of_next_month(month)
+        self.valued_month = first_of_next_month(self.valued_month)
         self.month_close_days = self._close_days()
 
     def _close_days(self) -> float:
@@ -959,7 +1006,13 @@ class _Chunk:
         valuation = copy.copy(path._valuation)
         valuation._runs = {n: defaultdict(float) for n in valuation.refineries}
         valuation._run_accs = list(valuation._runs.items())
-        valuation.totals = self.valued[r]
+        valuation.totals = {
+            (name, lay.keys[i]): dict(
+                zip(_VALUED, map(float, self.valued_parts[r, n, i]), strict=True)
+            )
+            for n, name in enumerate(lay.refineries)
+            for i in np.nonzero(self.valued_booked[r, n])[0]
+        }
         rec.valuation = valuation
         rec.end = RunEnd(
             end_days=path.horizon,

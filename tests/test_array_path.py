@@ -137,8 +137,10 @@ def test_the_risk_regime_comparison_covers_stops_makeup_and_outages():
 
 
 def test_chunks_and_the_daily_replication_change_nothing(monkeypatch):
-    """Replication 0 records its days on the event path, the rest run in chunks of 3."""
+    """Replication 0 records its days on the event path, the rest run in chunks of 3, with
+    lines' rings of entries starting at 4 rows (so they grow)."""
     monkeypatch.setattr(sim.array_path, "CHUNK_REPLICATIONS", 3)
+    monkeypatch.setattr(sim.array_path, "PIPE_SLOTS", 4)
     event, array = _runs(SCENARIOS / "risk_regime.toml", 8, daily="first")
     assert array[0].daily and not array[1].daily
     assert [r.replication for r in array] == list(range(8))
