@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 import math
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -257,9 +259,20 @@ def _switch_times(
 class _Books:
     """One replication's discrete state and records kept in Python (they change rarely)."""
 
-    __slots__ = ("events", "spells", "open_spells", "active", "shock", "price_key_dirty")
+    __slots__ = (
+        "_counter",
+        "events",
+        "spells",
+        "open_spells",
+        "active",
+        "shock",
+        "price_key_dirty",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, counter: Iterator[int]) -> None:
+        #: (time, order logged in the chunk, record); `counter` is shared by the chunk's books,
+        #: so events of one instant keep the order they happened in.
+        self._counter = counter
         self.events: list[tuple[float, int, EventRecord]] = []
         self.spells: list[DisruptionSpell] = []
         self.open_spells: dict[str, DisruptionSpell] = {}
@@ -492,7 +505,10 @@ class _Chunk:
         self.n = n
         n_ref, n_c, n_k = len(lay.refineries), len(topo.contracts), len(lay.keys)
         specs = path._specs
-        self.books = [_Books() for _ in replications]
+        counter = itertools.count()
+        self.books = [_Books(counter) for _ in replications]
+        #: Events of every replication alike (month turns, contract dates), kept once.
+        self.common = _Books(counter)
         seed = path.scenario.scenario.seed
         end = path.horizon + path.scenario.scenario.step_days / 2
         self.switches: dict[int, list[tuple[int, float, int, bool]]] = defaultdict(list)
@@ -591,18 +607,15 @@ class _Chunk:
         for day, month in path._months:
             if day == k:
                 self.month = month
-                for b in self.books:
-                    b.log(float(day), "network", EventKind.MONTH_START, month_key(month))
+                self.common.log(float(day), "network", EventKind.MONTH_START, month_key(month))
                 self._set_prices(range(self.n))
         for c in path.topology.contracts:
             if c.start_day > 0 and math.ceil(c.start_day) == k:
                 self.active[c.index] = True
-                for b in self.books:
-                    b.log(float(c.start_day), c.name, EventKind.CONTRACT_START)
+                self.common.log(float(c.start_day), c.name, EventKind.CONTRACT_START)
             if c.end_day < path.horizon and math.ceil(c.end_day) == k:
                 self.active[c.index] = False
-                for b in self.books:
-                    b.log(float(c.end_day), c.name, EventKind.CONTRACT_END)
+                self.common.log(float(c.end_day), c.name, EventKind.CONTRACT_END)
 
     def _switch(self, r: int, t: float, d: DisruptionSpec, on: bool) -> None:
         """As `Disruptions.switch`, for replication r."""
@@ -992,8 +1005,7 @@ class _Chunk:
         rec.supplied_t = float(self.route_t[r].sum())
         rec.costs = self._cost_book(r)
         book = self.books[r]
-        book.events.sort(key=lambda e: (e[0], e[1]))
-        rec.events = [e for _, _, e in book.events]
+        rec.events = [e for _, _, e in sorted([*book.events, *self.common.events])]
         rec.disruption_spells = book.spells
         rec._open_spells = {}
         rec.daily, rec.cargoes = [], []
