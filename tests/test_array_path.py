@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import sim.array_path
+import sim.runner
 from sim.array_path import ARRAY_RELATIVE_TOLERANCE, unsupported
 from sim.engine.topology import compile_topology
 from sim.recording import ReplicationResult
@@ -50,6 +51,13 @@ ROUNDING = {"mass_balance_error_t", "imbalance_t"}
 #: Absolute floor of the comparison (the engine's tonnes tolerance is 1e-6 t): differences
 #: of values that cancel (missed = nominated − shipped ≈ 0) are rounding of their operands.
 ABSOLUTE_FLOOR = 1e-6
+
+
+@pytest.fixture(autouse=True)
+def _array_path_from_one_replication(monkeypatch):
+    """The runner sends fewer than ARRAY_MIN_REPLICATIONS to the event path (cheaper there);
+    these tests compare the two paths on few replications, so the array path takes any."""
+    monkeypatch.setattr(sim.runner, "ARRAY_MIN_REPLICATIONS", 1)
 
 
 def _differences(a: object, b: object, where: str, handled: float) -> list[str]:
@@ -168,6 +176,16 @@ def test_half_day_steps_are_refused():
     assert unsupported(scenario, compile_topology(scenario)) == [
         "step_days = 0.5 (the array path steps 1 day)"
     ]
+
+
+def test_few_replications_run_on_the_event_path(monkeypatch):
+    monkeypatch.setattr(sim.runner, "ARRAY_MIN_REPLICATIONS", 4)
+    scenario = load_scenario(SCENARIOS / "base.toml")
+    replicator = Replicator(scenario, engine="array")
+    few = replicator.run(range(3), daily="none")
+    many = replicator.run(range(3, 7), daily="none")
+    assert all(r.counters["simpy_events"] > 0 for r in few)  # SimPy ran them
+    assert all(r.counters["simpy_events"] == 0 for r in many)  # the array path did
 
 
 def test_the_engine_setting(monkeypatch):
