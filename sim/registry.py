@@ -338,7 +338,8 @@ DAILY = Table(
         ),
         _c(
             "stock_t", "t",
-            "end of day: tank stock, linefill for a pipeline, crude in transit for rail",
+            "end of day: tank stock, linefill for a pipeline (the whole line's, third parties' "
+            "crude included, on a shared line), crude in transit for rail",
         ),
     ),
     intro="Daily integrals of the continuous flows (exact, not samples) and the stock at the end "

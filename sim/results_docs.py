@@ -46,7 +46,9 @@ Mass balance is checked before anything is written, for every replication:
 initial stock (refinery and port tanks, pipeline linefill) + supplied = refinery runs + final
 stock (tanks, linefill, crude on rail) + crude in quarantine storage at the end + crude pumped
 back out of quarantine (`reverse_pumped_t`) + crude handed in under swaps, to 1e-9 of the
-tonnes handled. (Pipelines are always full, so their linefill change is zero; crude on rail
+tonnes handled. A line shared with third parties holds their crude too (its linefill is the
+whole line's): their background flow enters the books as its own terms, third-party crude put
+into the line on one side and third-party crude leaving its head on the other. (Pipelines are always full, so their linefill change is zero; crude on rail
 varies and is inside "stock".) A run whose books do not close fails with exit code 1 and
 writes nothing.
 """

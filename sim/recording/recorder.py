@@ -342,6 +342,8 @@ class Recorder:
             sum(r["final_quarantine_t"] for r in refinery_rows),
             sum(r["reverse_pumped_t"] for r in refinery_rows),
             end.swapped_out_t,
+            end.third_party_in_t,
+            end.third_party_out_t,
         )
         costs = rows.cost_rows(self)
         events = rows.event_rows(self)
