@@ -84,6 +84,13 @@ def unsupported(scenario: Scenario, topology: Topology) -> list[str]:
     if rail:
         out.append("rail carrying crude: " + ", ".join(rail))
     out += [problem for c in topology.contracts for problem in _contract_problems(c, topology)]
+    idle_shared = [
+        x.name
+        for x in topology.links
+        if x.kind == "pipeline" and x.third_party_t_per_day > 0 and x.index not in used
+    ]
+    if idle_shared:
+        out.append("lines shared with third parties that no route uses: " + ", ".join(idle_shared))
     quotas = [
         t.name
         for t in topology.transit
@@ -137,6 +144,10 @@ class _Layout:
     linefill_mix: np.ndarray
     stock_mix: np.ndarray
     refineries: list[str]
+    #: Lines shared with third parties (their background flow moves every step), and the
+    #: crude key of the third parties' crude in them (-1: none).
+    shared: frozenset[int] = frozenset()
+    third_key: int = -1
 
 
 def _vector(mix: dict[str, float], keys: list[str]) -> np.ndarray:
@@ -169,9 +180,11 @@ def _layout(scenario: Scenario, topology: Topology) -> _Layout:
         *(f.queue[0].mix for f in network.fifos if f.queue),  # type: ignore[union-attr]
         *(r.tank.by_mix_t for r in network.refineries.values()),
     ]
-    for mix in mixes:
+    backgrounds = [getattr(f, "background_mix", None) for f in network.fifos]
+    for mix in [*mixes, *(b for b in backgrounds if b)]:
         keys += [k for k in mix if k not in keys]
     order = _topological([r.next_hops() for r in routes])
+    third = [keys.index(next(iter(b))) for b in backgrounds if b]
     return _Layout(
         routes=routes,
         route_index={(r.contract, r.links): q for q, r in enumerate(routes)},
@@ -198,6 +211,8 @@ def _layout(scenario: Scenario, topology: Topology) -> _Layout:
             ]
         ),
         refineries=refineries,
+        shared=frozenset(i for i, b in enumerate(backgrounds) if b and i in through),
+        third_key=third[0] if third else -1,
     )
 
 
@@ -304,6 +319,9 @@ class ArrayPath:
         self._plan_rows: dict[bytes, int] = {}
         self._plan_table: list[np.ndarray] = []
         self._plan_array: np.ndarray | None = None
+        self._plan_present: list[np.ndarray] = []
+        self._present_array = np.zeros((0, 0), dtype=bool)
+        self._background_cache: dict[tuple[int, float], float] = {}
         self._caps_cache: dict[tuple[int, float], float] = {}
         self._value_cache: dict[tuple, Any] = {}
         network = build_network(scenario, topology, None)
@@ -318,6 +336,11 @@ class ArrayPath:
         )
         self._months = self._month_starts()
         lay = self.layout
+        #: Each carrying link's hops: [(next link or -1 - refinery, routes making that hop)].
+        self.hop_list = {
+            a: [(nxt, np.array(qs)) for (frm, nxt), qs in lay.hops.items() if frm == a]
+            for a in lay.link_order
+        }
         #: Per carrying link, upstream first: (link, [(route injected here, its crude by
         #: key)], routes through it, [(next link or -1 - refinery, routes making that hop)]).
         self.moves = [
@@ -366,6 +389,18 @@ class ArrayPath:
             prices = self._price_cache[key] = cond.prices
         return prices
 
+    def background_t_per_day(self, link: int, factors: np.ndarray) -> np.ndarray:
+        """The third parties' flow on a shared line at these capacity factors, t/day."""
+        out = np.empty_like(factors)
+        spec = self.topology.links[link]
+        for value in np.unique(factors):
+            key = (link, float(value))
+            rate = self._background_cache.get(key)
+            if rate is None:
+                rate = self._background_cache[key] = spec.third_party_flow_t_per_day(float(value))
+            out[factors == value] = rate
+        return out
+
     def link_caps(self, factors: np.ndarray) -> np.ndarray:
         """Capacity each link leaves the simulated contracts at these factors, t/day."""
         out = np.empty_like(factors)
@@ -397,11 +432,14 @@ class ArrayPath:
                     )
                 )
                 vector = np.zeros(len(self.layout.routes))
+                present = np.zeros(len(self.layout.routes), dtype=bool)
                 for c, pairs in enumerate(plan.routes):
                     for links, rate in pairs:
                         vector[self.layout.route_index[(c, links)]] = rate
+                        present[self.layout.route_index[(c, links)]] = True
                 index = self._plan_rows[key] = len(self._plan_table)
                 self._plan_table.append(vector)
+                self._plan_present.append(present)
             out[r] = index
         return out
 
@@ -409,7 +447,13 @@ class ArrayPath:
         """The plan table as one array (rows: plans, columns: routes), t/day."""
         if self._plan_array is None or len(self._plan_array) != len(self._plan_table):
             self._plan_array = np.array(self._plan_table)
+            self._present_array = np.array(self._plan_present)
         return self._plan_array
+
+    def present_array(self) -> np.ndarray:
+        """Which routes each plan lists (rows: plans, columns: routes)."""
+        self.plan_array()
+        return self._present_array
 
     def value_month(self, refinery: str, runs: dict[str, float], month: str, days: float) -> Any:
         tonnes = sum(runs.values())
@@ -465,32 +509,148 @@ class _Pipes:
 
     def push(self, in_t: np.ndarray, in_c: np.ndarray) -> np.ndarray:
         """Tonnes by key leaving the head when `in_t` (by key `in_c`) enter at the tail."""
+        self._append(in_t, in_c)
+        return self._pop(in_t)
+
+    def _append(self, in_t: np.ndarray, in_c: np.ndarray) -> None:
+        """A new entry at the tail."""
         e = self.entries
         if e - int(self.head.min()) + 2 > self.slots:
             self._grow()
-        slots, n = self.slots, self.n
+        slots = self.slots
         np.add(self.cum_t[(e - 1) % slots], in_t, out=self.cum_t[e % slots])
         np.add(self.cum_c[(e - 1) % slots], in_c, out=self.cum_c[e % slots])
         self.entries = e + 1
-        new = self.head_t + in_t
+
+    def _locate(self, new: np.ndarray, head: np.ndarray) -> np.ndarray:
+        """The entry each position `new` is in, walking on from `head` (no change)."""
+        slots, n, e, rows = self.slots, self.n, self.entries, self.rows
         flat_t = self.cum_t.reshape(-1)
-        flat_c = self.cum_c.reshape(-1, self.k)
-        head, rows = self.head, self.rows
-        behind = (flat_t[(head % slots) * n + rows] < new) & (head < e)
+        behind = (flat_t[(head % slots) * n + rows] < new) & (head < e - 1)
         while behind.any():
             head = head + behind
-            behind = (flat_t[(head % slots) * n + rows] < new) & (head < e)
-        self.head = head
+            behind = (flat_t[(head % slots) * n + rows] < new) & (head < e - 1)
+        return head
+
+    def _cum_at(self, new: np.ndarray, head: np.ndarray) -> np.ndarray:
+        """Cumulative tonnes by key at positions `new`, in entries `head`."""
+        slots, n, rows = self.slots, self.n, self.rows
+        flat_t = self.cum_t.reshape(-1)
+        flat_c = self.cum_c.reshape(-1, self.k)
         at, before = (head % slots) * n + rows, ((head - 1) % slots) * n + rows
         low_t, high_t = flat_t[before], flat_t[at]
         length = high_t - low_t
         frac = np.where(length > 0, (new - low_t) / np.where(length > 0, length, 1.0), 1.0)
         frac = np.clip(frac, 0.0, 1.0)[:, None]
         low_c, high_c = flat_c[before], flat_c[at]
-        at_head = low_c + frac * (high_c - low_c)
+        return low_c + frac * (high_c - low_c)
+
+    def _pop(self, out_t: np.ndarray) -> np.ndarray:
+        """Tonnes by key leaving the head when `out_t` leave."""
+        new = self.head_t + out_t
+        head = self._locate(new, self.head)
+        at_head = self._cum_at(new, head)
         out = at_head - self.head_c
-        self.head_t, self.head_c = new, at_head
+        self.head, self.head_t, self.head_c = head, new, at_head
         return out
+
+
+class _Unfollowable(Exception):
+    """A chunk met something the array path does not replay exactly; its replications run
+    on the event path instead."""
+
+
+class _SharedPipe(_Pipes):
+    """A line shared with third parties (sim.engine.crude `PipelineFIFO.push_shared`): each
+    step the simulated shippers' crude and then the third parties' batch enter as two
+    entries; the third parties' crude leaving at the head leaves the network there."""
+
+    def __init__(self, n: int, linefill_t: float, mix: np.ndarray, third: int):
+        super().__init__(n, linefill_t, mix)
+        self.linefill_t, self.mix, self.third = linefill_t, mix, third
+        #: The day-0 linefill is one entry until the first step lays it out.
+        self.unsplit = True
+
+    def lay_out(self, own_t: np.ndarray, background_t: np.ndarray) -> None:
+        """`PipelineFIFO._lay_out`: alternating batches in the first step's proportions."""
+        step_t = own_t + background_t
+        if not (step_t > 0).all():
+            raise _Unfollowable("a shared line starts without flow")
+        self.unsplit = False
+        total = self.linefill_t
+        pairs = np.minimum(10_000, np.ceil(total / step_t)).astype(int)
+        chunk = total / pairs
+        own = chunk * own_t / step_t
+        most = int(pairs.max())
+        self.slots = max(PIPE_SLOTS, 1 << (2 * most + 64).bit_length())
+        self.cum_t = np.zeros((self.slots, self.n))
+        self.cum_c = np.zeros((self.slots, self.n, self.k))
+        self.entries = 1
+        third = np.zeros(self.k)
+        third[self.third] = 1.0
+        for i in range(most):
+            here = i < pairs
+            a = np.where(here, own, 0.0)
+            b = np.where(here, chunk - own, 0.0)
+            self._append(a, a[:, None] * self.mix)
+            self._append(b, b[:, None] * third)
+        self.head = np.ones(self.n, dtype=int)
+
+    def _own_cum(self, entries: np.ndarray) -> np.ndarray:
+        flat = (entries % self.slots) * self.n + self.rows
+        return self.cum_t.reshape(-1)[flat] - self.cum_c.reshape(-1, self.k)[flat, self.third]
+
+    def own_ahead(self, tonnes_t: np.ndarray) -> np.ndarray:
+        """`PipelineFIFO.own_in_head`: of the next `tonnes_t` leaving (within the content),
+        the simulated shippers' tonnes."""
+        tail_t = self.cum_t[(self.entries - 1) % self.slots]
+        end = np.minimum(self.head_t + tonnes_t, tail_t)
+        at = self._cum_at(end, self._locate(end, self.head))
+        head_own = self.head_t - self.head_c[:, self.third]
+        return (end - at[:, self.third]) - head_own
+
+    def until_own(self, own_t: np.ndarray) -> np.ndarray:
+        """`PipelineFIFO.push_until_own`: tonnes that can leave before more than `own_t` of
+        the simulated shippers' crude has (third-party batches pass whole)."""
+        head_own = self.head_t - self.head_c[:, self.third]
+        goal = head_own + own_t
+        last = self.entries - 1
+        j = self.head.copy()
+
+        def own_before(j: np.ndarray) -> np.ndarray:
+            return np.where(j == self.head, head_own, self._own_cum(j - 1))
+
+        def short(j: np.ndarray) -> np.ndarray:
+            high = self._own_cum(j)
+            return ((high < goal) | (high - own_before(j) <= 0)) & (j < last)
+
+        behind = short(j)
+        while behind.any():
+            j = j + behind
+            behind = short(j)
+        high = self._own_cum(j)
+        found = (high >= goal) & (high - own_before(j) > 0)
+        flat_t = self.cum_t.reshape(-1)
+        start_t = np.where(
+            j == self.head, self.head_t, flat_t[((j - 1) % self.slots) * self.n + self.rows]
+        )
+        inside = start_t + (goal - own_before(j)) - self.head_t
+        tail_t = flat_t[(last % self.slots) * self.n + self.rows]
+        beyond = (tail_t - self.head_t) + (goal - self._own_cum(np.full(self.n, last)))
+        return np.where(found, inside, beyond)
+
+    def push_shared(
+        self, own_t: np.ndarray, own_c: np.ndarray, background_t: np.ndarray
+    ) -> np.ndarray:
+        """The shippers' crude, then the third parties' batch, in at the tail; returns what
+        leaves at the head by key (third parties' key included)."""
+        if self.unsplit:
+            self.lay_out(own_t, background_t)
+        third = np.zeros((self.n, self.k))
+        third[:, self.third] = background_t
+        self._append(own_t, own_c)
+        self._append(background_t, third)
+        return self._pop(own_t + background_t)
 
 
 class _Chunk:
@@ -525,8 +685,19 @@ class _Chunk:
         self.crude = np.zeros((n, n_c))
         self._set_prices(range(n))
         self.pipes = {
-            a: _Pipes(n, topo.links[a].linefill_t, lay.linefill_mix[a]) for a in lay.link_order
+            a: _SharedPipe(n, topo.links[a].linefill_t, lay.linefill_mix[a], lay.third_key)
+            if a in lay.shared
+            else _Pipes(n, topo.links[a].linefill_t, lay.linefill_mix[a])
+            for a in lay.link_order
         }
+        #: Where each link's outflow went last, by share of each of its hops, and whether it
+        #: has gone anywhere yet (a shared line pushes its shippers' crude on after they stop).
+        self.last_shares = {a: np.zeros((n, len(path.hop_list[a]))) for a in lay.link_order}
+        self.last_valid = {a: np.zeros(n, dtype=bool) for a in lay.link_order}
+        #: Receipts each refinery can still take this step (shared lines' extra crude), t.
+        self.room_left = np.zeros((n, n_ref))
+        self.third_party_in = np.zeros(n)
+        self.third_party_out = np.zeros(n)
         # Refineries.
         self.stock = np.array([[s.initial_stock_t for s in specs]] * n, dtype=float)
         self.stock_c = np.array(
@@ -708,7 +879,7 @@ class _Chunk:
         volumes = rates * 1.0
         self._cut_to_caps(volumes, planned)
         self._cut_to_room(volumes, planned_run)
-        received_t, received_c = self._move(volumes)
+        received_t, received_c = self._move(volumes, rates)
         run_t = self._deliver(now, received_t, received_c, planned_run)
         self._record(k, now, volumes, received_t, run_t)
         shipped = np.zeros((self.n, len(self.path.topology.contracts)))
@@ -784,8 +955,6 @@ class _Chunk:
         lay = self.path.layout
         for n, s in enumerate(self.path._specs):
             idx = np.nonzero(lay.route_refinery == n)[0]
-            if not len(idx):
-                continue
             want = np.zeros(self.n)
             for q in idx:
                 want = want + volumes[:, q]
@@ -797,40 +966,118 @@ class _Chunk:
             if over.any():
                 scale = np.maximum(0.0, limit[over]) / want[over]
                 volumes[np.ix_(over, idx)] *= np.where(scale < 1.0, scale, 1.0)[:, None]
+            got = np.zeros(self.n)
+            for q in idx:
+                got = got + volumes[:, q]
+            self.room_left[:, n] = np.maximum(0.0, limit - got)
 
-    def _move(self, volumes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _shares(
+        self, volumes: np.ndarray, rates: np.ndarray, present: np.ndarray
+    ) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per link: (share of its outflow to each hop, whether it has hops, whether the plan
+        routes anything through it): by this step's volumes, else the plan's rates, else where
+        it went last (`NetworkStep._hops`)."""
+        out: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for a, _, through, _ in self.path.moves:
+            hops = self.path.hop_list[a]
+            total_v = volumes[:, through].sum(axis=1)
+            total_r = rates[:, through].sum(axis=1)
+            shares = self.last_shares[a].copy()
+            by_r = (total_v <= 0) & (total_r > 0)
+            by_v = total_v > 0
+            for i, (_, qs) in enumerate(hops):
+                if by_r.any():
+                    shares[by_r, i] = rates[np.ix_(by_r, qs)].sum(axis=1) / total_r[by_r]
+                if by_v.any():
+                    shares[by_v, i] = volumes[np.ix_(by_v, qs)].sum(axis=1) / total_v[by_v]
+            valid = by_v | by_r | self.last_valid[a]
+            out[a] = (shares, np.asarray(valid), np.asarray(present[:, through].any(axis=1)))
+        return out
+
+    def _room_through(self, a: int, shares: dict) -> np.ndarray:
+        """`NetworkStep._room_through`: most tonnes that can go on from link `a` this step."""
+        share_a, _, _ = shares[a]
+        most = np.full(self.n, np.inf)
+        for i, (nxt, _) in enumerate(self.path.hop_list[a]):
+            share = share_a[:, i]
+            positive = share > 0
+            if nxt < 0:
+                room = self.room_left[:, -1 - nxt]
+            else:
+                room = np.where(shares[nxt][1], self._room_through(nxt, shares), 0.0)
+            value = room / np.where(positive, share, 1.0)
+            most = np.where(positive, np.minimum(most, value), most)
+        return most
+
+    def _use_room(self, tonnes: np.ndarray, a: int, shares: dict) -> None:
+        """`NetworkStep._use_room`: `tonnes` going on from link `a` take refineries' room."""
+        share_a, _, _ = shares[a]
+        for i, (nxt, _) in enumerate(self.path.hop_list[a]):
+            part = tonnes * share_a[:, i]
+            if nxt < 0:
+                self.room_left[:, -1 - nxt] = np.maximum(0.0, self.room_left[:, -1 - nxt] - part)
+            else:
+                self._use_room(np.where(shares[nxt][1], part, 0.0), nxt, shares)
+
+    def _push_shared(
+        self, a: int, t: np.ndarray, c: np.ndarray, shares: dict
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`NetworkStep._push_shared`: (the shippers' tonnes leaving, by key)."""
+        pipe = self.pipes[a]
+        assert isinstance(pipe, _SharedPipe)
+        _, valid, _ = shares[a]
+        background = self.path.background_t_per_day(a, self.link_factor[:, a]) * 1.0
+        if not pipe.unsplit:
+            limited = pipe.own_ahead(t + background) > t + 1e-9
+            if limited.any():
+                room = np.where(valid, self._room_through(a, shares), 0.0)
+                most = pipe.until_own(t + room)
+                cut = np.maximum(0.0, np.minimum(background, most - t))
+                background = np.where(limited, cut, background)
+        out_c = pipe.push_shared(t, c, background)
+        third = out_c[:, pipe.third].copy()
+        out_c[:, pipe.third] = 0.0
+        self.third_party_in += background
+        self.third_party_out += third
+        out_t = (t + background) - third
+        extra = out_t - t
+        going = (extra > 1e-9) & valid
+        if going.any():
+            self._use_room(np.where(going, extra, 0.0), a, shares)
+        return out_t, out_c
+
+    def _move(self, volumes: np.ndarray, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Crude through the lines, upstream first; what each refinery receives (t, by key)."""
-        lay = self.path.layout
+        path, lay = self.path, self.path.layout
         n_ref, n_k = len(lay.refineries), len(lay.keys)
         in_t: dict[int, np.ndarray] = {}
         in_c: dict[int, np.ndarray] = {}
         received_t = np.zeros((self.n, n_ref))
         received_c = np.zeros((self.n, n_ref, n_k))
-        for a, injected, through, hops in self.path.moves:
-            t = in_t.get(a, 0.0)
-            c = in_c.get(a, 0.0)
+        shares = self._shares(volumes, rates, path.present_array()[self.plan_row])
+        for a, injected, _, _ in path.moves:
+            t = in_t.get(a, 0.0) + np.zeros(self.n)
+            c = in_c.get(a, 0.0) + np.zeros((self.n, n_k))
             for q, mix in injected:
                 v = volumes[:, q]
                 t = t + v
                 c = c + v[:, None] * mix
-            t = t + np.zeros(self.n)
-            out_c = self.pipes[a].push(t, c + np.zeros((self.n, n_k)))
-            self.link_out_c[a] += out_c
-            if len(hops) == 1:  # all of it goes on
-                shares = [(hops[0][0], (volumes[:, through].sum(axis=1) > 0) * 1.0)]
+            if a in lay.shared:
+                out_t, out_c = self._push_shared(a, t, c, shares)
             else:
-                total = volumes[:, through].sum(axis=1)
-                safe = np.where(total > 0, total, 1.0)
-                shares = [
-                    (nxt, np.where(total > 0, volumes[:, qs].sum(axis=1) / safe, 0.0))
-                    for nxt, qs in hops
-                ]
-            for nxt, share in shares:
+                out_t, out_c = t, self.pipes[a].push(t, c)
+            self.link_out_c[a] += out_c
+            share_a, valid, planned = shares[a]
+            moved = planned & ((t > 0) | (a in lay.shared)) & valid
+            self.last_shares[a][moved] = share_a[moved]
+            self.last_valid[a] |= moved
+            for i, (nxt, _) in enumerate(path.hop_list[a]):
+                share = np.where(valid, share_a[:, i], 0.0)
                 if nxt >= 0:
-                    in_t[nxt] = in_t.get(nxt, 0.0) + share * t
+                    in_t[nxt] = in_t.get(nxt, 0.0) + share * out_t
                     in_c[nxt] = in_c.get(nxt, 0.0) + share[:, None] * out_c
                 else:
-                    received_t[:, -1 - nxt] += share * t
+                    received_t[:, -1 - nxt] += share * out_t
                     received_c[:, -1 - nxt] += share[:, None] * out_c
         return received_t, received_c
 
@@ -1037,6 +1284,8 @@ class _Chunk:
             ),
             lots_landed_t=0.0,
             swapped_out_t=0.0,
+            third_party_in_t=float(self.third_party_in[r]),
+            third_party_out_t=float(self.third_party_out[r]),
             cargoes_discharged=0,
             nominated_t=tuple(float(x) for x in self.nominated[r]),
             contract_shipped_t=tuple(float(x) for x in self.contract_shipped[r]),
