@@ -52,7 +52,7 @@ from sim.units import days_in_month, first_of_next_month, month_key
 #: The array path's rows equal the event path's to this relative difference (tested).
 ARRAY_RELATIVE_TOLERANCE = 1e-9
 #: Replications stepped together: memory grows with this, not with the replications run.
-CHUNK_REPLICATIONS = 1024
+CHUNK_REPLICATIONS = 2048
 #: Rows a line's ring of entries starts with (it doubles when its crude takes longer).
 PIPE_SLOTS = 64
 #: As the recorder: a run below target by less than this is not a cut, t.
@@ -605,9 +605,22 @@ class _SharedPipe(_Pipes):
         the simulated shippers' tonnes."""
         tail_t = self.cum_t[(self.entries - 1) % self.slots]
         end = np.minimum(self.head_t + tonnes_t, tail_t)
-        at = self._cum_at(end, self._locate(end, self.head))
+        third_at = self._third_at(end, self._locate(end, self.head))
         head_own = self.head_t - self.head_c[:, self.third]
-        return (end - at[:, self.third]) - head_own
+        return (end - third_at) - head_own
+
+    def _third_at(self, new: np.ndarray, head: np.ndarray) -> np.ndarray:
+        """`_cum_at` of the third parties' key alone (one column, not every key)."""
+        slots, n, rows = self.slots, self.n, self.rows
+        flat_t = self.cum_t.reshape(-1)
+        third = self.cum_c[..., self.third].reshape(-1)
+        at, before = (head % slots) * n + rows, ((head - 1) % slots) * n + rows
+        low_t, high_t = flat_t[before], flat_t[at]
+        length = high_t - low_t
+        frac = np.where(length > 0, (new - low_t) / np.where(length > 0, length, 1.0), 1.0)
+        frac = np.clip(frac, 0.0, 1.0)
+        low_c, high_c = third[before], third[at]
+        return low_c + frac * (high_c - low_c)
 
     def until_own(self, own_t: np.ndarray) -> np.ndarray:
         """`PipelineFIFO.push_until_own`: tonnes that can leave before more than `own_t` of
