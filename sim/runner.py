@@ -196,11 +196,15 @@ class Replicator:
 
 
 def simulate(
-    scenario: Scenario, daily: str = "first", on_result: OnResult | None = None
+    scenario: Scenario,
+    daily: str = "first",
+    on_result: OnResult | None = None,
+    engine: str | None = None,
 ) -> ScenarioResult:
     """Run every replication of `scenario` (nothing is written here; `on_result` is called
-    with each replication's result as it finishes)."""
-    replicator = Replicator(scenario)
+    with each replication's result as it finishes). `engine`: `event` or `array` (default:
+    `engine_setting()`)."""
+    replicator = Replicator(scenario, engine=engine)
     return replicator.result(
         replicator.run(range(scenario.scenario.replications), daily, on_result)
     )

@@ -192,6 +192,37 @@ def test_few_replications_run_on_the_event_path(monkeypatch):
     assert all(r.counters["simpy_events"] == 0 for r in many)  # the array path did
 
 
+def test_the_command_line_runs_the_array_path(tmp_path, monkeypatch, capsys):
+    """`python -m sim --engine array run` writes the same tables as the event path."""
+    import csv
+
+    from sim.cli import main
+
+    monkeypatch.delenv("SIM_ENGINE", raising=False)
+    folders = {}
+    for engine in ("event", "array"):
+        # Through the environment, as the command line sets it (so workers inherit it).
+        monkeypatch.setenv("SIM_ENGINE", engine)
+        out = tmp_path / engine
+        args = ["run", str(SCENARIOS / "risk_regime.toml"), "--replications", "20"]
+        assert main([*args, "--daily", "none", "--out", str(out), "--quiet"]) == 0
+        [folders[engine]] = list(out.glob("*/*/summary.csv"))
+    monkeypatch.setenv("SIM_ENGINE", "event")
+    assert main(["--engine", "array", "validate", str(SCENARIOS / "base.toml")]) == 0
+    assert engine_setting() == "array"  # the option set it for this process and its workers
+
+    def rows(path: Path) -> list[dict]:
+        with path.open() as f:
+            return [
+                {k: (float(v or "nan") if k != "seed" else v) for k, v in row.items()}
+                for row in csv.DictReader(f)
+            ]
+
+    event, array = rows(folders["event"]), rows(folders["array"])
+    problems = [d for e, a in zip(event, array, strict=True) for d in _differences(e, a, "", 1e9)]
+    assert not problems, problems[:10]
+
+
 def test_the_engine_setting(monkeypatch):
     monkeypatch.delenv("SIM_ENGINE", raising=False)
     assert engine_setting() == "event"
