@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from sim.engines import ENGINE_VARIABLE
 from sim.errors import MassBalanceError, ResultsExistError, ScenarioError
 from sim.kinds import Daily
 from sim.progress import terminal_progress
@@ -511,7 +512,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.engine is not None:  # through the environment, so worker processes inherit it
-        os.environ["SIM_ENGINE"] = args.engine
+        os.environ[ENGINE_VARIABLE] = args.engine
     handler = {
         "validate": cmd_validate,
         "run": cmd_run,

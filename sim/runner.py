@@ -7,7 +7,6 @@ replications with `daily="all"` holds one replication's per-day rows at a time.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from sim.array_path import CHUNK_REPLICATIONS, ArrayPath, unsupported
 from sim.engine.allocator import Allocator
 from sim.engine.simulation import ExecutableCache, Simulation
 from sim.engine.topology import Topology, compile_topology
+from sim.engines import engine_setting
 from sim.kinds import Daily
 from sim.randomness import replication_seed_sequence
 from sim.recording import Recorder, ReplicationResult, check_mass_balance
@@ -31,12 +31,6 @@ DAILY_CHOICES = tuple(d.value for d in Daily)
 #: Called with each replication's result as it finishes, in replication order.
 OnResult = Callable[[ReplicationResult], None]
 
-#: Which path runs replications: the event path (sim.engine, the reference) or the array path
-#: (sim.array_path: replications as an array axis, for Monte Carlo runs). Set by
-#: `python -m sim --engine array ...`; an environment variable, so sweep workers inherit it.
-ENGINE_VARIABLE = "SIM_ENGINE"
-ENGINES = ("event", "array")
-
 #: Fewer replications than this at once run on the event path even with `--engine array`: the
 #: array path's cost per step is paid once for all its replications, and below this the event
 #: path is cheaper (measured on base: 1 replication 0.18 s against 0.02 s; 100: 0.24 s against
@@ -45,14 +39,6 @@ ARRAY_MIN_REPLICATIONS = 16
 
 #: (scenario, reason) pairs already told: the fallback is said once per scenario.
 _FALLBACKS_SAID: set[tuple[str, str]] = set()
-
-
-def engine_setting() -> str:
-    """The path chosen for replications (`event` unless SIM_ENGINE says otherwise)."""
-    value = os.environ.get(ENGINE_VARIABLE, "event").strip().lower() or "event"
-    if value not in ENGINES:
-        raise ValueError(f"{ENGINE_VARIABLE}={value!r}: expected one of {', '.join(ENGINES)}")
-    return value
 
 
 @dataclass

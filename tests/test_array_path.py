@@ -13,9 +13,10 @@ import sim.array_path
 import sim.runner
 from sim.array_path import ARRAY_RELATIVE_TOLERANCE, unsupported
 from sim.engine.topology import compile_topology
+from sim.engines import engine_setting
 from sim.recording import ReplicationResult
 from sim.recording.mass_balance import MASS_BALANCE_RELATIVE_TOLERANCE
-from sim.runner import Replicator, engine_setting
+from sim.runner import Replicator
 from sim.scenario.loading import load_scenario
 from sim.scenario.variants import with_values
 
