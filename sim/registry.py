@@ -780,3 +780,36 @@ N1_REPLICATIONS = Table(
         *(_c(name, kpi(name).unit, "as in summary.csv") for name in N1_KPIS),
     ),
 )  # fmt: skip
+
+# ------------------------------------------------------------------ sweeps
+
+SWEEP_POINTS = Table(
+    "points",
+    "one row per lever point and KPI: the KPI's statistics over the point's successful runs",
+    (
+        _c("point", "", "lever point, 0-based"),
+        _c("runs", "count", "rows of this point in runs.csv"),
+        _c("ok", "count", "of those, succeeded"),
+        _c("failed", "count", "of those, failed"),
+        _c("kpi", "", "the KPI: a column of runs.csv, as in summary.csv"),
+        _c("n", "count", "successful runs whose value of the KPI is not missing: the values the "
+           "statistics use"),
+        _c("mean", "KPI's unit", "mean over those runs"),
+        _c("sd", "KPI's unit", "sample standard deviation (divisor n − 1; 0 when n = 1)"),
+        _c(
+            "ci95_low", "KPI's unit",
+            "95 % confidence interval of the mean, lower end: mean − t(0.975, n − 1) · sd ⁄ √n, "
+            "as in [comparison.csv](#comparisoncsv)",
+        ),
+        _c("ci95_high", "KPI's unit", "upper end: mean + t(0.975, n − 1) · sd ⁄ √n"),
+        _c("p5", "KPI's unit", "5th percentile (numpy's linear interpolation)"),
+        _c("p50", "KPI's unit", "median"),
+        _c("p95", "KPI's unit", "95th percentile"),
+    ),
+    intro="Long form, like summary_stats.csv and comparison.csv: a sweep of P lever points has "
+    "P × (number of\nKPIs) rows, in point order and, within a point, in the KPI order of "
+    "runs.csv. Between `point` and\n`runs` comes one column per lever (named by its dotted "
+    "key, in file order; the key's unit), so\na row says which point it is without a join. "
+    "Every point is present: a point with no run yet\nhas `runs` 0, `n` 0 and empty "
+    "statistics.",
+)  # fmt: skip

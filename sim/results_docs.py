@@ -93,7 +93,7 @@ while the sweep runs, so that a stopped sweep keeps every finished run:
 |---|---|
 | `manifest.json` | what the sweep is and how far it got (below); rewritten whole (temporary file, then rename) when the sweep starts and ends |
 | `runs.csv` | one row per run, appended as runs finish; sorted when the sweep is complete |
-| `points.csv` | one row per lever point: statistics of every KPI over its successful runs; written whole at the end of every invocation |
+| `points.csv` | one row per lever point and KPI: the KPI's statistics over the point's successful runs; written whole at the end of every invocation |
 
 **Writing and resuming.** Each finished chunk of runs is appended to runs.csv as complete lines
 in one write, then flushed to disk (`os.fsync`), so a killed process leaves whole rows,
@@ -123,26 +123,17 @@ executor ran the sweep, however many workers, in whatever order runs finished. W
 Lever and sampled values are set exactly as written: continuous values are rounded to 6
 decimals before they are applied.
 
-### points.csv
+"""
 
-One row per lever point, in point order, every point present (a point with no run yet has
-`runs` 0 and empty statistics).
-
-| column | unit | meaning |
-|---|---|---|
-| `point` | – | lever point, 0-based |
-| one column per lever | the key's unit | the lever's value at this point |
-| `runs` | count | rows of this point in runs.csv |
-| `ok`, `failed` | count | of those, succeeded and failed |
-| `<kpi>_n` | count | successful runs whose value of the KPI is not missing: the values the statistics use |
-| `<kpi>_mean`, `<kpi>_sd` | KPI's unit | mean and sample standard deviation (n − 1; 0 when n = 1) |
-| `<kpi>_ci95_low`, `<kpi>_ci95_high` | KPI's unit | 95 % confidence interval of the mean: mean ∓ t(0.975, n − 1) · sd ⁄ √n, as in [comparison.csv](#comparisoncsv) |
-| `<kpi>_p5`, `<kpi>_p50`, `<kpi>_p95` | KPI's unit | 5th, 50th and 95th percentiles (numpy's linear interpolation) |
-
+SWEEP_POINTS_NOTES = """\
 The statistics are computed from the values as written in runs.csv (6 decimals), for every KPI
-of runs.csv in its order (`<kpi>` is the KPI's column name), with `sim.statistics.describe`; they
-do not depend on the order of the rows.
+of runs.csv, with `sim.statistics.describe`; they do not depend on the order of the rows. In
+pandas, `sim.read_results(folder)["points"]` reads it typed, and `sim.wide_points(frame)` gives
+one row per point with a `<kpi>_<stat>` column per KPI and statistic (the layout of sweep folders
+written before points.csv was long: `python -m sim report` still reads those).
+"""
 
+SWEEP_MANIFEST = """\
 ### manifest.json (sweep)
 
 | key | meaning |
@@ -207,6 +198,16 @@ def _kinds(title: str, kinds: type[EventKind] | type[TargetKind] | type[Effect])
     return f"{title}: {items}.\n"
 
 
+def _points_section() -> str:
+    """points.csv: the registry's columns, with the levers' columns where they stand."""
+    table = registry.SWEEP_POINTS
+    lines = column_table(table).splitlines()
+    lever = "| one column per lever | the key's unit | the lever's value at this point |"
+    lines.insert(3, lever)  # after the header, the rule and `point`
+    parts = [f"### {table.name}.csv\n", table.intro + "\n", "\n".join(lines) + "\n"]
+    return "\n".join([*parts, SWEEP_POINTS_NOTES])
+
+
 def render() -> str:
     files = ["| file | what it holds |", "|---|---|"]
     files += [f"| `{name}` | {what} |" for name, what in FIXED_FILES]
@@ -247,6 +248,8 @@ def render() -> str:
     out.append(N1_INTRO + column_table(registry.N1))
     out.append(table_section(registry.N1_REPLICATIONS, "###"))
     out.append(SWEEPS)
+    out.append(_points_section())
+    out.append(SWEEP_MANIFEST)
     return "\n".join(part.rstrip("\n") + "\n" for part in out)
 
 
