@@ -333,8 +333,9 @@ DAILY = Table(
         ),
         _c(
             "outflow_t", "t",
-            "refinery: crude run; pipeline: crude out (equal to in: lines are full); rail: crude "
-            "unloaded",
+            "refinery: crude run; pipeline: crude out (equal to in: lines are full; on a line "
+            "shared with third parties both count the simulated crude only, so they differ while "
+            "the third parties' flow pushes out crude that went in earlier); rail: crude unloaded",
         ),
         _c(
             "stock_t", "t",

@@ -290,6 +290,8 @@ class StepResult:
     #: Third parties' crude put into and leaving the shared lines this step, t.
     third_party_in_t: float = 0.0
     third_party_out_t: float = 0.0
+    #: Simulated crude pushed into each shared line this step (what leaves may differ), t.
+    shared_in_t: dict[int, float] = field(default_factory=dict)
 
 
 class NetworkStep:
@@ -341,6 +343,8 @@ class NetworkStep:
         self._background_rate: dict[int, tuple[float, float]] = {}
         #: Third parties' tonnes into and out of the shared lines this step.
         self._third_party_t = [0.0, 0.0]
+        #: The simulated crude pushed into each shared line this step, t.
+        self._shared_in_t: dict[int, float] = {}
 
     def step(
         self,
@@ -371,6 +375,7 @@ class NetworkStep:
         hop_shares = _hop_shares(plan.routes, volumes) if scaled else plan.hop_shares
         inputs, port_drawn = self._inject(plan, volumes)
         self._third_party_t = [0.0, 0.0]
+        self._shared_in_t = {}
         link_flow, rail_loaded = self._move(plan, inputs, hop_shares, dt, now_days)
         for trains in rail_in.values():
             for link, p in trains:
@@ -388,6 +393,7 @@ class NetworkStep:
             swapped_out_t=sum(p.tonnes_t for p in inputs.get(Sink.SWAP_HAND_IN, ())),
             third_party_in_t=self._third_party_t[0],
             third_party_out_t=self._third_party_t[1],
+            shared_in_t=self._shared_in_t,
         )
         # 5. Refineries refuse contaminated crude, receive the rest and run.
         self._deliver(inputs, rail_in, dt, now_days, result)
@@ -778,6 +784,7 @@ class NetworkStep:
         background = Parcel(background_t, ppm, fifo.background_mix, now_days)
         out, third_out = fifo.push_shared(parts, background, now_days)
         self._third_party_t[0] += background_t
+        self._shared_in_t[link] = self._shared_in_t.get(link, 0.0) + own_in
         self._third_party_t[1] += third_out
         extra = (out[0].tonnes_t if len(out) == 1 else sum(p.tonnes_t for p in out)) - own_in
         if extra > 1e-9 and hops is not None:

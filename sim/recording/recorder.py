@@ -296,8 +296,8 @@ class Recorder:
         for link, parcels in result.link_flow.items():
             tonnes = sum(p.tonnes_t for p in parcels)
             self._day_out[links[link].name] += tonnes
-            if links[link].kind == "pipeline":  # a full line: in equals out
-                self._day_in[links[link].name] += tonnes
+            if links[link].kind == "pipeline":  # a full line: in equals out, unless shared
+                self._day_in[links[link].name] += result.shared_in_t.get(link, tonnes)
         for link, tonnes in result.rail_loaded.items():
             self._day_in[links[link].name] += tonnes
         if not end_of_day:
