@@ -655,10 +655,11 @@ PRACTICAL_DIFFERENCE: dict[str, float] = {
 
 COMPARISON_RANKING = Table(
     "ranking",
-    "one row per strategy, best first: the strategies ranked on the net value to Belarus",
+    "one row per KPI and strategy, best first within each KPI: the net value to Belarus first, "
+    "then every compared KPI with a better direction that is not zero everywhere",
     (
-        _c("kpi", "", "the KPI ranked on (`net_value_usd`)"),
-        _c("rank", "", "1 = best (highest mean)"),
+        _c("kpi", "", "the KPI ranked on (`net_value_usd` first)"),
+        _c("rank", "", "1 = best (highest mean, or lowest where lower is better)"),
         _c("strategy", "", "strategy name, as in comparison.csv"),
         _c("n", "count", "replications with a value"),
         _c("mean", "KPI's unit", "mean over replications"),
@@ -674,6 +675,19 @@ COMPARISON_RANKING = Table(
             "least the KPI's practical threshold; `no practical difference` when it excludes 0 "
             "but is smaller; `no difference detected at N replications` when it includes 0; "
             "`worse (1 replication, no interval)` with one",
+        ),
+        _c(
+            "diff_vs_reference_mean", "KPI's unit",
+            "mean over replications of (this strategy − the reference) in the same replication; "
+            "the reference is the first strategy (`compare --reference` chooses it)",
+        ),
+        _c("diff_vs_reference_ci95_low", "KPI's unit", "95 % CI of that paired mean, lower end"),
+        _c("diff_vs_reference_ci95_high", "KPI's unit", "upper end"),
+        _c(
+            "verdict_vs_reference", "",
+            "`reference`; `better` or `worse` (in the KPI's better direction) when the paired "
+            "95 % CI excludes 0 and the mean difference is at least the practical threshold; "
+            "otherwise as `verdict`",
         ),
     ),
 )  # fmt: skip

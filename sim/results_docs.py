@@ -67,7 +67,7 @@ that repeats (a scenario compared with itself) gets `-2`, `-3`, ... It holds:
 |---|---|
 | `comparison.csv` | one row per KPI and strategy: statistics, and the paired difference from the first strategy |
 | `replications.csv` | one row per strategy and replication: the KPI values the statistics are computed from |
-| `ranking.csv` | one row per strategy, best first on the net value to Belarus, with the paired difference from the best and a verdict |
+| `ranking.csv` | per KPI (net value to Belarus first), the strategies best first, each with the paired difference from the best and from the reference (the first strategy, or `--reference`) and a verdict in words (`better`, `worse`, `no difference detected at N replications`, ...) |
 | `manifest.json` | program and Python version, kind (`comparison`), each strategy's scenario name, file and sha256 (of the scenario as run, seed and replications applied), the `--set` overrides, seed and how every random number derives from it, replications, KPIs, confidence level, start and end time (UTC), status |
 
 """
@@ -239,8 +239,8 @@ def render() -> str:
         "The smallest difference that matters, per KPI in its unit (`compare --threshold "
         f"KPI=VALUE` overrides; the manifest's `practical_difference` records what was used): "
         f"{limits}. A paired difference whose CI excludes 0 but whose mean is smaller is called "
-        "`no practical difference` in ranking.csv and is not listed among the report's clear "
-        "differences.\n"
+        "`no practical difference` in ranking.csv and is not called better or worse in the "
+        "report's verdict table.\n"
     )
     out.append(STRESS_INTRO)
     out.append(table_section(registry.STRESS, "###"))

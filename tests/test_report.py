@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from sim import registry
 from sim.cli import main
 from sim.report import ReportError, detect_kind, report
 from sim.report.formatting import (
@@ -542,9 +543,23 @@ def test_comparison_report_gives_the_ranked_verdict(comparison_folder):
     with (comparison_folder / "ranking.csv").open() as fh:
         ranking = list(csv.DictReader(fh))
     assert "Verdict: strategies ranked on net value to Belarus" in page
-    best = ranking[0]
-    assert best["verdict"] == "best"
-    for row in ranking[1:]:
+    net = [r for r in ranking if r["kpi"] == "net_value_usd"]
+    assert ranking[: len(net)] == net and net[0]["verdict"] == "best"
+    for row in net[1:]:
         assert row["verdict"] in page
+    # Every other ranked KPI is ranked best first and has a verdict against the reference.
+    assert "Verdict per KPI" in page
+    for kpi in dict.fromkeys(r["kpi"] for r in ranking):
+        rows = [r for r in ranking if r["kpi"] == kpi]
+        assert [int(r["rank"]) for r in rows] == list(range(1, len(rows) + 1))
+        assert any(float(r["mean"]) != 0 for r in rows), f"{kpi} is zero everywhere"
+        assert any(r["verdict_vs_reference"] == "reference" for r in rows)
+        label = registry.kpi(kpi).label
+        assert label in page
     # KPIs that are zero for every strategy are folded into a note, not listed as rows.
-    assert "Zero for every strategy" in page or all(float(r["mean"]) != 0 for r in ranking)
+    rows = read_csv(comparison_folder / "comparison.csv")
+    zero = {r["kpi"] for r in rows} - {
+        r["kpi"] for r in rows if float(r["mean"]) != 0 or float(r["sd"]) != 0
+    }
+    assert ("Zero for every strategy" in page) == bool(zero)
+    assert not zero & {r["kpi"] for r in ranking}
