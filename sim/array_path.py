@@ -3,8 +3,9 @@ array axis (issue 12, item 2).
 
 It runs the same daily rules as the event path (sim.engine) for what the shipped status quo
 and its risk regime use: pipelines (full lines, batches followed by origin and grade; lines
-shared with third parties, whose background flow pushes the shippers' crude on), refineries with their run planner and unit stops, contracts with monthly nominations and
-make-up of missed tonnes, the allocator's plans (one call per distinct request, cached), and
+shared with third parties, whose background flow pushes the shippers' crude on), refineries
+with their run planner and unit stops, contracts with monthly nominations and make-up of
+missed tonnes, the allocator's plans (one call per distinct request, cached), and
 scheduled or random disruptions of links, refineries, ports, contracts, countries and prices
 drawn from the engine's own `disruption:<name>` streams, so replication r here is replication r
 there. Recording keeps the recorder's totals as arrays and builds each replication's rows with
@@ -18,8 +19,8 @@ The event path stays the reference: tests/test_array_path.py checks every shippe
 path accepts against it, table by table, to `ARRAY_RELATIVE_TOLERANCE`.
 
 Why numpy and not numba (issue 12 asks): the step is a few hundred array operations a day
-over (replications × crude keys); at 2,048 replications a chunk that is ≈ 0.5 ms CPU per
-replication-year stepping, ≈ 18× the plain numpy step of bench/bench_array.py, which moves
+over (replications × crude keys); at 2,048 replications a chunk that is ≈ 0.47 ms CPU per
+replication-year stepping, ≈ 17× the plain numpy step of bench/bench_array.py, which moves
 tonnes only (no batches by crude key, no make-up, no plans, no books). Numba could fuse the
 per-replication loops (the lines' head walks above all) and close much of that gap, but it is
 not a dependency of this project (an LLVM toolchain, a compile at first call); the end-to-end
