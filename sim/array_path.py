@@ -703,8 +703,8 @@ class _Chunk:
         self.capacity_factor = np.ones((n, n_ref))
         self.active = np.array([c.start_day <= 0 < c.end_day for c in topo.contracts])
         self.month = path.scenario.scenario.start_date.replace(day=1)
-        self.purchase = np.zeros((n, n_c))
-        self.crude = np.zeros((n, n_c))
+        self.purchase_usd_per_t = np.zeros((n, n_c))
+        self.crude_usd_per_t = np.zeros((n, n_c))
         self._set_prices(range(n))
         self.pipes = {
             a: _SharedPipe(n, topo.links[a].linefill_t, lay.linefill_mix[a], lay.third_key)
@@ -717,44 +717,44 @@ class _Chunk:
         self.last_shares = {a: np.zeros((n, len(path.hop_list[a]))) for a in lay.link_order}
         self.last_valid = {a: np.zeros(n, dtype=bool) for a in lay.link_order}
         #: Receipts each refinery can still take this step (shared lines' extra crude), t.
-        self.room_left = np.zeros((n, n_ref))
-        self.third_party_in = np.zeros(n)
-        self.third_party_out = np.zeros(n)
+        self.room_left_t = np.zeros((n, n_ref))
+        self.third_party_in_t = np.zeros(n)
+        self.third_party_out_t = np.zeros(n)
         # Refineries.
-        self.stock = np.array([[s.initial_stock_t for s in specs]] * n, dtype=float)
-        self.stock_c = np.array(
+        self.stock_t = np.array([[s.initial_stock_t for s in specs]] * n, dtype=float)
+        self.stock_by_key_t = np.array(
             [[s.initial_stock_t * lay.stock_mix[i] for i, s in enumerate(specs)]] * n
         ).reshape(n, n_ref, n_k)
         self.online = np.ones((n, n_ref), dtype=bool)
         self.restart_allowed = np.zeros((n, n_ref), dtype=bool)
-        self.restart_ready = np.full((n, n_ref), math.inf)
+        self.restart_ready_days = np.full((n, n_ref), math.inf)
         self.initial_inventory_t = (
-            self.stock.sum(axis=1)[0]
+            self.stock_t.sum(axis=1)[0]
             + path._port_stock_t
             + sum(topo.links[a].linefill_t for a in lay.link_order)
             + path._idle_linefill_t
         )
         # Make-up.
-        self.owed = np.zeros((n, n_c))
-        self.window_end = np.full((n, n_c), np.nan)
-        self.nominated = np.zeros((n, n_c))
-        self.contract_shipped = np.zeros((n, n_c))
-        self.makeup = np.zeros((n, n_c))
+        self.owed_t = np.zeros((n, n_c))
+        self.window_end_days = np.full((n, n_c), np.nan)
+        self.nominated_t = np.zeros((n, n_c))
+        self.contract_shipped_t = np.zeros((n, n_c))
+        self.makeup_t = np.zeros((n, n_c))
         # Recording.
-        self.intake = np.zeros((n, n_ref))
-        self.runs = np.zeros((n, n_ref))
-        self.unserved = np.zeros((n, n_ref))
+        self.intake_t = np.zeros((n, n_ref))
+        self.runs_t = np.zeros((n, n_ref))
+        self.unserved_t = np.zeros((n, n_ref))
         self.cut_days = np.zeros((n, n_ref), dtype=int)
-        self.min_stock = self.stock.copy()
-        self.stock_integral = np.zeros((n, n_ref))
-        self.low_days = np.zeros((n, n_ref))
+        self.min_stock_t = self.stock_t.copy()
+        self.stock_integral_t_days = np.zeros((n, n_ref))
+        self.low_stock_days = np.zeros((n, n_ref))
         self.cut = np.zeros((n, steps), dtype=bool)
         self.route_t = np.zeros((n, len(lay.routes)))
         self.route_crude_usd = np.zeros((n, len(lay.routes)))
         self.purchase_usd = np.zeros((n, n_c))
         self.transport_usd = np.zeros((n, n_c))
-        self.link_out_c = {a: np.zeros((n, n_k)) for a in lay.link_order}
-        self.month_runs_c = np.zeros((n, n_ref, n_k))
+        self.link_out_by_key_t = {a: np.zeros((n, n_k)) for a in lay.link_order}
+        self.month_runs_by_key_t = np.zeros((n, n_ref, n_k))
         self.month_days = 0.0
         self.valued_month = path.scenario.scenario.start_date.replace(day=1)
         self.month_close_days = self._close_days()
@@ -773,8 +773,8 @@ class _Chunk:
             groups[self.books[r].shock].append(r)
         for shock, members in groups.items():
             prices = self.path.prices_for(self.month, shock)
-            self.purchase[members] = prices.purchase_usd_per_t
-            self.crude[members] = prices.crude_usd_per_t
+            self.purchase_usd_per_t[members] = prices.purchase_usd_per_t
+            self.crude_usd_per_t[members] = prices.crude_usd_per_t
 
     def _before_step(self, k: int) -> None:
         """What SimPy runs at or before day k: month turns, contract dates, disruptions,
@@ -789,10 +789,10 @@ class _Chunk:
             self._set_prices(repriced)
             for r in repriced:
                 self.books[r].price_key_dirty = False
-        ready = self.restart_ready <= k
+        ready = self.restart_ready_days <= k
         if ready.any():
             self.restart_allowed |= ready
-            self.restart_ready[ready] = math.inf
+            self.restart_ready_days[ready] = math.inf
 
     def _calendar(self, k: int) -> None:
         """Month turns and contract dates due by day k (the same in every replication)."""
@@ -875,7 +875,7 @@ class _Chunk:
         )
         planned = nominal * self.volume_factor
         share = np.array([c.makeup_max_share for c in topo.contracts])
-        extra = np.where(np.isnan(self.window_end), 0.0, share * nominal)
+        extra = np.where(np.isnan(self.window_end_days), 0.0, share * nominal)
         request = np.concatenate([planned + extra, path.link_caps(self.link_factor)], axis=1)
         if self._request is None:
             changed = np.ones(self.n, dtype=bool)
@@ -924,7 +924,7 @@ class _Chunk:
             ]
         )
         lookahead = np.array([s.lookahead_days if s.lookahead_days > 0 else 1.0 for s in specs])
-        above = np.maximum(self.stock - floor, 0.0)
+        above = np.maximum(self.stock_t - floor, 0.0)
         return expected + above / lookahead
 
     def _plan_runs(self, rates: np.ndarray) -> np.ndarray:
@@ -942,10 +942,10 @@ class _Chunk:
 
     def _cut_to_caps(self, volumes: np.ndarray, planned: np.ndarray) -> None:
         """Make-up never ships more than is owed (`NetworkStep._cut_to_caps`)."""
-        open_ = ~np.isnan(self.window_end)
+        open_ = ~np.isnan(self.window_end_days)
         if not open_.any():
             return
-        cap = np.where(open_, planned * 1.0 + self.owed, np.inf)
+        cap = np.where(open_, planned * 1.0 + self.owed_t, np.inf)
         for c in range(cap.shape[1]):
             idx = np.nonzero(self.path.layout.route_contract == c)[0]
             if not len(idx):
@@ -958,7 +958,7 @@ class _Chunk:
 
     def _feasible(self, n: int, inflow: np.ndarray, planned_run: np.ndarray) -> np.ndarray:
         """`Refinery.feasible_run_t` of refinery n, t."""
-        above = np.maximum(self.stock[:, n] - self.path._specs[n].min_operating_stock_t, 0.0)
+        above = np.maximum(self.stock_t[:, n] - self.path._specs[n].min_operating_stock_t, 0.0)
         return np.minimum(inflow + above, planned_run[:, n] * 1.0)
 
     def _may_restart(self, n: int, run: np.ndarray) -> np.ndarray:
@@ -983,7 +983,7 @@ class _Chunk:
             run = self._feasible(n, want, planned_run)
             stopped = ~self.online[:, n] & ~self._may_restart(n, run)
             run = np.where(stopped, 0.0, run)
-            limit = np.maximum(s.tank_capacity_t - self.stock[:, n], 0.0) + run
+            limit = np.maximum(s.tank_capacity_t - self.stock_t[:, n], 0.0) + run
             over = want > limit
             if over.any():
                 scale = np.maximum(0.0, limit[over]) / want[over]
@@ -991,7 +991,7 @@ class _Chunk:
             got = np.zeros(self.n)
             for q in idx:
                 got = got + volumes[:, q]
-            self.room_left[:, n] = np.maximum(0.0, limit - got)
+            self.room_left_t[:, n] = np.maximum(0.0, limit - got)
 
     def _shares(
         self, volumes: np.ndarray, rates: np.ndarray, present: np.ndarray
@@ -1024,7 +1024,7 @@ class _Chunk:
             share = share_a[:, i]
             positive = share > 0
             if nxt < 0:
-                room = self.room_left[:, -1 - nxt]
+                room = self.room_left_t[:, -1 - nxt]
             else:
                 room = np.where(shares[nxt][1], self._room_through(nxt, shares), 0.0)
             value = room / np.where(positive, share, 1.0)
@@ -1037,7 +1037,9 @@ class _Chunk:
         for i, (nxt, _) in enumerate(self.path.hop_list[a]):
             part = tonnes * share_a[:, i]
             if nxt < 0:
-                self.room_left[:, -1 - nxt] = np.maximum(0.0, self.room_left[:, -1 - nxt] - part)
+                self.room_left_t[:, -1 - nxt] = np.maximum(
+                    0.0, self.room_left_t[:, -1 - nxt] - part
+                )
             else:
                 self._use_room(np.where(shares[nxt][1], part, 0.0), nxt, shares)
 
@@ -1059,8 +1061,8 @@ class _Chunk:
         out_c = pipe.push_shared(t, c, background)
         third = out_c[:, pipe.third].copy()
         out_c[:, pipe.third] = 0.0
-        self.third_party_in += background
-        self.third_party_out += third
+        self.third_party_in_t += background
+        self.third_party_out_t += third
         out_t = (t + background) - third
         extra = out_t - t
         going = (extra > 1e-9) & valid
@@ -1088,7 +1090,7 @@ class _Chunk:
                 out_t, out_c = self._push_shared(a, t, c, shares)
             else:
                 out_t, out_c = t, self.pipes[a].push(t, c)
-            self.link_out_c[a] += out_c
+            self.link_out_by_key_t[a] += out_c
             share_a, valid, planned = shares[a]
             moved = planned & ((t > 0) | (a in lay.shared)) & valid
             self.last_shares[a][moved] = share_a[moved]
@@ -1112,30 +1114,30 @@ class _Chunk:
         for n, s in enumerate(self.path._specs):
             ran = self._feasible(n, received_t[:, n], planned_run)
             will = (ran >= s.min_technical_rate_t_per_day * 1.0) & (ran > 0)
-            overflow = self.stock[:, n] + received_t[:, n] > s.tank_capacity_t
+            overflow = self.stock_t[:, n] + received_t[:, n] > s.tank_capacity_t
             online = self.online[:, n]
             stop = online & (s.min_technical_rate_t_per_day > 0) & ~will & ~overflow
             restart = ~online & self._may_restart(n, ran)
             run[:, n] = np.where(stop | (~online & ~restart), 0.0, ran)
             for r in np.nonzero(stop)[0]:
                 self.books[r].log(now, names[n], EventKind.UNIT_STOP)
-                self.restart_ready[r, n] = now + s.restart_days
+                self.restart_ready_days[r, n] = now + s.restart_days
             for r in np.nonzero(restart)[0]:
                 self.books[r].log(now, names[n], EventKind.UNIT_RESTART)
             self.restart_allowed[stop, n] = False
             self.online[:, n] = (online & ~stop) | restart
         # The tanks: receive, then draw the run with the tanks' mix (`Tank.draw`).
-        self.stock_c += received_c
-        stock = self.stock + received_t
+        self.stock_by_key_t += received_c
+        stock = self.stock_t + received_t
         run = np.minimum(run, stock)
         drawing = (run > 0) & (stock > 0)
         run = np.where(drawing, run, 0.0)
         safe = np.where(drawing, stock, 1.0)
-        mix = np.where(drawing[..., None], self.stock_c / safe[..., None], 0.0)
+        mix = np.where(drawing[..., None], self.stock_by_key_t / safe[..., None], 0.0)
         keep = np.where(drawing, 1.0 - run / safe, 1.0)
-        self.stock_c = self.stock_c * keep[..., None]
-        self.stock = np.where(drawing, stock - run, stock)
-        self.month_runs_c += mix * run[..., None]
+        self.stock_by_key_t = self.stock_by_key_t * keep[..., None]
+        self.stock_t = np.where(drawing, stock - run, stock)
+        self.month_runs_by_key_t += mix * run[..., None]
         return run
 
     def _record(
@@ -1149,23 +1151,23 @@ class _Chunk:
         low_level = np.array(
             [path.scenario.scenario.low_stock_days * s.target_run_t_per_day for s in specs]
         )
-        end = self.stock
+        end = self.stock_t
         start = end - received + run
-        self.intake += received
-        self.runs += run
-        self.unserved += np.where(run < target, target - run, 0.0)
+        self.intake_t += received
+        self.runs_t += run
+        self.unserved_t += np.where(run < target, target - run, 0.0)
         low = np.where(end < start, end, start)
-        self.min_stock = np.minimum(self.min_stock, low)
-        self.stock_integral += 0.5 * (start + end) * 1.0
-        self.low_days += _time_below(start, end, low_level)
+        self.min_stock_t = np.minimum(self.min_stock_t, low)
+        self.stock_integral_t_days += 0.5 * (start + end) * 1.0
+        self.low_stock_days += _time_below(start, end, low_level)
         self.cut[:, k] = (run < target - _CUT_TOLERANCE_T).any(axis=1)
         self.cut_days += run < target - _CUT_TOLERANCE_T
         self.route_t += volumes
-        self.route_crude_usd += volumes * self.crude[:, lay.route_contract]
+        self.route_crude_usd += volumes * self.crude_usd_per_t[:, lay.route_contract]
         costs = np.array([r.cost_usd_per_t for r in lay.routes])
         for q in range(len(lay.routes)):
             c = lay.route_contract[q]
-            self.purchase_usd[:, c] += volumes[:, q] * self.purchase[:, c]
+            self.purchase_usd[:, c] += volumes[:, q] * self.purchase_usd_per_t[:, c]
             self.transport_usd[:, c] += volumes[:, q] * costs[q]
 
     def _close_month(self) -> None:
@@ -1177,7 +1179,9 @@ class _Chunk:
         for n, name in enumerate(path.layout.refineries):
             if name not in path._valuation.refineries:
                 continue
-            distinct, inverse = np.unique(self.month_runs_c[:, n], axis=0, return_inverse=True)
+            distinct, inverse = np.unique(
+                self.month_runs_by_key_t[:, n], axis=0, return_inverse=True
+            )
             parts = np.zeros((len(distinct), len(keys), len(_VALUED)))
             booked = np.zeros((len(distinct), len(keys)), dtype=bool)
             for u, acc in enumerate(distinct):
@@ -1197,7 +1201,7 @@ class _Chunk:
             inverse = inverse.reshape(-1)
             self.valued_parts[:, n] += parts[inverse]
             self.valued_booked[:, n] |= booked[inverse]
-        self.month_runs_c[:] = 0.0
+        self.month_runs_by_key_t[:] = 0.0
         self.month_days = 0.0
         self.valued_month = first_of_next_month(self.valued_month)
         self.month_close_days = self._close_days()
@@ -1210,30 +1214,30 @@ class _Chunk:
     def _count_contracts(self, now: float, nominal: np.ndarray, shipped: np.ndarray) -> None:
         """Missed tonnes and make-up windows (`MakeUp.record`)."""
         topo = self.path.topology
-        self.nominated += nominal * 1.0
-        self.contract_shipped += shipped
+        self.nominated_t += nominal * 1.0
+        self.contract_shipped_t += shipped
         for c in [c.index for c in topo.contracts if c.makeup_max_share > 0]:
             due = nominal[c] * 1.0
             short = due - shipped[:, c]
             tolerance = _MAKEUP_RELATIVE_TOLERANCE * due + _MAKEUP_ABSOLUTE_T
-            is_open = ~np.isnan(self.window_end[:, c])
+            is_open = ~np.isnan(self.window_end_days[:, c])
             missed = short > tolerance
-            self.owed[missed, c] += short[missed]
+            self.owed_t[missed, c] += short[missed]
             made_rows = ~missed & (short < 0) & is_open
-            made = np.minimum(-short, self.owed[:, c])
-            self.makeup[made_rows, c] += made[made_rows]
-            self.owed[made_rows, c] -= made[made_rows]
-            for r in np.nonzero((self.owed[:, c] > 0) | is_open)[0]:
+            made = np.minimum(-short, self.owed_t[:, c])
+            self.makeup_t[made_rows, c] += made[made_rows]
+            self.owed_t[made_rows, c] -= made[made_rows]
+            for r in np.nonzero((self.owed_t[:, c] > 0) | is_open)[0]:
                 self._window(int(r), c, now, float(nominal[c]), bool(short[r] <= tolerance))
 
     def _window(self, r: int, c: int, now: float, nominal: float, full: bool) -> None:
         """As `MakeUp._windows` for replication r."""
         contract = self.path.topology.contracts[c]
-        end, owed = self.window_end[r, c], self.owed[r, c]
+        end, owed = self.window_end_days[r, c], self.owed_t[r, c]
         book = self.books[r]
         if np.isnan(end):
             if full and nominal > 0 and owed > _MAKEUP_ABSOLUTE_T:
-                self.window_end[r, c] = now + 1.0 + contract.makeup_window_days
+                self.window_end_days[r, c] = now + 1.0 + contract.makeup_window_days
                 detail = (
                     f"{owed:.0f} t missed; up to {contract.makeup_max_share * nominal:.0f} t/day "
                     f"extra for {contract.makeup_window_days:g} days"
@@ -1241,10 +1245,10 @@ class _Chunk:
                 book.log(now + 1.0, contract.name, EventKind.MAKEUP_START, detail)
             return
         if owed <= _MAKEUP_ABSOLUTE_T:
-            self.owed[r, c], self.window_end[r, c] = 0.0, np.nan
+            self.owed_t[r, c], self.window_end_days[r, c] = 0.0, np.nan
             book.log(now + 1.0, contract.name, EventKind.MAKEUP_END, "all made up")
         elif now + 1.0 >= end - 1e-9:
-            self.owed[r, c], self.window_end[r, c] = 0.0, np.nan
+            self.owed_t[r, c], self.window_end_days[r, c] = 0.0, np.nan
             detail = f"window closed: {owed:.0f} t not made up, lost"
             book.log(now + 1.0, contract.name, EventKind.MAKEUP_END, detail)
 
@@ -1254,17 +1258,19 @@ class _Chunk:
         path, lay, topo = self.path, self.path.layout, self.path.topology
         rec = copy.copy(path._template)
         rec.replication = self.replications[r]
-        rec.network = cast(NetworkStep, _FinalNetwork(path, self.stock[r], self.stock_c[r]))
+        rec.network = cast(
+            NetworkStep, _FinalNetwork(path, self.stock_t[r], self.stock_by_key_t[r])
+        )
         rec.refinery = {}
         for n, name in enumerate(lay.refineries):
             tot = RefineryTotals(0.0)
-            tot.intake_t = float(self.intake[r, n])
-            tot.runs_t = float(self.runs[r, n])
-            tot.unserved_t = float(self.unserved[r, n])
+            tot.intake_t = float(self.intake_t[r, n])
+            tot.runs_t = float(self.runs_t[r, n])
+            tot.unserved_t = float(self.unserved_t[r, n])
             tot.cut_days = int(self.cut_days[r, n])
-            tot.min_stock_t = float(self.min_stock[r, n])
-            tot.stock_integral_t_days = float(self.stock_integral[r, n])
-            tot.low_stock_days = float(self.low_days[r, n])
+            tot.min_stock_t = float(self.min_stock_t[r, n])
+            tot.stock_integral_t_days = float(self.stock_integral_t_days[r, n])
+            tot.low_stock_days = float(self.low_stock_days[r, n])
             rec.refinery[name] = tot
         rec.shipped_t = [0.0] * len(topo.contracts)
         for q in range(len(lay.routes)):
@@ -1280,7 +1286,7 @@ class _Chunk:
         rec.daily, rec.cargoes = [], []
         rec.cut_spells, rec._cut_since = _spells(self.cut[r])
         rec._link_mix_t = [{} for _ in topo.links]
-        for a, out in self.link_out_c.items():
+        for a, out in self.link_out_by_key_t.items():
             rec._link_mix_t[a] = {i: [{lay.keys[i]: 1.0}, float(t)] for i, t in enumerate(out[r])}
         rec.steps = path.steps
         rec._open_plan = None
@@ -1299,19 +1305,19 @@ class _Chunk:
             end_days=path.horizon,
             initial_inventory_t=float(self.initial_inventory_t),
             final_inventory_t=float(
-                self.stock[r].sum()
+                self.stock_t[r].sum()
                 + path._port_stock_t
                 + sum(topo.links[a].linefill_t for a in lay.link_order)
                 + path._idle_linefill_t
             ),
             lots_landed_t=0.0,
             swapped_out_t=0.0,
-            third_party_in_t=float(self.third_party_in[r]),
-            third_party_out_t=float(self.third_party_out[r]),
+            third_party_in_t=float(self.third_party_in_t[r]),
+            third_party_out_t=float(self.third_party_out_t[r]),
             cargoes_discharged=0,
-            nominated_t=tuple(float(x) for x in self.nominated[r]),
-            contract_shipped_t=tuple(float(x) for x in self.contract_shipped[r]),
-            makeup_t=tuple(float(x) for x in self.makeup[r]),
+            nominated_t=tuple(float(x) for x in self.nominated_t[r]),
+            contract_shipped_t=tuple(float(x) for x in self.contract_shipped_t[r]),
+            makeup_t=tuple(float(x) for x in self.makeup_t[r]),
             cargoes_open=0,
             steps=path.steps,
             plans_used=int(self.plans_used[r]),
