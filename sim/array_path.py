@@ -41,9 +41,10 @@ from typing import Any, cast
 
 import numpy as np
 
+from sim.economics.valuation import PRICED_PRODUCTS
 from sim.engine.allocator import Allocator, Plan, PlanRequest
 from sim.engine.conditions import Conditions, PriceSetter
-from sim.engine.crude import Tank
+from sim.engine.crude import Tank, split_mix_key
 from sim.engine.disruptions import repair_days
 from sim.engine.network_step import NetworkStep, RoutePlan, executable
 from sim.engine.records import DisruptionRecord, EventRecord, Prices, RunEnd
@@ -332,7 +333,6 @@ class ArrayPath:
         self._present_array = np.zeros((0, 0), dtype=bool)
         self._background_cache: dict[tuple[int, float], float] = {}
         self._caps_cache: dict[tuple[int, float], float] = {}
-        self._value_cache: dict[tuple, Any] = {}
         network = build_network(scenario, topology, None)
         self._template = Recorder(scenario, topology, network, 0, False)
         self._valuation = RunValuation(scenario)
@@ -464,16 +464,63 @@ class ArrayPath:
         self.plan_array()
         return self._present_array
 
-    def value_month(self, refinery: str, runs: dict[str, float], month: str, days: float) -> Any:
-        tonnes = sum(runs.values())
-        mix = {key: t / tonnes for key, t in runs.items()}
-        key = (refinery, month, days, tuple(sorted(runs.items())))
-        value = self._value_cache.get(key)
-        if value is None:
-            value = self._valuation.valuer.value_run(refinery, mix, tonnes, month, days)
-            if len(self._value_cache) < 100_000:
-                self._value_cache[key] = value
-        return value
+    def value_rows(self, refinery: str, runs_t: np.ndarray, month: str, days: float) -> np.ndarray:
+        """`sim.economics.valuation.value_runs` for many runs at once: `runs_t` by replication
+        and crude key; returns (tonnes, gross worth, sulphur cost, processing cost) by
+        replication and key, the same sums as its `by_crude`."""
+        scenario, keys = self.scenario, self.layout.keys
+        config = scenario.refinery_configs[scenario.refineries()[refinery].configuration or ""]
+        grades = [scenario.grades[split_mix_key(k)[1]] for k in keys]
+        assays = [g.assay for g in grades]
+        used = np.asarray((runs_t > 0).any(axis=0)).tolist()
+        if any(a is None for a, u in zip(assays, used, strict=True) if u):
+            raise ValueError(f"a crude run at {refinery} has no assay: it cannot be valued")
+
+        def fraction(name: str) -> np.ndarray:
+            return np.array([getattr(a, name) if a is not None else 0.0 for a in assays])
+
+        t = np.where(runs_t > 0, runs_t, 0.0)
+        total = t.sum(axis=1)
+        vgo, residue = (
+            t * fraction("vacuum_gas_oil_mass_frac"),
+            t * fraction("vacuum_residue_mass_frac"),
+        )
+        capacity_t = config.conversion_capacity_t_per_day * days
+        vgo_t, residue_t = vgo.sum(axis=1), residue.sum(axis=1)
+        vgo_conv = np.minimum(capacity_t, vgo_t)
+        residue_conv = np.minimum(capacity_t - vgo_conv, residue_t)
+        vgo_share = np.where(vgo_t > 0, vgo_conv / np.where(vgo_t > 0, vgo_t, 1.0), 0.0)
+        residue_share = np.where(
+            residue_t > 0, residue_conv / np.where(residue_t > 0, residue_t, 1.0), 0.0
+        )
+        sulphur = np.array([g.sulphur_pct or 0.0 for g in grades])
+        blend = (t * sulphur).sum(axis=1) / np.where(total > 0, total, 1.0)
+        over = blend > config.sulphur_limit_pct
+        naphtha = t * fraction("naphtha_mass_frac")
+        vc, rc = vgo * vgo_share[:, None], residue * residue_share[:, None]
+        yv, yr = config.vacuum_gas_oil_yields, config.vacuum_residue_yields
+        g = config.naphtha_to_gasoline_mass_frac
+        products = {
+            "gasoline": g * naphtha + vc * yv.gasoline_mass_frac + rc * yr.gasoline_mass_frac,
+            "diesel": t * fraction("middle_distillates_mass_frac")
+            + vc * yv.diesel_mass_frac
+            + rc * yr.diesel_mass_frac,
+            "naphtha": (1.0 - g) * naphtha,
+            "fuel_oil": (vgo - vc)
+            + (residue - rc)
+            + vc * yv.fuel_oil_mass_frac
+            + rc * yr.fuel_oil_mass_frac,
+            "coke": vc * yv.coke_mass_frac + rc * yr.coke_mass_frac,
+        }
+        prices = self._valuation.valuer.prices_usd_per_t(month)
+        worth = sum(products[p] * prices[p] for p in PRICED_PRODUCTS)
+        excess = config.sulphur_cost_usd_per_t_per_pct * t * (sulphur - config.sulphur_limit_pct)
+        out = np.zeros((*t.shape, len(_VALUED)))
+        out[..., 0] = t
+        out[..., 1] = worth
+        out[..., 2] = np.where(over[:, None], excess, 0.0)
+        out[..., 3] = t * config.processing_cost_usd_per_t
+        return out
 
     def _run_chunk(self, replications: list[int]) -> list[ReplicationResult]:
         started = time.process_time()
@@ -1171,36 +1218,17 @@ class _Chunk:
             self.transport_usd[:, c] += volumes[:, q] * costs[q]
 
     def _close_month(self) -> None:
-        """Value each replication's runs of the month (`RunValuation.close_month`): once per
-        distinct month of runs, the values then gathered to every replication that ran it."""
+        """Value each replication's runs of the month (`RunValuation.close_month`), every
+        replication at once (`value_rows`)."""
         path = self.path
         month = month_key(self.valued_month)
-        keys = path.layout.keys
         for n, name in enumerate(path.layout.refineries):
             if name not in path._valuation.refineries:
                 continue
-            distinct, inverse = np.unique(
-                self.month_runs_by_key_t[:, n], axis=0, return_inverse=True
-            )
-            parts = np.zeros((len(distinct), len(keys), len(_VALUED)))
-            booked = np.zeros((len(distinct), len(keys)), dtype=bool)
-            for u, acc in enumerate(distinct):
-                runs = {keys[i]: float(acc[i]) for i in np.nonzero(acc > 0)[0]}
-                if not runs:
-                    continue
-                value = path.value_month(name, runs, month, self.month_days)
-                for crude_key, crude in value.by_crude.items():
-                    i = keys.index(crude_key)
-                    booked[u, i] = True
-                    parts[u, i] = (
-                        crude.runs_t,
-                        crude.gross_worth_usd,
-                        crude.sulphur_cost_usd,
-                        crude.processing_cost_usd,
-                    )
-            inverse = inverse.reshape(-1)
-            self.valued_parts[:, n] += parts[inverse]
-            self.valued_booked[:, n] |= booked[inverse]
+            runs = self.month_runs_by_key_t[:, n]
+            parts = path.value_rows(name, runs, month, self.month_days)
+            self.valued_parts[:, n] += parts
+            self.valued_booked[:, n] |= runs > 0
         self.month_runs_by_key_t[:] = 0.0
         self.month_days = 0.0
         self.valued_month = first_of_next_month(self.valued_month)

@@ -232,3 +232,46 @@ def test_the_engine_setting(monkeypatch):
     monkeypatch.setenv("SIM_ENGINE", "numba")
     with pytest.raises(ValueError, match="SIM_ENGINE='numba'"):
         engine_setting()
+
+
+def test_valuation_of_many_runs_equals_the_valuer_where_limits_bind():
+    """`value_rows` against the valuer itself, with the blend over the sulphur limit and the
+    conversion units full (neither happens in the shipped runs)."""
+    import numpy as np
+
+    from sim.array_path import ArrayPath
+    from sim.economics.valuation import Valuer
+
+    scenario = with_values(
+        load_scenario(SCENARIOS / "base.toml"),
+        {
+            "grades.urals.sulphur_pct": 1.9,
+            "refinery_configs.mozyr_before.conversion_capacity_t_per_day": 100.0,
+        },
+    )
+    topology = compile_topology(scenario)
+    path = ArrayPath(scenario, topology, Replicator(scenario, engine="event").allocator)
+    keys = path.layout.keys
+    rng = np.random.default_rng(7)
+    runs = rng.uniform(0.0, 30000.0, size=(6, len(keys))) * (rng.uniform(size=(6, len(keys))) > 0.3)
+    parts = path.value_rows("mozyr", runs, "2019-04", 30.0)
+    valuer = Valuer(scenario)
+    for row, got in zip(runs, parts, strict=True):
+        tonnes = float(row.sum())
+        mix = {k: float(t) / tonnes for k, t in zip(keys, row, strict=True) if t > 0}
+        value = valuer.value_run("mozyr", mix, tonnes, "2019-04", 30.0)
+        assert value is not None and value.sulphur_cost_usd > 0
+        assert value.vacuum_gas_oil_converted_t == pytest.approx(100.0 * 30.0)  # full
+        for i, key in enumerate(keys):
+            crude = value.by_crude.get(key)
+            want = (
+                (0.0, 0.0, 0.0, 0.0)
+                if crude is None
+                else (
+                    crude.runs_t,
+                    crude.gross_worth_usd,
+                    crude.sulphur_cost_usd,
+                    crude.processing_cost_usd,
+                )
+            )
+            assert np.allclose(got[i], want, rtol=1e-12, atol=1e-9), key
