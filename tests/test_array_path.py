@@ -275,3 +275,41 @@ def test_valuation_of_many_runs_equals_the_valuer_where_limits_bind():
                 )
             )
             assert np.allclose(got[i], want, rtol=1e-12, atol=1e-9), key
+
+
+@pytest.mark.parametrize(
+    "disruption",
+    [
+        # A refinery derated (its run ceiling), a contract cut and a Urals price shock, each
+        # scheduled, on top of the risk regime's random ones: effects no shipped file
+        # schedules on the array path's scenarios.
+        {
+            "target": "mozyr",
+            "start_date": "2019-02-10",
+            "duration_days": 30.0,
+            "capacity_factor": 0.5,
+        },
+        {
+            "target": "russia_mozyr",
+            "start_date": "2019-04-10",
+            "duration_days": 45.0,
+            "volume_factor": 0.0,
+        },
+        {
+            "target": "urals",
+            "start_date": "2019-07-20",
+            "duration_days": 20.0,
+            "price_add_usd_per_bbl": 15.0,
+        },
+    ],
+)
+def test_scheduled_effects_equal_the_event_path(disruption):
+    scenario = load_scenario(SCENARIOS / "risk_regime.toml")
+    changes = {f"disruptions.extra.{k}": v for k, v in disruption.items()}
+    scenario = with_values(scenario, {**changes, "scenario.replications": 6})
+    assert not unsupported(scenario, compile_topology(scenario))
+    event = Replicator(scenario, engine="event").run(range(6), daily="none")
+    array = Replicator(scenario, engine="array").run(range(6), daily="none")
+    assert all(any(row["detail"].startswith("extra:") for row in rep.events) for rep in event)
+    problems = [d for e, a in zip(event, array, strict=True) for d in result_differences(e, a)]
+    assert not problems, "\n".join(problems[:20])
