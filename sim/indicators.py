@@ -192,29 +192,81 @@ def n_minus_1_table(scenario, contracted: bool = False) -> list[N1Row]:
     return cached[contracted]
 
 
+def _usable_stock_draw(scenario) -> dict[str, float]:
+    """S_m of each refinery: its usable stock ÷ `n1_stock_draw_days`, t/day. Usable: the
+    initial stock above the stock the refinery keeps, its minimum operating stock or, when its
+    run planner keeps days of cover (`cover_target_days`), that cover if larger: the planner
+    draws the stock below the cover only to hold the minimum technical rate, not to run at
+    target (sim/engine/refinery.py)."""
+    draw_days = scenario.scenario.n1_stock_draw_days
+    out = {}
+    for name, r in scenario.refineries().items():
+        kept = r.min_operating_stock_t
+        if r.lookahead_days > 0:
+            kept = max(kept, r.cover_target_days * r.target_run_t_per_day)
+        out[name] = max(0.0, r.initial_stock_t - kept) / draw_days
+    return out
+
+
 def _n1_rows(scenario, contracted: bool) -> list[N1Row]:
     from sim.network import entry_loss
 
-    draw_days = scenario.scenario.n1_stock_draw_days
+    if contracted:
+        return _contracted_n1_rows(scenario)
     refineries = scenario.refineries()
+    stock = _usable_stock_draw(scenario)
 
     def row(name: str, members: list[str]) -> N1Row:
-        loss = entry_loss(scenario, members, contracted)
-        usable = sum(
-            max(0.0, refineries[r].initial_stock_t - refineries[r].min_operating_stock_t)
-            for r in members
-        )
+        loss = entry_loss(scenario, members)
         return N1Row(
             refinery=name,
             intact_t_per_day=loss.intact_t_per_day,
             worst_t_per_day=loss.worst_t_per_day,
             worst_asset=loss.worst_asset,
-            stock_draw_t_per_day=usable / draw_days,
+            stock_draw_t_per_day=sum(stock[r] for r in members),
             design_t_per_day=sum(refineries[r].capacity_t_per_day for r in members),
         )
 
     rows = [row(name, [name]) for name in refineries]
     rows.append(row("all", list(refineries)))
+    return rows
+
+
+def _contracted_n1_rows(scenario) -> list[N1Row]:
+    """The contracted N−1 (see `n_minus_1_table`): each refinery receives what its own
+    contracts nominate, through what the network leaves after the loss; the total counts, for
+    the one loss that hurts the refineries most together, what each refinery can use of its own
+    crude and stock (at most its capacity)."""
+    from sim.network import contracted_losses
+
+    stock = _usable_stock_draw(scenario)
+    design = {name: r.capacity_t_per_day for name, r in scenario.refineries().items()}
+    intact: dict[str, float] = {}
+    losses: dict[str, dict[str, float]] = {}
+    rows = []
+    for name in design:
+        intact[name], losses[name] = contracted_losses(scenario, name)
+        worst_asset = min(losses[name], key=losses[name].__getitem__, default=None)
+        worst = intact[name] if worst_asset is None else losses[name][worst_asset]
+        rows.append(N1Row(name, intact[name], worst, worst_asset, stock[name], design[name]))
+
+    def usable(asset: str | None) -> tuple[float, float]:
+        """(crude, stock draw) the refineries can use without `asset`, each refinery capped
+        at its capacity: one refinery's surplus cannot cover another's shortfall."""
+        crude = draw = 0.0
+        for name, cap in design.items():
+            received = min(cap, losses[name].get(asset, intact[name]) if asset else intact[name])
+            crude += received
+            draw += min(stock[name], cap - received)
+        return crude, draw
+
+    order = [*scenario.links, *scenario.nodes]  # among equals, a link before its source
+    hurt = sorted({a for by_asset in losses.values() for a in by_asset}, key=order.index)
+    worst_asset = min(hurt, key=lambda a: sum(usable(a)), default=None)
+    if worst_asset is not None and sum(usable(worst_asset)) >= sum(usable(None)) - 1e-9:
+        worst_asset = None  # every loss is covered as well as none: no loss hurts the total
+    crude, draw = usable(worst_asset)
+    rows.append(N1Row("all", sum(intact.values()), crude, worst_asset, draw, sum(design.values())))
     return rows
 
 

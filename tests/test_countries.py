@@ -20,6 +20,7 @@ from sim.indicators import (
     exposure_hhi,
     exposures,
     n_minus_1_by_refinery,
+    n_minus_1_contracted_pct,
     n_minus_1_pct,
     n_minus_1_table,
     transit_exposure,
@@ -259,6 +260,45 @@ def test_static_n_minus_1_counts_a_twin_line_as_a_spare():
     [_, b, _] = n_minus_1_table(build(data))
     # 250 t/day through either twin: losing one costs nothing; losing f_j costs all.
     assert (b.intact_t_per_day, b.worst_t_per_day, b.worst_asset) == (250.0, 0.0, "f_j")
+
+
+def test_contracted_n_minus_1_by_hand():
+    data = two_refineries()
+    # 18 250 t/month × 12 ÷ 365 = 600 t/day; 9 125 → 300 t/day.
+    data["contracts"] = {
+        "fa": contract("F", "A", 18_250.0),
+        "fb": contract("F", "B", 9_125.0),
+        "pa": contract("P", "A", 9_125.0),
+    }
+    data["nodes"]["B"]["initial_stock_t"] = 30_000.0  # S_m = (30 000 − 3 000) / 30 = 900
+    a, b, total = n_minus_1_table(build(data), contracted=True)
+    # A receives its own contracts only: F 600 by J–A, P 300 by P–A = 900. Without f_j (or
+    # j_a, or F) only P's 300 arrive. S_m = 500. 100 × (300 + 500) / 1 000 = 80 %.
+    assert (a.intact_t_per_day, a.worst_t_per_day, a.worst_asset) == (
+        pytest.approx(900.0),
+        pytest.approx(300.0),
+        "f_j",
+    )
+    assert a.pct == pytest.approx(80.0)
+    # B: F 300 by the twins; without f_j nothing. P's rail to B carries no crude bought for B,
+    # so it does not count (the physical N−1 counts it). 100 × (0 + 900) / 600 = 150 %.
+    assert (b.intact_t_per_day, b.worst_t_per_day, b.worst_asset) == (
+        pytest.approx(300.0),
+        0.0,
+        "f_j",
+    )
+    assert b.pct == pytest.approx(150.0)
+    # Together, without f_j: A 300 + 500 of stock = 800 of its 1 000; B 0 + 900 of stock, of
+    # which it can use 600. 100 × 1 400 / 1 600 = 87.5 %: B's spare stock cannot cover A's
+    # shortfall (pooled, 100 × (300 + 500 + 900) / 1 600 = 106 % would say "covered").
+    # Without P: A 600 + 400 of stock, B 300 + 300: 100 %; without j_a: 800 + 600.
+    assert (total.refinery, total.worst_asset) == ("all", "f_j")
+    assert (total.worst_t_per_day, total.stock_draw_t_per_day) == (
+        pytest.approx(300.0),
+        pytest.approx(1100.0),
+    )
+    assert total.pct == pytest.approx(87.5)
+    assert n_minus_1_contracted_pct(build(data)) == pytest.approx(87.5)
 
 
 # ------------------------------------------------------------------ the shipped scenarios
