@@ -82,10 +82,12 @@ class Replicator:
     """Runs replications of one scenario, sharing the compiled network, the allocator's plan
     cache and the unpacked plans between them (and between batches)."""
 
-    def __init__(self, scenario: Scenario):
+    def __init__(self, scenario: Scenario, allocators: Callable[[Topology], Allocator] = Allocator):
         self.scenario = scenario
         self.topology = compile_topology(scenario)
-        self.allocator = Allocator(self.topology)
+        #: `allocators` may hand out a plan cache shared with other networks of equal planning
+        #: inputs (sim.engine.allocator.planning_inputs), as a sweep's worker does.
+        self.allocator = allocators(self.topology)
         self.executables: ExecutableCache = {}
 
     def run(

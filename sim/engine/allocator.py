@@ -70,6 +70,33 @@ class _Residual:
         self.quota = list(request.quota_rates_t_per_day)
 
 
+#: The fields of the compiled network the allocator reads (a test records every read on the
+#: shipped scenarios and fails if one is missing here). Links' capacities and contracts' rates
+#: reach it through the `PlanRequest`; prices, assays, linefill, cargoes never do.
+PLANNING_FIELDS: dict[str, tuple[str, ...]] = {
+    "LinkSpec": ("index", "kind", "from_node", "to_node", "tariff_usd_per_t"),
+    "ContractSpec": ("index", "origin", "source", "destination", "routes", "priority"),
+    "TransitSpec": ("index", "links", "origins", "quota_t_per_month", "tariff_usd_per_t", "halted"),
+}
+
+
+def planning_inputs(topology: Topology) -> tuple:
+    """Everything of `topology` a plan depends on, hashable: networks with equal planning
+    inputs get equal plans for equal requests, so they may share one plan cache (sweep runs
+    that differ only in prices, voyage delays or valuation do)."""
+
+    def values(specs: tuple, kind: str) -> tuple:
+        names = PLANNING_FIELDS[kind]
+        return tuple(tuple(getattr(spec, name) for name in names) for spec in specs)
+
+    return (
+        values(topology.links, "LinkSpec"),
+        values(topology.contracts, "ContractSpec"),
+        values(topology.transit, "TransitSpec"),
+        tuple(sorted(topology.field_limits_t_per_day.items())),
+    )
+
+
 class Allocator:
     """Plans allocations with a cache keyed by the request."""
 

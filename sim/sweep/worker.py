@@ -4,7 +4,9 @@ Each run is one replication of its own scenario with no per-day series. Runs who
 differ only in their seed share the compiled network, the allocator's plan cache and the
 unpacked plans (`sim.runner.Replicator`, as the replications of one scenario do): plans depend
 on the network and its conditions, never on the seed, so a run's result does not depend on
-which runs went before it on the same worker. A few such entries are kept, the oldest dropped.
+which runs went before it on the same worker. Runs whose networks plan alike (sampled prices,
+voyage delays, valuation) share the plan cache too. A few such entries are kept, the oldest
+dropped.
 A run that raises becomes a `failed` row with its error; the chunk goes on.
 """
 
@@ -18,6 +20,8 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
+from sim.engine.allocator import Allocator, planning_inputs
+from sim.engine.topology import Topology
 from sim.results import SUMMARY_KPIS, _cell
 from sim.runner import Replicator
 from sim.sweep.expand import ResolvedRun, SweepContext, error_text, resolve
@@ -35,15 +39,35 @@ def runs_columns(lever_keys: Sequence[str], uncertainty_keys: Sequence[str]) -> 
     return (*RUN_COLUMNS, *lever_keys, *uncertainty_keys, *SUMMARY_KPIS)
 
 
+def _lru(name: str) -> OrderedDict:
+    if not hasattr(_local, name):
+        setattr(_local, name, OrderedDict())
+    return getattr(_local, name)
+
+
+def _shared_allocator(topology: Topology) -> Allocator:
+    """The plan cache of an earlier run on this worker whose network plans alike (its
+    planning inputs are equal: only prices, delays or valuation differ), else a new one. A plan
+    depends on its request and those inputs only, so sharing changes no result."""
+    cache: OrderedDict[tuple, Allocator] = _lru("allocators")
+    key = planning_inputs(topology)
+    allocator = cache.get(key)
+    if allocator is None:
+        allocator = cache[key] = Allocator(topology)
+        while len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(key)
+    return allocator
+
+
 def _replicator(context: SweepContext, run: ResolvedRun) -> Replicator:
     assert run.scenario is not None
     key = (context.definition, repr(run.lever_values), repr(run.sampled))
-    if not hasattr(_local, "replicators"):
-        _local.replicators = OrderedDict()
-    cache: OrderedDict[tuple, Replicator] = _local.replicators
+    cache: OrderedDict[tuple, Replicator] = _lru("replicators")
     replicator = cache.get(key)
     if replicator is None:
-        replicator = Replicator(run.scenario)
+        replicator = Replicator(run.scenario, _shared_allocator)
         cache[key] = replicator
         while len(cache) > CACHE_SIZE:
             cache.popitem(last=False)
