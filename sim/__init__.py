@@ -9,7 +9,8 @@ Public API::
 
 `simulate(scenario)` runs in memory without writing files. `run_sweep("scenarios/sweeps/x.toml")`
 runs a parameter sweep (levers × uncertainties × replications) and writes `results/<sweep>/`.
-`read_results(folder)` reads any result folder into pandas DataFrames (needs pandas).
+`read_results(folder)` reads any result folder into pandas DataFrames (needs pandas);
+`wide_points(frames["points"])` pivots a sweep's long points table to one row per point.
 
 The names are imported on first use (PEP 562), so `import sim` (and with it every
 `from sim import registry`, `python -m sim --help` and `validate`) does not load the engine,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from sim.api import RunOutput, run
     from sim.compare import ComparisonOutput, compare
     from sim.errors import MassBalanceError, Problem, ResultsExistError, ScenarioError
-    from sim.frames import read_results
+    from sim.frames import read_results, wide_points
     from sim.runner import ScenarioResult, simulate
     from sim.scenario.loading import load_scenario
     from sim.scenario.schema import Scenario
@@ -53,6 +54,7 @@ _HOMES: dict[str, str] = {
     "run": "sim.api",
     "run_sweep": "sim.sweep",
     "simulate": "sim.runner",
+    "wide_points": "sim.frames",
 }
 
 __all__ = [
@@ -73,6 +75,7 @@ __all__ = [
     "run",
     "run_sweep",
     "simulate",
+    "wide_points",
 ]
 
 

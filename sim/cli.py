@@ -125,7 +125,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "compare", help="run strategies on common random numbers and compare their KPIs"
     )
     p.add_argument(
-        "files", nargs="+", help="scenario TOML files (two or more; the first is the reference)"
+        "files",
+        nargs="+",
+        help="scenario TOML files (two or more; the first is the reference unless --reference)",
     )
     p.add_argument(
         "--threshold",
@@ -136,6 +138,12 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="smallest difference that matters for a KPI, in its unit (repeatable; defaults in "
         "sim.registry.PRACTICAL_DIFFERENCE): smaller clear differences are called "
         "'no practical difference'",
+    )
+    p.add_argument(
+        "--reference",
+        metavar="FILE_OR_NAME",
+        help="the strategy the others are measured against: one of the files, or its scenario "
+        "name (default: the first file)",
     )
     _strategies_options(p, "comparison")
 
@@ -346,6 +354,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         out=args.out,
         force=args.force,
         progress=terminal_progress("compare", args.quiet, unit="strategies"),
+        reference=args.reference,
     )
     if not args.quiet:
         print(format_table(output))

@@ -32,6 +32,7 @@ from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Scenario
 from sim.scenario.variants import scenario_sha256, with_values
 from sim.statistics import mean_ci
+from sim.suggest import did_you_mean
 
 #: The KPIs compared, in order, and the columns of comparison.csv and replications.csv
 #: (declared in sim.registry).
@@ -81,31 +82,54 @@ def comparison_rows(strategies: Sequence[str], values: Sequence[dict[str, list[f
     return rows
 
 
+def ranked_kpis(values: Sequence[dict[str, list[float]]]) -> list[str]:
+    """The compared KPIs ranking.csv ranks on: the ranking KPI first, then every other KPI
+    that has a better direction and is not zero for every strategy in every replication."""
+    ranked = [registry.RANKING_KPI]
+    for kpi in KPIS:
+        if kpi in ranked or registry.kpi(kpi).better == registry.Better.NEITHER:
+            continue
+        if all(v == 0 for strategy in values for v in strategy[kpi]):
+            continue
+        ranked.append(kpi)
+    return ranked
+
+
 def ranking_rows(
     strategies: Sequence[str],
     values: Sequence[dict[str, list[float]]],
     kpi: str,
     threshold: float = 0.0,
+    reference: int = 0,
 ) -> list[dict[str, Any]]:
-    """Rows of ranking.csv: the strategies best first on `kpi`, each against the best with
-    the paired 95 % CI of the difference and a verdict in words (`threshold`: the smallest
-    difference that matters, in the KPI's unit)."""
+    """Rows of ranking.csv for one KPI: the strategies best first, each against the best and
+    against the reference strategy (index `reference`) with the paired 95 % CI of the
+    difference and a verdict in words (`threshold`: the smallest difference that matters, in
+    the KPI's unit)."""
     better_higher = registry.kpi(kpi).better != registry.Better.LOWER
     stats = [(s, mean_ci(v[kpi])) for s, v in zip(strategies, values, strict=True)]
     sign = -1.0 if better_higher else 1.0
     means = [m for _, (_, m, _, _, _) in stats]
     order = sorted(range(len(stats)), key=lambda i: (math.isnan(means[i]), sign * means[i]))
     best = order[0]
+
+    def against(other: int, i: int) -> tuple[float, float, float]:
+        _, d, _, low, high = mean_ci(paired_differences(values[other][kpi], values[i][kpi]))
+        return d, low, high
+
     rows = []
     for rank, i in enumerate(order, start=1):
         strategy, (n, mean, _, _, _) = stats[i]
         if i == best:
-            diff = (0.0, 0.0, 0.0)
-            verdict = "best"
+            diff, verdict = (0.0, 0.0, 0.0), "best"
         else:
-            _, d, _, low, high = mean_ci(paired_differences(values[best][kpi], values[i][kpi]))
-            diff = (d, low, high)
-            verdict = _verdict(d, low, high, n, threshold)
+            diff = against(best, i)
+            verdict = _verdict(*diff, n, threshold)
+        if i == reference:
+            to_reference, verdict_reference = (0.0, 0.0, 0.0), "reference"
+        else:
+            to_reference = against(reference, i)
+            verdict_reference = _verdict_vs_reference(*to_reference, n, threshold, better_higher)
         rows.append(
             {
                 "kpi": kpi,
@@ -117,9 +141,24 @@ def ranking_rows(
                 "diff_vs_best_ci95_low": diff[1],
                 "diff_vs_best_ci95_high": diff[2],
                 "verdict": verdict,
+                "diff_vs_reference_mean": to_reference[0],
+                "diff_vs_reference_ci95_low": to_reference[1],
+                "diff_vs_reference_ci95_high": to_reference[2],
+                "verdict_vs_reference": verdict_reference,
             }
         )
     return rows
+
+
+def _verdict_vs_reference(
+    diff: float, low: float, high: float, n: int, threshold: float, better_higher: bool
+) -> str:
+    """`better`, `worse`, or why neither can be said (as `_verdict`)."""
+    said = _verdict(diff, low, high, n, threshold)
+    if not said.startswith("worse"):
+        return said
+    better = diff > 0 if better_higher else diff < 0
+    return said.replace("worse", "better" if better else "worse", 1)
 
 
 def _verdict(diff: float, low: float, high: float, n: int, threshold: float = 0.0) -> str:
@@ -208,6 +247,31 @@ def _load_all(
     return loaded, files
 
 
+def _reference_index(reference: str, loaded: list[Scenario], files: list[str | None]) -> int:
+    """Which strategy `reference` names: a file as given (or the same file by another path),
+    else a scenario name."""
+    for i, file in enumerate(files):
+        if file is not None and (
+            file == reference or Path(file).resolve() == Path(reference).resolve()
+        ):
+            return i
+    names = [s.scenario.name for s in loaded]
+    if reference in names:
+        return names.index(reference)
+    choices = [f for f in files if f is not None] + names
+    hint = did_you_mean(reference, choices)
+    raise ScenarioError(
+        [
+            Problem(
+                "--reference",
+                "",
+                f"{reference!r} is none of the compared files or scenario names "
+                f"({', '.join(dict.fromkeys(choices))}){hint}",
+            )
+        ]
+    )
+
+
 def _horizon_problems(scenarios: Sequence[Scenario], files: Sequence[str | None]):
     """Strategies are compared over the same days: start date and horizon as the first's."""
     first = scenarios[0].scenario
@@ -234,6 +298,7 @@ def compare(
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
     thresholds: Mapping[str, float] | None = None,
+    reference: str | None = None,
 ) -> ComparisonOutput:
     """Run every scenario on common random numbers and write `<out>/comparisons/<name>/`.
 
@@ -242,7 +307,9 @@ def compare(
     scenario's). Every file is validated before anything runs: ScenarioError lists every
     problem of every file. Raises ResultsExistError if the folder exists and `force` is false,
     MassBalanceError if a run's books do not close; nothing is written then. `progress`, if
-    given, is called with (strategies run, strategies) after each strategy.
+    given, is called with (strategies run, strategies) after each strategy. `reference` (a
+    file as given, or a scenario name) is the strategy the others are measured against; it is
+    moved first (default: the first scenario).
     """
     scenarios = list(scenarios)
     if len(scenarios) < 2:
@@ -257,6 +324,10 @@ def compare(
         raise ValueError(f"not a compared KPI: {', '.join(unknown)}; one of {', '.join(KPIS)}")
     overrides = list(overrides)
     loaded, files = _load_all(scenarios, overrides)
+    if reference is not None:
+        at = _reference_index(reference, loaded, files)
+        loaded.insert(0, loaded.pop(at))
+        files.insert(0, files.pop(at))
     first = loaded[0].scenario
     seed = first.seed if seed is None else seed
     replications = first.replications if replications is None else replications
@@ -297,9 +368,11 @@ def _run_and_write(
         for result in results
     ]
     comparison = comparison_rows(strategies, values)
-    ranking = ranking_rows(
-        strategies, values, registry.RANKING_KPI, practical.get(registry.RANKING_KPI, 0.0)
-    )
+    ranking = [
+        row
+        for kpi in ranked_kpis(values)
+        for row in ranking_rows(strategies, values, kpi, practical.get(kpi, 0.0))
+    ]
     replication_rows = [
         {"strategy": strategy, **{c: rep.summary[c] for c in REPLICATION_COLUMNS[1:]}}
         for strategy, result in zip(strategies, results, strict=True)
@@ -400,12 +473,31 @@ def _ranking_lines(output: ComparisonOutput) -> list[str]:
     column = registry.kpi(output.ranking[0]["kpi"])
     label = column.label[:1].lower() + column.label[1:]
     lines = [f"Ranked on {label} ({column.name}, {column.unit}), best first:"]
-    for r in output.ranking:
+    for r in (r for r in output.ranking if r["kpi"] == column.name):
         text = f"  {r['rank']}. {r['strategy']}: {_number(r['mean'])}"
+        if r["verdict_vs_reference"] == "reference":
+            text += " (reference)"
         if r["verdict"] != "best":
             diff = _plus_minus(
                 r["diff_vs_best_mean"], r["diff_vs_best_ci95_low"], r["diff_vs_best_ci95_high"]
             )
             text += f"; vs best {diff}: {r['verdict']}"
         lines.append(text)
+    return lines + _reference_lines(output)
+
+
+def _reference_lines(output: ComparisonOutput) -> list[str]:
+    """Per strategy, the KPIs on which it is clearly better or worse than the reference."""
+    reference = output.strategies[0]
+    lines = [f"Against {reference} (the reference), on the KPIs ranked in ranking.csv:"]
+    for strategy in output.strategies[1:]:
+        said: dict[str, list[str]] = {}
+        for r in output.ranking:
+            if r["strategy"] == strategy:
+                label = registry.kpi(r["kpi"]).label
+                word = str(r["verdict_vs_reference"]).split(" (")[0]
+                word = "no difference detected" if word.startswith("no difference") else word
+                said.setdefault(word, []).append(label[:1].lower() + label[1:])
+        parts = [f"{word} on {', '.join(kpis)}" for word, kpis in said.items()]
+        lines.append(f"  {strategy}: " + "; ".join(parts))
     return lines

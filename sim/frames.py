@@ -11,8 +11,9 @@ becomes a DataFrame keyed by its file name without `.csv`, with typed columns:
 - any other column (ids, kinds, names, free text): `category`.
 
 A sweep's runs.csv and points.csv have a column per lever and uncertainty, which no registry
-declares: they are typed by the same rules from their cells. pandas is an optional dependency
-(`pip install 'oil-supply-sim[pandas]'`), imported only when this function runs.
+declares: they are typed by the same rules from their cells. points.csv is long (one row per
+lever point and KPI); `wide_points(frame)` pivots it to one row per point. pandas is an optional
+dependency (`pip install 'oil-supply-sim[pandas]'`), imported only when these functions run.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def _tables() -> dict[str, registry.Table]:
     for table in (
         registry.COMPARISON, registry.COMPARISON_REPLICATIONS, registry.COMPARISON_RANKING,
         registry.STRESS, registry.STRESS_SUMMARY, registry.N1, registry.N1_REPLICATIONS,
+        registry.SWEEP_POINTS,
     ):  # fmt: skip
         tables[table.name] = table
     return tables
@@ -99,3 +101,30 @@ def read_results(folder: str | Path) -> dict[str, pd.DataFrame]:
             index=raw.index,
         )
     return frames
+
+
+def wide_points(points: pd.DataFrame, stats: tuple[str, ...] = registry.STATS) -> pd.DataFrame:
+    """A sweep's points.csv (`read_results(folder)["points"]`, long: one row per lever point
+    and KPI) as one row per lever point: `point`, the levers, `runs`, `ok`, `failed`, then a
+    `<kpi>_<stat>` column per KPI (in file order) and statistic in `stats` (default all, in
+    registry order) — the layout points.csv had before it was long."""
+    import pandas as pd
+
+    header = list(points.columns)
+    if "kpi" not in header or "point" not in header:
+        raise ValueError(
+            "wide_points needs a sweep's points.csv in long form (columns `point` and `kpi`); "
+            f"got columns {header[:8]}{' ...' if len(header) > 8 else ''}"
+        )
+    unknown = [s for s in stats if s not in header]
+    if unknown:
+        have = [s for s in registry.STATS if s in header]
+        raise ValueError(f"wide_points: no statistic {unknown} in points (it has {have})")
+    keys = header[: header.index("kpi")]  # point, the levers, runs, ok, failed
+    kpis = list(dict.fromkeys(str(k) for k in points["kpi"]))
+    first = points.drop_duplicates("point").set_index("point")[keys[1:]]
+    named = points.assign(kpi=points["kpi"].astype(str))
+    # One pivot per statistic: pivoting several at once would make every column `object`.
+    tables = {stat: named.pivot(index="point", columns="kpi", values=stat) for stat in stats}
+    columns = {f"{kpi}_{stat}": tables[stat][kpi] for kpi in kpis for stat in stats}
+    return pd.concat([first, pd.DataFrame(columns, index=first.index)], axis=1).reset_index()

@@ -334,12 +334,14 @@ DAILY = Table(
         ),
         _c(
             "outflow_t", "t",
-            "refinery: crude run; pipeline: crude out (equal to in: lines are full); rail: crude "
-            "unloaded",
+            "refinery: crude run; pipeline: crude out (equal to in: lines are full; on a line "
+            "shared with third parties both count the simulated crude only, so they differ while "
+            "the third parties' flow pushes out crude that went in earlier); rail: crude unloaded",
         ),
         _c(
             "stock_t", "t",
-            "end of day: tank stock, linefill for a pipeline, crude in transit for rail",
+            "end of day: tank stock, linefill for a pipeline (the whole line's, third parties' "
+            "crude included, on a shared line), crude in transit for rail",
         ),
     ),
     intro="Daily integrals of the continuous flows (exact, not samples) and the stock at the end "
@@ -654,10 +656,11 @@ PRACTICAL_DIFFERENCE: dict[str, float] = {
 
 COMPARISON_RANKING = Table(
     "ranking",
-    "one row per strategy, best first: the strategies ranked on the net value to Belarus",
+    "one row per KPI and strategy, best first within each KPI: the net value to Belarus first, "
+    "then every compared KPI with a better direction that is not zero everywhere",
     (
-        _c("kpi", "", "the KPI ranked on (`net_value_usd`)"),
-        _c("rank", "", "1 = best (highest mean)"),
+        _c("kpi", "", "the KPI ranked on (`net_value_usd` first)"),
+        _c("rank", "", "1 = best (highest mean, or lowest where lower is better)"),
         _c("strategy", "", "strategy name, as in comparison.csv"),
         _c("n", "count", "replications with a value"),
         _c("mean", "KPI's unit", "mean over replications"),
@@ -673,6 +676,19 @@ COMPARISON_RANKING = Table(
             "least the KPI's practical threshold; `no practical difference` when it excludes 0 "
             "but is smaller; `no difference detected at N replications` when it includes 0; "
             "`worse (1 replication, no interval)` with one",
+        ),
+        _c(
+            "diff_vs_reference_mean", "KPI's unit",
+            "mean over replications of (this strategy − the reference) in the same replication; "
+            "the reference is the first strategy (`compare --reference` chooses it)",
+        ),
+        _c("diff_vs_reference_ci95_low", "KPI's unit", "95 % CI of that paired mean, lower end"),
+        _c("diff_vs_reference_ci95_high", "KPI's unit", "upper end"),
+        _c(
+            "verdict_vs_reference", "",
+            "`reference`; `better` or `worse` (in the KPI's better direction) when the paired "
+            "95 % CI excludes 0 and the mean difference is at least the practical threshold; "
+            "otherwise as `verdict`",
         ),
     ),
 )  # fmt: skip
@@ -779,4 +795,37 @@ N1_REPLICATIONS = Table(
         _c("start_day", "days", "day the outage started (the same for every asset)"),
         *(_c(name, kpi(name).unit, "as in summary.csv") for name in N1_KPIS),
     ),
+)  # fmt: skip
+
+# ------------------------------------------------------------------ sweeps
+
+SWEEP_POINTS = Table(
+    "points",
+    "one row per lever point and KPI: the KPI's statistics over the point's successful runs",
+    (
+        _c("point", "", "lever point, 0-based"),
+        _c("runs", "count", "rows of this point in runs.csv"),
+        _c("ok", "count", "of those, succeeded"),
+        _c("failed", "count", "of those, failed"),
+        _c("kpi", "", "the KPI: a column of runs.csv, as in summary.csv"),
+        _c("n", "count", "successful runs whose value of the KPI is not missing: the values the "
+           "statistics use"),
+        _c("mean", "KPI's unit", "mean over those runs"),
+        _c("sd", "KPI's unit", "sample standard deviation (divisor n − 1; 0 when n = 1)"),
+        _c(
+            "ci95_low", "KPI's unit",
+            "95 % confidence interval of the mean, lower end: mean − t(0.975, n − 1) · sd ⁄ √n, "
+            "as in [comparison.csv](#comparisoncsv)",
+        ),
+        _c("ci95_high", "KPI's unit", "upper end: mean + t(0.975, n − 1) · sd ⁄ √n"),
+        _c("p5", "KPI's unit", "5th percentile (numpy's linear interpolation)"),
+        _c("p50", "KPI's unit", "median"),
+        _c("p95", "KPI's unit", "95th percentile"),
+    ),
+    intro="Long form, like summary_stats.csv and comparison.csv: a sweep of P lever points has "
+    "P × (number of\nKPIs) rows, in point order and, within a point, in the KPI order of "
+    "runs.csv. Between `point` and\n`runs` comes one column per lever (named by its dotted "
+    "key, in file order; the key's unit), so\na row says which point it is without a join. "
+    "Every point is present: a point with no run yet\nhas `runs` 0, `n` 0 and empty "
+    "statistics.",
 )  # fmt: skip

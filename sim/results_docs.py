@@ -46,7 +46,9 @@ Mass balance is checked before anything is written, for every replication:
 initial stock (refinery and port tanks, pipeline linefill) + supplied = refinery runs + final
 stock (tanks, linefill, crude on rail) + crude in quarantine storage at the end + crude pumped
 back out of quarantine (`reverse_pumped_t`) + crude handed in under swaps, to 1e-9 of the
-tonnes handled. (Pipelines are always full, so their linefill change is zero; crude on rail
+tonnes handled. A line shared with third parties holds their crude too (its linefill is the
+whole line's): their background flow enters the books as its own terms, third-party crude put
+into the line on one side and third-party crude leaving its head on the other. (Pipelines are always full, so their linefill change is zero; crude on rail
 varies and is inside "stock".) A run whose books do not close fails with exit code 1 and
 writes nothing.
 """
@@ -65,7 +67,7 @@ that repeats (a scenario compared with itself) gets `-2`, `-3`, ... It holds:
 |---|---|
 | `comparison.csv` | one row per KPI and strategy: statistics, and the paired difference from the first strategy |
 | `replications.csv` | one row per strategy and replication: the KPI values the statistics are computed from |
-| `ranking.csv` | one row per strategy, best first on the net value to Belarus, with the paired difference from the best and a verdict |
+| `ranking.csv` | per KPI (net value to Belarus first), the strategies best first, each with the paired difference from the best and from the reference (the first strategy, or `--reference`) and a verdict in words (`better`, `worse`, `no difference detected at N replications`, ...) |
 | `manifest.json` | program and Python version, kind (`comparison`), each strategy's scenario name, file and sha256 (of the scenario as run, seed and replications applied), the `--set` overrides, seed and how every random number derives from it, replications, KPIs, confidence level, start and end time (UTC), status |
 
 """
@@ -91,7 +93,7 @@ while the sweep runs, so that a stopped sweep keeps every finished run:
 |---|---|
 | `manifest.json` | what the sweep is and how far it got (below); rewritten whole (temporary file, then rename) when the sweep starts and ends |
 | `runs.csv` | one row per run, appended as runs finish; sorted when the sweep is complete |
-| `points.csv` | one row per lever point: statistics of every KPI over its successful runs; written whole at the end of every invocation |
+| `points.csv` | one row per lever point and KPI: the KPI's statistics over the point's successful runs; written whole at the end of every invocation |
 
 **Writing and resuming.** Each finished chunk of runs is appended to runs.csv as complete lines
 in one write, then flushed to disk (`os.fsync`), so a killed process leaves whole rows,
@@ -121,26 +123,17 @@ executor ran the sweep, however many workers, in whatever order runs finished. W
 Lever and sampled values are set exactly as written: continuous values are rounded to 6
 decimals before they are applied.
 
-### points.csv
+"""
 
-One row per lever point, in point order, every point present (a point with no run yet has
-`runs` 0 and empty statistics).
-
-| column | unit | meaning |
-|---|---|---|
-| `point` | – | lever point, 0-based |
-| one column per lever | the key's unit | the lever's value at this point |
-| `runs` | count | rows of this point in runs.csv |
-| `ok`, `failed` | count | of those, succeeded and failed |
-| `<kpi>_n` | count | successful runs whose value of the KPI is not missing: the values the statistics use |
-| `<kpi>_mean`, `<kpi>_sd` | KPI's unit | mean and sample standard deviation (n − 1; 0 when n = 1) |
-| `<kpi>_ci95_low`, `<kpi>_ci95_high` | KPI's unit | 95 % confidence interval of the mean: mean ∓ t(0.975, n − 1) · sd ⁄ √n, as in [comparison.csv](#comparisoncsv) |
-| `<kpi>_p5`, `<kpi>_p50`, `<kpi>_p95` | KPI's unit | 5th, 50th and 95th percentiles (numpy's linear interpolation) |
-
+SWEEP_POINTS_NOTES = """\
 The statistics are computed from the values as written in runs.csv (6 decimals), for every KPI
-of runs.csv in its order (`<kpi>` is the KPI's column name), with `sim.statistics.describe`; they
-do not depend on the order of the rows.
+of runs.csv, with `sim.statistics.describe`; they do not depend on the order of the rows. In
+pandas, `sim.read_results(folder)["points"]` reads it typed, and `sim.wide_points(frame)` gives
+one row per point with a `<kpi>_<stat>` column per KPI and statistic (the layout of sweep folders
+written before points.csv was long: `python -m sim report` still reads those).
+"""
 
+SWEEP_MANIFEST = """\
 ### manifest.json (sweep)
 
 | key | meaning |
@@ -204,6 +197,16 @@ def _kinds(title: str, kinds: type[EventKind] | type[TargetKind] | type[Effect])
     return f"{title}: {items}.\n"
 
 
+def _points_section() -> str:
+    """points.csv: the registry's columns, with the levers' columns where they stand."""
+    table = registry.SWEEP_POINTS
+    lines = column_table(table).splitlines()
+    lever = "| one column per lever | the key's unit | the lever's value at this point |"
+    lines.insert(3, lever)  # after the header, the rule and `point`
+    parts = [f"### {table.name}.csv\n", table.intro + "\n", "\n".join(lines) + "\n"]
+    return "\n".join([*parts, SWEEP_POINTS_NOTES])
+
+
 def render() -> str:
     files = ["| file | what it holds |", "|---|---|"]
     files += [f"| `{name}` | {what} |" for name, what in FIXED_FILES]
@@ -235,8 +238,8 @@ def render() -> str:
         "The smallest difference that matters, per KPI in its unit (`compare --threshold "
         f"KPI=VALUE` overrides; the manifest's `practical_difference` records what was used): "
         f"{limits}. A paired difference whose CI excludes 0 but whose mean is smaller is called "
-        "`no practical difference` in ranking.csv and is not listed among the report's clear "
-        "differences.\n"
+        "`no practical difference` in ranking.csv and is not called better or worse in the "
+        "report's verdict table.\n"
     )
     out.append(STRESS_INTRO)
     out.append(table_section(registry.STRESS, "###"))
@@ -244,6 +247,8 @@ def render() -> str:
     out.append(N1_INTRO + column_table(registry.N1))
     out.append(table_section(registry.N1_REPLICATIONS, "###"))
     out.append(SWEEPS)
+    out.append(_points_section())
+    out.append(SWEEP_MANIFEST)
     return "\n".join(part.rstrip("\n") + "\n" for part in out)
 
 

@@ -381,3 +381,58 @@ def test_threshold_for_an_unknown_kpi_is_refused(capsys):
     )
     assert code == 2
     assert "not a compared KPI: landed_cost" in capsys.readouterr().err
+
+
+def test_verdicts_against_the_reference_follow_the_kpis_better_direction():
+    from sim.compare import ranking_rows
+
+    values = [
+        {"unserved_t": [10.0, 20.0, 30.0]},  # a: the reference
+        {"unserved_t": [5.0, 14.0, 26.0]},  # b: 4–6 t fewer every time: better (lower)
+        {"unserved_t": [13.0, 23.0, 33.0]},  # c: 3 t more every time: worse
+        {"unserved_t": [15.0, 10.0, 35.0]},  # d: +5, −10, +5: no difference detected
+    ]
+    rows = {r["strategy"]: r for r in ranking_rows(["a", "b", "c", "d"], values, "unserved_t")}
+    assert [rows[s]["rank"] for s in "badc"] == [1, 2, 3, 4]  # lower is better: b first
+    assert rows["a"]["verdict_vs_reference"] == "reference"
+    assert rows["b"]["verdict_vs_reference"] == "better"
+    assert rows["b"]["diff_vs_reference_mean"] == pytest.approx(-5.0)
+    assert rows["c"]["verdict_vs_reference"] == "worse"
+    assert rows["d"]["verdict_vs_reference"] == "no difference detected at 3 replications"
+    assert rows["a"]["verdict"] == "worse"  # against the best, b: 4–6 t more every time
+
+
+def test_ranking_csv_ranks_every_kpi_that_is_not_zero_everywhere(tmp_path, capsys):
+    out = ["--out", str(tmp_path), "--replications", "2", "--set", COVERS_OUTAGE]
+    assert main(["compare", str(BASE), str(OUTAGE), *out]) == 0
+    printed = capsys.readouterr().out
+    (folder,) = (tmp_path / "comparisons").iterdir()
+    ranking = read_csv(folder / "ranking.csv")
+    kpis = list(dict.fromkeys(r["kpi"] for r in ranking))
+    assert kpis[0] == "net_value_usd" and "unserved_t" in kpis and "landed_cost_usd_per_t" in kpis
+    for kpi in kpis:
+        rows = [r for r in ranking if r["kpi"] == kpi]
+        assert [r["strategy"] for r in rows if r["verdict_vs_reference"] == "reference"] == ["base"]
+        assert any(float(r["mean"]) != 0 for r in rows)
+    unserved = {r["strategy"]: r for r in ranking if r["kpi"] == "unserved_t"}
+    assert unserved["base"]["rank"] == "1"  # the outage loses crude: base serves more
+    assert unserved["unecha_mozyr_outage"]["verdict_vs_reference"] == "worse"
+    assert "Against base (the reference)" in printed
+    assert "unecha_mozyr_outage: " in printed and "worse on" in printed
+
+
+def test_reference_chooses_the_strategy_the_others_are_measured_against(tmp_path, capsys):
+    out = ["--out", str(tmp_path), "--replications", "2", "--set", COVERS_OUTAGE]
+    args = ["compare", str(BASE), str(OUTAGE), *out, "--reference", "unecha_mozyr_outage"]
+    assert main(args) == 0
+    (folder,) = (tmp_path / "comparisons").iterdir()
+    assert folder.name.startswith("unecha_mozyr_outage__vs__base")
+    rows = read_csv(folder / "comparison.csv")
+    assert rows[0]["strategy"] == "unecha_mozyr_outage"
+    assert "(reference)" in capsys.readouterr().out
+    # A reference that is none of the strategies: exit 2, a suggestion, nothing written.
+    bad = ["compare", str(BASE), str(OUTAGE), "--out", str(tmp_path / "b"), "--reference", "bse"]
+    assert main(bad) == 2
+    err = capsys.readouterr().err
+    assert "--reference" in err and "did you mean 'base'" in err and "Traceback" not in err
+    assert not (tmp_path / "b").exists()

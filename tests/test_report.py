@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from sim import registry
 from sim.cli import main
 from sim.report import ReportError, detect_kind, report
 from sim.report.formatting import (
@@ -207,8 +208,9 @@ def sweep_folder(tmp_path_factory) -> Path:
 
 
 def write_fixture_sweep(folder: Path) -> None:
-    """A hand-made sweep folder in the format of docs/sweeps.md: 2 × 3 lever points, one
-    continuous uncertainty, one string lever value, one failed run."""
+    """A hand-made sweep folder in the format of docs/results.md (points.csv long: one row
+    per lever point and KPI): 2 × 3 lever points, one continuous uncertainty, one string lever
+    value, one failed run."""
     rng = random.Random(3)
     levers = ("contracts.kazakh.volume_t_per_month", "transit.quota.route")
     uncertainty = "prices.brent.usd_per_bbl"
@@ -237,9 +239,8 @@ def write_fixture_sweep(folder: Path) -> None:
             ok = [r for r in mine if r["status"] == "ok"]
             p.update(runs=len(mine), ok=len(ok), failed=len(mine) - len(ok))
             for kpi in SUMMARY_KPIS:
-                for stat, value in describe([float(r[kpi]) for r in ok]).items():
-                    p[f"{kpi}_{stat}"] = value
-            points.append(p)
+                stats = describe([float(r[kpi]) for r in ok])
+                points.append({**p, "kpi": kpi, **stats})
             point += 1
     folder.mkdir(parents=True)
     for name, rows in (("runs.csv", runs), ("points.csv", points)):
@@ -334,7 +335,8 @@ def test_sweep_report_from_a_real_sweep(sweep_folder):
     assert f"{len(runs):,}" in page
     points = read_csv(sweep_folder / "points.csv")
     for kpi in ("landed_cost_usd_per_t", "unserved_t"):
-        means = [number(p[f"{kpi}_mean"]) for p in points]
+        means = [number(p["mean"]) for p in points if p["kpi"] == kpi]
+        assert len(means) == 6, kpi  # 3 × 2 lever points
         assert format_kpi(kpi, min(means)) in page, kpi
         assert format_kpi(kpi, max(means)) in page, kpi
 
@@ -396,7 +398,9 @@ def test_a_small_sample_carries_a_warning_and_a_large_one_does_not():
 
 
 def synthetic_sweep(folder: Path, n: int) -> None:
-    """A sweep folder from synthetic_runs: one lever (outage days), one uncertainty (Brent)."""
+    """A sweep folder from synthetic_runs: one lever (outage days), one uncertainty (Brent).
+    Its points.csv is wide (one row per point, `<kpi>_<stat>` columns), as sweeps wrote it
+    before it was long: the report still reads such folders."""
     columns = ["run_key", "point", "replication", "seed", "status", "error"]
     lever, uncertainty = (k for k, _ in SYNTHETIC_INPUTS)
     runs = []
@@ -539,9 +543,23 @@ def test_comparison_report_gives_the_ranked_verdict(comparison_folder):
     with (comparison_folder / "ranking.csv").open() as fh:
         ranking = list(csv.DictReader(fh))
     assert "Verdict: strategies ranked on net value to Belarus" in page
-    best = ranking[0]
-    assert best["verdict"] == "best"
-    for row in ranking[1:]:
+    net = [r for r in ranking if r["kpi"] == "net_value_usd"]
+    assert ranking[: len(net)] == net and net[0]["verdict"] == "best"
+    for row in net[1:]:
         assert row["verdict"] in page
+    # Every other ranked KPI is ranked best first and has a verdict against the reference.
+    assert "Verdict per KPI" in page
+    for kpi in dict.fromkeys(r["kpi"] for r in ranking):
+        rows = [r for r in ranking if r["kpi"] == kpi]
+        assert [int(r["rank"]) for r in rows] == list(range(1, len(rows) + 1))
+        assert any(float(r["mean"]) != 0 for r in rows), f"{kpi} is zero everywhere"
+        assert any(r["verdict_vs_reference"] == "reference" for r in rows)
+        label = registry.kpi(kpi).label
+        assert label in page
     # KPIs that are zero for every strategy are folded into a note, not listed as rows.
-    assert "Zero for every strategy" in page or all(float(r["mean"]) != 0 for r in ranking)
+    rows = read_csv(comparison_folder / "comparison.csv")
+    zero = {r["kpi"] for r in rows} - {
+        r["kpi"] for r in rows if float(r["mean"]) != 0 or float(r["sd"]) != 0
+    }
+    assert ("Zero for every strategy" in page) == bool(zero)
+    assert not zero & {r["kpi"] for r in ranking}

@@ -146,7 +146,8 @@ def test_runs_csv_has_one_sorted_row_per_run_with_its_inputs_and_kpis(small):
 
 def test_levers_cross_grids_with_a_latin_hypercube(small):
     file, folder = small
-    rows = read_rows(folder / "points.csv")
+    # One row per point (its first KPI's): the lever values are the same on every KPI's row.
+    rows = [r for r in read_rows(folder / "points.csv") if r["kpi"] == SUMMARY_KPIS[0]]
     grid = [
         (r["disruptions.cut.capacity_factor"], r["links.unecha_mozyr.capacity_t_per_day"])
         for r in rows
@@ -207,19 +208,30 @@ def test_points_csv_summarises_each_point_over_its_runs(small):
     file, folder = small
     sweep = load_sweep(file)
     runs = read_rows(folder / "runs.csv")
-    points = read_rows(folder / "points.csv")
-    assert list(points[0]) == list(points_columns(list(sweep.spec.levers)))
-    assert len(points) == 12
-    for point in points:
-        mine = [r for r in runs if r["point"] == point["point"]]
-        assert (point["runs"], point["ok"], point["failed"]) == ("3", "3", "0")
-        values = [float(r["unserved_t"]) for r in mine]
-        assert float(point["unserved_t_n"]) == 3
-        assert math.isclose(float(point["unserved_t_mean"]), sum(values) / 3, abs_tol=1e-5)
-        assert float(point["unserved_t_p50"]) == pytest.approx(np.percentile(values, 50), abs=1e-5)
-        low, high = float(point["unserved_t_ci95_low"]), float(point["unserved_t_ci95_high"])
-        assert low <= float(point["unserved_t_mean"]) <= high
-    assert len(STATS) * len(SUMMARY_KPIS) + 4 + len(sweep.spec.levers) == len(points[0])
+    rows = read_rows(folder / "points.csv")
+    levers = list(sweep.spec.levers)
+    assert list(rows[0]) == list(points_columns(levers))
+    # Long form: one row per lever point and KPI, points in order, KPIs in runs.csv's order.
+    assert len(rows) == 12 * len(SUMMARY_KPIS)
+    assert [(r["point"], r["kpi"]) for r in rows] == [
+        (str(p), k) for p in range(12) for k in SUMMARY_KPIS
+    ]
+    assert list(rows[0])[-len(STATS) - 1 :] == ["kpi", *STATS]
+    assert len(rows[0]) == 1 + len(levers) + 3 + 1 + len(STATS)  # narrow, however many KPIs
+    for row in rows:
+        mine = [r for r in runs if r["point"] == row["point"]]
+        assert (row["runs"], row["ok"], row["failed"]) == ("3", "3", "0")
+        assert [row[k] for k in levers] == [mine[0][k] for k in levers]
+        values = [float(r[row["kpi"]]) for r in mine if r[row["kpi"]] != ""]
+        assert int(row["n"]) == len(values)
+        if not values:
+            assert row["mean"] == ""
+            continue
+        assert math.isclose(float(row["mean"]), sum(values) / len(values), abs_tol=1e-5)
+        assert float(row["p50"]) == pytest.approx(np.percentile(values, 50), abs=1e-5)
+        assert float(row["ci95_low"]) <= float(row["mean"]) <= float(row["ci95_high"])
+    unserved = [r for r in rows if r["kpi"] == "unserved_t"]
+    assert len(unserved) == 12 and all(r["n"] == "3" for r in unserved)
 
 
 def test_the_manifest_counts_runs_and_names_the_sweep(small):
@@ -386,9 +398,9 @@ def test_a_run_that_raises_is_recorded_and_the_others_complete(tmp_path, monkeyp
     for row in ok:
         assert float(row["prices.urals.usd_per_bbl"]) * 7.3 > 365
         assert float(row["refinery_intake_t"]) > 0
-    points = read_rows(tmp_path / "failing" / "points.csv")
+    points = [p for p in read_rows(tmp_path / "failing" / "points.csv") if p["kpi"] == "unserved_t"]
     assert sum(int(p["failed"]) for p in points) == len(failed)
-    assert all(int(p["unserved_t_n"]) == int(p["ok"]) for p in points)
+    assert all(int(p["n"]) == int(p["ok"]) for p in points)
     manifest = json.loads((tmp_path / "failing" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["counts"]["failed"] == len(failed)
 

@@ -9,6 +9,7 @@ the daily step cheap.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -18,6 +19,9 @@ from sim.units import TONNES_TOLERANCE_T
 _CRUMB_T = TONNES_TOLERANCE_T * 1e-3
 
 Mix = dict[str, float]
+
+#: Origin of third parties' crude in a line shared with them (it never leaves to a refinery).
+THIRD_PARTY_ORIGIN = "third_party"
 
 #: Between origin and grade in a mix key.
 MIX_SEPARATOR = "|"
@@ -56,15 +60,28 @@ class PipelineFIFO:
     tonnes come out, `(time, "leave", entered, tonnes)`.
     """
 
-    __slots__ = ("name", "linefill_t", "queue", "log")
+    __slots__ = ("name", "linefill_t", "queue", "log", "background_mix", "unsplit")
 
-    def __init__(self, name: str, linefill_t: float, initial: Parcel, log: list | None = None):
+    def __init__(
+        self,
+        name: str,
+        linefill_t: float,
+        initial: Parcel,
+        log: list | None = None,
+        background_mix: Mix | None = None,
+    ):
         self.name = name
         self.linefill_t = linefill_t
         self.queue: deque[Parcel] = deque(
             [Parcel(linefill_t, initial.ppm, initial.mix, -float("inf"))]
         )
         self.log = log
+        #: A line shared with third parties: the mix object of their crude (their parcels are
+        #: told apart by identity), None otherwise.
+        self.background_mix = background_mix
+        #: The day-0 linefill of a shared line is still one parcel, to be laid out as the
+        #: first step's streams would have left it.
+        self.unsplit = background_mix is not None
 
     def content_t(self) -> float:
         return sum(p.tonnes_t for p in self.queue)
@@ -72,12 +89,17 @@ class PipelineFIFO:
     def dirty_in_head(self, tonnes_t: float, limit_ppm: float, inflow_ppm: float) -> float:
         """Of the next `tonnes_t` to leave, how many are above `limit_ppm` (a look, no change).
 
-        Tonnes beyond the line's content are this step's own inflow, at `inflow_ppm`.
+        Tonnes beyond the line's content are this step's own inflow, at `inflow_ppm`. On a
+        shared line `tonnes_t` counts only the simulated shippers' crude: third-party parcels
+        are passed over.
         """
         dirty, left = 0.0, tonnes_t
+        background = self.background_mix
         for parcel in self.queue:
             if left <= 0:
                 break
+            if background is not None and parcel.mix is background:
+                continue
             take = min(left, parcel.tonnes_t)
             if parcel.ppm > limit_ppm:
                 dirty += take
@@ -114,6 +136,88 @@ class PipelineFIFO:
                 return [Parcel(tonnes, head.ppm, head.mix, head.entered_days)]
         else:
             parts = _commingle(parts)
+        return self._push(parts, now_days)
+
+    def push_shared(
+        self, parts: list[Parcel], background: Parcel, now_days: float
+    ) -> tuple[list[Parcel], float]:
+        """A shared line: `parts` (the simulated shippers') and `background` (the third
+        parties' crude of the step, whose mix must be `background_mix`) go in at the tail;
+        returns (the simulated shippers' parcels leaving at the head, third-party tonnes
+        leaving at the head). Third-party crude is never commingled with the rest: it is its
+        own batch each step, merged with the one before it when nothing came in between."""
+        if self.unsplit:
+            self._lay_out(sum(p.tonnes_t for p in parts), background.tonnes_t)
+        parts = _commingle(parts) if len(parts) > 1 else list(parts)
+        parts.append(background)
+        out = self._push(parts, now_days)
+        mix = self.background_mix
+        own: list[Parcel] = []
+        third = 0.0
+        for p in out:
+            if p.mix is mix:
+                third += p.tonnes_t
+            elif own and own[-1].mix is p.mix and own[-1].ppm == p.ppm:
+                # The same crude on either side of a third-party batch goes on as one parcel
+                # (so the next line takes it as one, on its fast path).
+                last = own[-1]
+                own[-1] = Parcel(last.tonnes_t + p.tonnes_t, p.ppm, p.mix, last.entered_days)
+            else:
+                own.append(p)
+        return own, third
+
+    def own_in_head(self, tonnes_t: float) -> float:
+        """Of the next `tonnes_t` to leave a shared line, the simulated shippers' tonnes (a
+        look, no change); tonnes beyond the line's content are this step's own inflow."""
+        own, left, mix = 0.0, tonnes_t, self.background_mix
+        for parcel in self.queue:
+            if left <= 0:
+                return own
+            take = min(left, parcel.tonnes_t)
+            if parcel.mix is not mix:
+                own += take
+            left -= take
+        return own
+
+    def push_until_own(self, own_t: float) -> float:
+        """Tonnes that can leave the head of a shared line before more than `own_t` of the
+        simulated shippers' crude has left (a look, no change), t."""
+        passed, mix = 0.0, self.background_mix
+        for parcel in self.queue:
+            if parcel.mix is mix:
+                passed += parcel.tonnes_t
+                continue
+            if parcel.tonnes_t >= own_t:
+                return passed + own_t
+            own_t -= parcel.tonnes_t
+            passed += parcel.tonnes_t
+        return passed + own_t
+
+    def _lay_out(self, own_t: float, background_t: float) -> None:
+        """Lay the day-0 linefill out as alternating batches of the simulated shippers' crude
+        (the line's initial mix) and third-party crude in the first step's proportions, as a
+        steady flow would have left it; nothing to do until something flows."""
+        step_t = own_t + background_t
+        if step_t <= 0:
+            return
+        self.unsplit = False
+        initial = self.queue.popleft()
+        total = initial.tonnes_t
+        # One pair of batches per step of flow, at most 10,000 pairs.
+        pairs = min(10_000, math.ceil(total / step_t))
+        chunk = total / pairs
+        own = chunk * own_t / step_t
+        for _ in range(pairs):
+            if own > 0:
+                self.queue.append(Parcel(own, initial.ppm, initial.mix, initial.entered_days))
+            if chunk - own > 0:
+                assert self.background_mix is not None
+                self.queue.append(
+                    Parcel(chunk - own, initial.ppm, self.background_mix, initial.entered_days)
+                )
+
+    def _push(self, parts: list[Parcel], now_days: float) -> list[Parcel]:
+        queue = self.queue
         log = self.log
         tonnes = 0.0
         for parcel in parts:

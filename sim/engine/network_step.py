@@ -287,6 +287,11 @@ class StepResult:
     port_drawn_t: dict[str, float] = field(default_factory=dict)
     #: Tonnes handed in under swaps this step (they leave the simulated network).
     swapped_out_t: float = 0.0
+    #: Third parties' crude put into and leaving the shared lines this step, t.
+    third_party_in_t: float = 0.0
+    third_party_out_t: float = 0.0
+    #: Simulated crude pushed into each shared line this step (what leaves may differ), t.
+    shared_in_t: dict[int, float] = field(default_factory=dict)
 
 
 class NetworkStep:
@@ -321,6 +326,25 @@ class NetworkStep:
         self._all_clean = False
         #: Whether contaminated crude may be in the lines (so their contents are read).
         self._watch_lines = False
+        #: Pipelines shared with third parties: their background flow moves every step.
+        self.shared = [
+            link.index
+            for link in topology.links
+            if link.kind == "pipeline" and link.third_party_t_per_day > 0
+        ]
+        #: Capacity factor in force on each link (the simulation's conditions' list).
+        self.link_factor: list[float] = [1.0] * len(topology.links)
+        #: Where each link's outflow went last: a shared line keeps pushing its shippers' crude
+        #: out after they stop injecting, and it goes where theirs went.
+        self._last_hops: dict[int, list[tuple[Hop, float]]] = {}
+        #: Receipts each refinery could still take this step, t (shared lines only).
+        self._room_left_t: dict[str, float] = {}
+        #: (capacity factor, third parties' flow under it, t/day) by shared line.
+        self._background_rate: dict[int, tuple[float, float]] = {}
+        #: Third parties' tonnes into and out of the shared lines this step.
+        self._third_party_t = [0.0, 0.0]
+        #: The simulated crude pushed into each shared line this step, t.
+        self._shared_in_t: dict[int, float] = {}
 
     def step(
         self,
@@ -350,7 +374,9 @@ class NetworkStep:
         # 4. Inject at the sources and move through the lines, upstream first.
         hop_shares = _hop_shares(plan.routes, volumes) if scaled else plan.hop_shares
         inputs, port_drawn = self._inject(plan, volumes)
-        link_flow, rail_loaded = self._move(plan, inputs, hop_shares, now_days)
+        self._third_party_t = [0.0, 0.0]
+        self._shared_in_t = {}
+        link_flow, rail_loaded = self._move(plan, inputs, hop_shares, dt, now_days)
         for trains in rail_in.values():
             for link, p in trains:
                 link_flow.setdefault(link, []).append(p)  # a corridor's flow: what it unloaded
@@ -365,6 +391,9 @@ class NetworkStep:
             rail_loaded=rail_loaded,
             port_drawn_t=port_drawn,
             swapped_out_t=sum(p.tonnes_t for p in inputs.get(Sink.SWAP_HAND_IN, ())),
+            third_party_in_t=self._third_party_t[0],
+            third_party_out_t=self._third_party_t[1],
+            shared_in_t=self._shared_in_t,
         )
         # 5. Refineries refuse contaminated crude, receive the rest and run.
         self._deliver(inputs, rail_in, dt, now_days, result)
@@ -551,10 +580,13 @@ class NetworkStep:
             if due:
                 rail_in.setdefault(link.to_node, []).extend((link.index, p) for p in due)
         scaled = False
+        shared = bool(self.shared)
         for name, refinery in self.refineries.items():
             idx = plan.routes_by_refinery.get(name, ())
             trains = rail_in.get(name, ())
             if not idx and not trains:
+                if shared:
+                    self._room_left_t[name] = refinery.receipt_limit_t(0.0, dt)
                 continue
             want = sum(volumes[i] for i in idx)
             refuse_ppm = self._refuse_ppm[name]
@@ -592,6 +624,8 @@ class NetworkStep:
                     scaled = True
                     for i in idx:
                         volumes[i] *= scale
+            if shared:
+                self._room_left_t[name] = max(0.0, limit - sum(volumes[i] for i in idx))
         return rail_in, scaled
 
     def _inject(
@@ -619,6 +653,7 @@ class NetworkStep:
         plan: ExecutablePlan,
         inputs: dict[Hop, list[Parcel]],
         hop_shares: dict[int, list[tuple[Hop, float]]],
+        dt: float,
         now_days: float,
     ) -> tuple[dict[int, list[Parcel]], dict[int, float]]:
         """Push each link's inputs through it, upstream first, handing its outflow on."""
@@ -627,20 +662,32 @@ class NetworkStep:
         fifos = self.fifos
         added = self.link_added_ppm
         rail = self.rail_index
+        shared = self.shared
+        last_hops = self._last_hops
         get_input = inputs.get
         for link in plan.link_order:
             parts = get_input(link)
             if not parts:
-                continue
+                if not shared or link not in shared:
+                    continue
+                parts = []
             if added and added.get(link):
                 add = added[link]
                 parts = [Parcel(p.tonnes_t, p.ppm + add, p.mix, p.entered_days) for p in parts]
-            out = fifos[link].push(parts, now_days)
             if rail and link in rail:  # loaded now, unloaded `transit_days` later
+                fifos[link].push(parts, now_days)
                 rail_loaded[link] = sum(p.tonnes_t for p in parts)
                 continue
+            hops = hop_shares.get(link) or plan.hop_shares.get(link) or last_hops.get(link)
+            if shared and link in shared:
+                out = self._push_shared(link, parts, hops, hop_shares, plan, dt, now_days)
+            else:
+                out = fifos[link].push(parts, now_days)
             link_flow[link] = out
-            hops = hop_shares[link]
+            if hops is None:  # nothing left the line (a shared line its shippers never used)
+                continue
+            if shared and last_hops.get(link) is not hops:
+                last_hops[link] = hops
             if len(hops) == 1:  # the parcels left the line: hand them on as they are
                 hop = hops[0][0]
                 target = get_input(hop)
@@ -649,11 +696,142 @@ class NetworkStep:
                 else:
                     target.extend(out)
                 continue
-            for hop, share in hops:
-                target = inputs.setdefault(hop, [])
-                for p in out:
-                    target.append(Parcel(p.tonnes_t * share, p.ppm, p.mix, p.entered_days))
+            self._hand_on(out, hops, inputs)
+        if shared:
+            self._move_unplanned(plan, inputs, link_flow, dt, now_days)
         return link_flow, rail_loaded
+
+    @staticmethod
+    def _hand_on(
+        out: list[Parcel], hops: list[tuple[Hop, float]], inputs: dict[Hop, list[Parcel]]
+    ) -> None:
+        """Parcels that left a line go on to its next links or refineries, by share."""
+        if len(hops) == 1:  # the parcels left the line: hand them on as they are
+            hop = hops[0][0]
+            target = inputs.get(hop)
+            if target is None:
+                inputs[hop] = out.copy()
+            else:
+                target.extend(out)
+            return
+        for hop, share in hops:
+            target = inputs.setdefault(hop, [])
+            for p in out:
+                target.append(Parcel(p.tonnes_t * share, p.ppm, p.mix, p.entered_days))
+
+    def _move_unplanned(
+        self,
+        plan: ExecutablePlan,
+        inputs: dict[Hop, list[Parcel]],
+        link_flow: dict[int, list[Parcel]],
+        dt: float,
+        now_days: float,
+    ) -> None:
+        """Shared lines the plan sends nothing through still carry the third parties' flow,
+        which pushes the simulated shippers' crude out of them; it goes where theirs last went,
+        through lines that then move only it."""
+        pending = [link for link in self.shared if link not in plan.link_order]
+        # Only this crude: a planned line's own inputs of the step have already gone through.
+        fresh: dict[Hop, list[Parcel]] = {}
+        while pending:
+            link = pending.pop(0)
+            hops = self._last_hops.get(link)
+            parts = fresh.pop(link, [])
+            if link in self.shared:
+                out = self._push_shared(link, parts, hops, {}, plan, dt, now_days)
+            elif link in self.rail_index:
+                self.fifos[link].push(parts, now_days)
+                continue
+            else:
+                out = self.fifos[link].push(parts, now_days)
+            link_flow.setdefault(link, []).extend(out)
+            if hops is None or not out:
+                continue
+            self._hand_on(out, hops, fresh)
+            pending.extend(h for h, _ in hops if isinstance(h, int) and h not in pending)
+        for hop, parcels in fresh.items():  # refineries and swaps
+            inputs.setdefault(hop, []).extend(parcels)
+
+    def _push_shared(
+        self,
+        link: int,
+        parts: list[Parcel],
+        hops: list[tuple[Hop, float]] | None,
+        hop_shares: dict[int, list[tuple[Hop, float]]],
+        plan: ExecutablePlan,
+        dt: float,
+        now_days: float,
+    ) -> list[Parcel]:
+        """Push a shared line: the simulated shippers' parts with the third parties' flow of
+        the step (by the line's sharing rule under its derate). What of the shippers' crude
+        leaves beyond what they put in (their earlier crude pushed out by the third parties'
+        flow) goes on only as far as the refineries downstream can take it this step; the
+        rest stays in the line, which then moves that much less third-party crude."""
+        fifo = self._pipe(link)
+        factor = self.link_factor[link]
+        rate = self._background_rate.get(link)
+        if rate is None or rate[0] != factor:  # worked out again only when a derate changes
+            rate = (factor, self.topology.links[link].third_party_flow_t_per_day(factor))
+            self._background_rate[link] = rate
+        background_t = rate[1] * dt
+        own_in = parts[0].tonnes_t if len(parts) == 1 else sum(p.tonnes_t for p in parts)
+        if not fifo.unsplit and fifo.own_in_head(own_in + background_t) > own_in + 1e-9:
+            room = self._room_through(hops, hop_shares, plan) if hops is not None else 0.0
+            most = fifo.push_until_own(own_in + room)
+            background_t = max(0.0, min(background_t, most - own_in))
+        ppm = self.link_added_ppm.get(link, 0.0) if self.link_added_ppm else 0.0
+        assert fifo.background_mix is not None
+        background = Parcel(background_t, ppm, fifo.background_mix, now_days)
+        out, third_out = fifo.push_shared(parts, background, now_days)
+        self._third_party_t[0] += background_t
+        self._shared_in_t[link] = self._shared_in_t.get(link, 0.0) + own_in
+        self._third_party_t[1] += third_out
+        extra = (out[0].tonnes_t if len(out) == 1 else sum(p.tonnes_t for p in out)) - own_in
+        if extra > 1e-9 and hops is not None:
+            self._use_room(extra, hops, hop_shares, plan)
+        return out
+
+    def _hops(
+        self, link: int, hop_shares: dict[int, list[tuple[Hop, float]]], plan: ExecutablePlan
+    ) -> list[tuple[Hop, float]] | None:
+        return hop_shares.get(link) or plan.hop_shares.get(link) or self._last_hops.get(link)
+
+    def _room_through(
+        self,
+        hops: list[tuple[Hop, float]],
+        hop_shares: dict[int, list[tuple[Hop, float]]],
+        plan: ExecutablePlan,
+    ) -> float:
+        """Most tonnes that can go on through `hops` this step: full lines pass them on the
+        same step, so the refineries at the end bound them (rail loads and swaps do not)."""
+        most = math.inf
+        for hop, share in hops:
+            if share <= 0:
+                continue
+            if isinstance(hop, str):
+                most = min(most, self._room_left_t.get(hop, 0.0) / share)
+            elif isinstance(hop, int) and hop not in self.rail_index:
+                nxt = self._hops(hop, hop_shares, plan)
+                room = self._room_through(nxt, hop_shares, plan) if nxt is not None else 0.0
+                most = min(most, room / share)
+        return most
+
+    def _use_room(
+        self,
+        tonnes_t: float,
+        hops: list[tuple[Hop, float]],
+        hop_shares: dict[int, list[tuple[Hop, float]]],
+        plan: ExecutablePlan,
+    ) -> None:
+        """Take `tonnes_t` going on through `hops` off the refineries' room left."""
+        for hop, share in hops:
+            if isinstance(hop, str):
+                left = self._room_left_t.get(hop, 0.0)
+                self._room_left_t[hop] = max(0.0, left - tonnes_t * share)
+            elif isinstance(hop, int) and hop not in self.rail_index:
+                nxt = self._hops(hop, hop_shares, plan)
+                if nxt is not None:
+                    self._use_room(tonnes_t * share, nxt, hop_shares, plan)
 
     def _deliver(
         self,

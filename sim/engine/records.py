@@ -119,6 +119,9 @@ class RunEnd:
     lots_landed_t: float
     #: Tonnes handed in under swaps (they left the simulated network), t.
     swapped_out_t: float
+    #: Third parties' crude put into and taken out of the shared lines, t.
+    third_party_in_t: float
+    third_party_out_t: float
     cargoes_discharged: int
     cargoes_open: int
     #: By contract: tonnes nominated (volume ÷ days in the month, while active), shipped, and

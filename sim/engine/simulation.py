@@ -23,7 +23,7 @@ from simpy.events import Event
 
 from sim.engine.allocator import Allocator, PlanRequest
 from sim.engine.conditions import QUOTA_EPS_T, Conditions, PriceSetter
-from sim.engine.crude import Parcel, PipelineFIFO, RailQueue, Tank, mix_key
+from sim.engine.crude import THIRD_PARTY_ORIGIN, Parcel, PipelineFIFO, RailQueue, Tank, mix_key
 from sim.engine.disruptions import Disruptions
 from sim.engine.makeup import MakeUp
 from sim.engine.network_step import ExecutablePlan, NetworkStep, StepResult, executable
@@ -92,6 +92,10 @@ def build_network(scenario: Scenario, topology: Topology, fifo_log: dict | None)
             link.linefill_t,
             Parcel(link.linefill_t, 0.0, start_mix("linefill", link.initial_grade)),
             (fifo_log or {}).get(link.name),
+            # A line shared with third parties holds their crude too: the whole line's linefill.
+            start_mix(THIRD_PARTY_ORIGIN, link.initial_grade)
+            if link.third_party_t_per_day > 0
+            else None,
         )
         for link in topology.links
     ]
@@ -136,6 +140,8 @@ class Simulation:
         self.observers: list[Observer] = list(observers)
         self.network = build_network(scenario, topology, fifo_log)
         self.conditions = Conditions.at_start(topology, self.start_date)
+        # The same list the disruptions change in place: shared lines read their derates.
+        self.network.link_factor = self.conditions.link_factor
         self.prices = PriceSetter(scenario.prices, topology)
         self.prices.update(self.conditions)
         self.contract_index = {c.name: c.index for c in topology.contracts}
@@ -147,6 +153,10 @@ class Simulation:
         self.initial_inventory_t = self.inventory_t()
         #: Tonnes handed in under swaps (they left the simulated network), t.
         self.swapped_out_t = 0.0
+        #: Third parties' crude into and out of the shared lines (not the simulated network's
+        #: supply or deliveries, but in its lines), t.
+        self.third_party_in_t = 0.0
+        self.third_party_out_t = 0.0
         self._plan: ExecutablePlan | None = None
         self._plan_stale = True
         self._executables: ExecutableCache = executables if executables is not None else {}
@@ -318,6 +328,8 @@ class Simulation:
             self._count_quotas(plan, result)
         self._count_contracts(plan, result)
         self.swapped_out_t += result.swapped_out_t
+        self.third_party_in_t += result.third_party_in_t
+        self.third_party_out_t += result.third_party_out_t
         for port, tonnes in result.port_drawn_t.items():
             self.shipping.book_port_draw(plan, result, port, tonnes)
         for asset, event, detail in result.events:
@@ -401,6 +413,8 @@ class Simulation:
             final_inventory_t=self.inventory_t(),
             lots_landed_t=self.shipping.lots_landed_t,
             swapped_out_t=self.swapped_out_t,
+            third_party_in_t=self.third_party_in_t,
+            third_party_out_t=self.third_party_out_t,
             cargoes_discharged=self.shipping.discharged,
             nominated_t=tuple(self.makeup.nominated_t),
             contract_shipped_t=tuple(self.makeup.shipped_t),

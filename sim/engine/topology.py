@@ -23,6 +23,7 @@ from sim.scenario.schema import (
     Scenario,
     SeaLink,
     shared_capacity_t_per_day,
+    third_party_flow_t_per_day,
 )
 from sim.units import usd_per_bbl_to_usd_per_t
 
@@ -52,6 +53,16 @@ class LinkSpec:
         """Capacity left for the simulated contracts when a factor of the line's is in force,
         t/day (the third parties' share taken by the line's sharing rule)."""
         return shared_capacity_t_per_day(
+            self.capacity_t_per_day,
+            self.third_party_t_per_day,
+            self.third_party_first,
+            capacity_factor,
+        )
+
+    def third_party_flow_t_per_day(self, capacity_factor: float) -> float:
+        """The third parties' background flow with a factor of the line's capacity in force,
+        t/day (by the line's sharing rule)."""
+        return third_party_flow_t_per_day(
             self.capacity_t_per_day,
             self.third_party_t_per_day,
             self.third_party_first,

@@ -296,8 +296,8 @@ class Recorder:
         for link, parcels in result.link_flow.items():
             tonnes = sum(p.tonnes_t for p in parcels)
             self._day_out[links[link].name] += tonnes
-            if links[link].kind == "pipeline":  # a full line: in equals out
-                self._day_in[links[link].name] += tonnes
+            if links[link].kind == "pipeline":  # a full line: in equals out, unless shared
+                self._day_in[links[link].name] += result.shared_in_t.get(link, tonnes)
         for link, tonnes in result.rail_loaded.items():
             self._day_in[links[link].name] += tonnes
         if not end_of_day:
@@ -342,6 +342,8 @@ class Recorder:
             sum(r["final_quarantine_t"] for r in refinery_rows),
             sum(r["reverse_pumped_t"] for r in refinery_rows),
             end.swapped_out_t,
+            end.third_party_in_t,
+            end.third_party_out_t,
         )
         costs = rows.cost_rows(self)
         events = rows.event_rows(self)

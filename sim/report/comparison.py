@@ -269,6 +269,56 @@ def _diff_text(kpi: str, row: dict[str, Any]) -> str:
     )
 
 
+def _words(kpi: str, row: dict[str, Any], threshold: float, n: Any) -> str:
+    """The plain-words verdict of one strategy against the reference on one KPI."""
+    low, high, mean = (
+        row["diff_vs_first_ci95_low"],
+        row["diff_vs_first_ci95_high"],
+        row["diff_vs_first_mean"],
+    )
+    tone = verdict(kpi, low, high, mean, threshold)
+    if tone != "unclear":
+        return tone
+    if not measure(kpi).better:
+        return "difference"
+    if math.isfinite(low) and math.isfinite(high) and not low <= 0 <= high:
+        return "no practical difference"
+    if low == high == mean == 0:
+        return "no difference"
+    return f"no difference detected at {n} replications"
+
+
+def _best(data: ComparisonData, kpi: str) -> list[str]:
+    """The strategies best first on a KPI (by mean, in its better direction)."""
+    higher = measure(kpi).better != "lower"
+    means = {s: data.row(kpi, s)["mean"] for s in data.strategies}
+    return sorted(
+        (s for s in means if math.isfinite(means[s])),
+        key=lambda s: -means[s] if higher else means[s],
+    )
+
+
+def _best_card(data: ComparisonData, kpi: str, n: Any) -> Headline | None:
+    """Which strategy is best on a KPI, and whether it is clearly ahead of the runner-up."""
+    order = _best(data, kpi)
+    if len(order) < 2 or not measure(kpi).better:
+        return None
+    best, runner_up = order[0], order[1]
+    mean = format_number(data.row(kpi, best)["mean"], measure(kpi).unit)
+    ahead = next((r for r in data.ranking if r["kpi"] == kpi and r["strategy"] == runner_up), None)
+    if ahead is None:
+        note = f"mean {mean}; runner-up {runner_up}"
+    elif str(ahead["verdict"]) == "worse":
+        # The gap as a positive amount: runner-up − best where lower is better, else best − it.
+        sign = 1.0 if measure(kpi).better == "lower" else -1.0
+        ends = sorted(sign * ahead[k] for k in ("diff_vs_best_ci95_low", "diff_vs_best_ci95_high"))
+        gap = format_interval(kpi, sign * ahead["diff_vs_best_mean"], *ends)
+        note = f"mean {mean}; clearly ahead of {runner_up} by {gap}"
+    else:
+        note = f"mean {mean}; not clearly ahead of {runner_up} ({ahead['verdict']})"
+    return Headline(f"Best on {in_sentence(measure(kpi).label)}", best, note)
+
+
 def page(data: ComparisonData, charts: list[Chart]) -> Page:
     strategies = data.strategies
     first, others = strategies[0], strategies[1:]
@@ -279,66 +329,50 @@ def page(data: ComparisonData, charts: list[Chart]) -> Page:
         f"how much does each differ from {first}, when every strategy meets the same random "
         f"events (common random numbers)?"
     )
-    headline = [
-        Headline(
-            f"{measure(kpi).label}: {s} − {first}",
-            _diff_text(kpi, data.row(kpi, s)),
-            "Δ ± 95 % CI half-width" if "±" in _diff_text(kpi, data.row(kpi, s)) else "Δ",
-        )
-        for s in others
-        for kpi in HEADLINE_KPIS
-        if kpi in data.kpis
-    ]
-    header = ["KPI", *strategies, *(f"Δ {s} − {first}" for s in others)]
-    body = []
     # KPIs that are zero for every strategy say nothing: folded away, and named in a note.
     zero = [
         kpi
         for kpi in data.kpis
         if all(data.row(kpi, s)["mean"] == 0 and data.row(kpi, s)["sd"] == 0 for s in strategies)
     ]
-    for kpi in (k for k in data.kpis if k not in zero):
+    shown = [k for k in data.kpis if k not in zero]
+    cards = (_best_card(data, kpi, n) for kpi in (registry.RANKING_KPI, *HEADLINE_KPIS))
+    headline = [c for c in cards if c is not None and c.label]
+    verdicts = []
+    for kpi in shown:
+        order = _best(data, kpi)
+        cells = [measure(kpi).label, order[0] if order and measure(kpi).better else "–"]
+        for s in others:
+            row = data.row(kpi, s)
+            cells.append(f"{_words(kpi, row, data.threshold(kpi), n)}: {_diff_text(kpi, row)}")
+        verdicts.append(cells)
+    header = ["KPI", *strategies, *(f"Δ {s} − {first}" for s in others)]
+    body = []
+    for kpi in shown:
         cells = [measure(kpi).label]
         for s in strategies:
             r = data.row(kpi, s)
             cells.append(format_interval(kpi, r["mean"], r["ci95_low"], r["ci95_high"]))
         cells += [_diff_text(kpi, data.row(kpi, s)) for s in others]
         body.append(cells)
-    notes = []
-    for s in others:
-        for kpi in data.kpis:
-            r = data.row(kpi, s)
-            tone = verdict(
-                kpi,
-                r["diff_vs_first_ci95_low"],
-                r["diff_vs_first_ci95_high"],
-                r["diff_vs_first_mean"],
-                data.threshold(kpi),
-            )
-            if tone == "unclear":
-                continue
-            low, high = r["diff_vs_first_ci95_low"], r["diff_vs_first_ci95_high"]
-            interval = (
-                "the same in every replication"
-                if low == high
-                else f"95 % CI {format_number(low, measure(kpi).unit)} to "
-                f"{format_number(high, measure(kpi).unit)}"
-            )
-            notes.append(
-                f"{s} is {tone} than {first} on {in_sentence(measure(kpi).label)}: "
-                f"{_diff_text(kpi, r)} ({interval})."
-            )
+    notes = [
+        f"Verdicts: 'better' or 'worse' when the paired 95 % confidence interval of the "
+        f"difference from {first} excludes zero and the difference is at least the smallest "
+        f"that matters (manifest.json `practical_difference`; compare --threshold); 'no "
+        f"practical difference' when it excludes zero but is smaller; 'no difference detected "
+        f"at {n} replications' when it includes zero (more replications may find one)."
+    ]
     if isinstance(n, int) and n < 2:
         notes.insert(0, "One replication: no confidence interval can be computed.")
     if zero:
         notes.append(
-            "Zero for every strategy in every replication, so not in the table: "
+            "Zero for every strategy in every replication, so not in the tables: "
             + ", ".join(in_sentence(measure(k).label) for k in zero)
             + "."
         )
     facts = (
         f"{len(strategies)} strategies, {n} replication(s) each, seed {m.get('seed', '?')}, "
-        f"common random numbers"
+        f"common random numbers; reference: {first}"
         + (f"; overrides: {', '.join(m['overrides'])}" if m.get("overrides") else "")
     )
     files = [
@@ -356,14 +390,19 @@ def page(data: ComparisonData, charts: list[Chart]) -> Page:
         tables=[
             *_ranking_table(data),
             Table(
+                f"Verdict per KPI: the best strategy, and each strategy against {first} "
+                "(paired difference ± 95 % CI half-width; ranking.csv ranks every KPI)",
+                ["KPI", "best", *(f"{s} vs {first}" for s in others)],
+                verdicts,
+            ),
+            Table(
                 "Mean ± 95 % CI half-width per strategy, and paired differences (comparison.csv)",
                 header,
                 body,
             ),
         ],
         notes=notes,
-        notes_title="Clear differences (95 % level, and at least the smallest difference that "
-        "matters: manifest.json `practical_difference`)",
+        notes_title="How to read the verdicts",
         charts=charts,
         sources=sorted(p.name for p in data.folder.glob("*.csv")),
     )
@@ -375,7 +414,7 @@ def _ranking_table(data: ComparisonData) -> list[Table]:
         return []
     kpi = str(data.ranking[0]["kpi"])
     rows = []
-    for r in data.ranking:
+    for r in (r for r in data.ranking if r["kpi"] == kpi):
         diff = (
             ""
             if r["verdict"] == "best"

@@ -66,10 +66,15 @@ h2 { font-size: 1.25em; margin: 1.6em 0 0.5em; border-bottom: 1px solid #dde2e8;
 .card .value { font-size: 1.35em; font-weight: 600; }
 .card .label { color: #3d4b5c; }
 .card .note { color: #7a8796; font-size: 0.8em; }
-table { border-collapse: collapse; margin: 8px 0 16px; font-size: 0.92em; display: block;
-        overflow-x: auto; max-width: 100%; }
+/* A table wraps its cells to fit the page: words at their spaces, ids in headers (strategy
+   names, which have no spaces) after their underscores (<wbr>), and a header anywhere only if
+   a part is still too wide. Only a table that cannot fit even then (a phone) scrolls inside
+   its box, never the page. */
+.table { overflow-x: auto; max-width: 100%; margin: 8px 0 16px; }
+table { border-collapse: collapse; font-size: 0.92em; }
 caption { text-align: left; color: #3d4b5c; padding-bottom: 4px; }
 th, td { border-bottom: 1px solid #e4e8ed; padding: 4px 10px; text-align: right; }
+th { overflow-wrap: anywhere; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f1f4f7; }
 figure { margin: 18px 0 30px; }
@@ -78,6 +83,23 @@ figcaption { color: #3d4b5c; font-size: 0.92em; margin-top: 6px; }
 figcaption b { color: #1d2733; }
 footer { color: #7a8796; font-size: 0.85em; margin-top: 40px; }
 code { font-size: 0.95em; }
+/* Long paths and ids in the prose break rather than run off the page. */
+main { overflow-wrap: break-word; }
+/* Printed (A4 or letter: the printer's paper, margins for both): the page's full width, no
+   scrolling boxes (what a box hides is not printed), a table's header row on each sheet it
+   spans, a heading or caption never alone at the foot of a sheet. */
+@page { margin: 14mm 12mm; }
+@media print {
+  body { background: #fff; font-size: 10pt; }
+  main { max-width: none; padding: 0; }
+  .table { overflow: visible; }
+  table { font-size: 0.85em; }
+  th, td { padding: 2px 5px; }
+  thead { display: table-header-group; }
+  h1, h2, caption { break-after: avoid; }
+  .table, tr, .card, figure, .question, .warning { break-inside: avoid; }
+  figure img { max-height: 230mm; }
+}
 """
 
 
@@ -87,6 +109,12 @@ def data_uri(png: Path) -> str:
 
 def _e(text: str) -> str:
     return html.escape(str(text), quote=True)
+
+
+def _breakable(text: str) -> str:
+    """Escaped, with a line-break opportunity after each underscore: a header naming a strategy
+    (`global_market_odesa`) may wrap into its column instead of widening the table."""
+    return _e(text).replace("_", "_<wbr>")
 
 
 def render(page: Page, folder: Path) -> str:
@@ -121,12 +149,13 @@ def render(page: Page, folder: Path) -> str:
         out.append(f"<h2>{_e(page.notes_title)}</h2>")
         out.append("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in page.notes) + "</ul>")
     for table in page.tables:
-        out.append("<table>")
+        out.append('<div class="table"><table>')
         out.append(f"<caption>{_e(table.caption)}</caption>")
-        out.append("<tr>" + "".join(f"<th>{_e(c)}</th>" for c in table.header) + "</tr>")
+        header = "".join(f"<th>{_breakable(c)}</th>" for c in table.header)
+        out.append(f"<thead><tr>{header}</tr></thead><tbody>")
         for row in table.rows:
             out.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>")
-        out.append("</table>")
+        out.append("</tbody></table></div>")
     if page.charts:
         out.append("<h2>Charts</h2>")
     for chart in page.charts:

@@ -4,9 +4,11 @@ correlation with bootstrap intervals (sim.report.sensitivity).
 
 Reads `runs.csv` (one row per run: run_key, point, replication, seed, status, error, the lever
 values, the sampled uncertainty values, the summary.csv KPIs), `points.csv` (one row per lever
-point: the lever values and statistics of each KPI) and `manifest.json`. The statistics drawn
-are computed from the runs that succeeded (`status` = `ok`), so a chart of one lever averages
-over the other levers and the uncertainties; points.csv gives the headline numbers.
+point and KPI: the lever values, `kpi` and its statistics; a folder written before points.csv
+was long has one row per lever point with `<kpi>_mean` columns, read too) and `manifest.json`.
+The statistics drawn are computed from the runs that succeeded (`status` = `ok`), so a chart of
+one lever averages over the other levers and the uncertainties; points.csv gives the headline
+numbers.
 """
 
 from __future__ import annotations
@@ -405,7 +407,8 @@ def draw(data: SweepData) -> list[Chart]:
 
 def point_means(data: SweepData, kpi: str) -> list[tuple[str, dict[str, Any], float]]:
     """(point, lever values, mean) of every lever point for the KPI, read from points.csv
-    (wide form `<kpi>_mean`, as sim.sweep writes it; or long form `kpi`, `mean`)."""
+    (long form `kpi`, `mean`, as sim.sweep writes it; or the wide form `<kpi>_mean` of older
+    folders)."""
     out: list[tuple[str, dict[str, Any], float]] = []
     for row in data.points:
         if "kpi" in row and "mean" in row:

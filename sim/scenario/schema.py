@@ -339,7 +339,9 @@ class PipelineLink(Located):
     capacity_t_per_day: PositiveTonnes = Field(description="Most crude the line moves, t/day.")
     length_km: float = Field(gt=0, description="Length, km.")
     linefill_t_per_km: float = Field(
-        gt=0, description="Crude held per km of line (from its internal diameter), t/km."
+        gt=0,
+        description="Crude held per km of line (from its internal diameter; the whole line's "
+        "when it is shared with third parties), t/km.",
     )
     tariff_usd_per_t: PositiveTonnes = Field(0.0, description="Transport tariff, USD/t.")
     initial_linefill_grade: str | None = Field(
@@ -348,9 +350,9 @@ class PipelineLink(Located):
     third_party_t_per_day: PositiveTonnes = Field(
         0.0,
         description="Crude of other shippers the line carries (e.g. transit to the EU), a "
-        "background flow not simulated tonne by tonne: it takes its share of "
-        "`capacity_t_per_day` (the whole line's), so a derate can bind on the simulated "
-        "contracts, t/day.",
+        "background flow: it takes its share of `capacity_t_per_day` (the whole line's), so a "
+        "derate can bind on the simulated contracts, and moves through the line's batch FIFO "
+        "with their crude, pushing it on (then `linefill_t_per_km` is the whole line's), t/day.",
     )
     third_party_share_rule: Literal["pro_rata", "third_party_first"] = Field(
         "pro_rata",
@@ -379,6 +381,16 @@ def shared_capacity_t_per_day(
     if third_party_first:
         return max(0.0, capacity_t_per_day * factor - third_party_t_per_day)
     return (capacity_t_per_day - third_party_t_per_day) * factor
+
+
+def third_party_flow_t_per_day(
+    capacity_t_per_day: float, third_party_t_per_day: float, third_party_first: bool, factor: float
+) -> float:
+    """The third parties' flow on a shared line under the same rule, t/day: with what
+    `shared_capacity_t_per_day` leaves, it fills the derated line (capacity × factor)."""
+    if third_party_first:
+        return min(third_party_t_per_day, capacity_t_per_day * factor)
+    return third_party_t_per_day * factor
 
 
 class RailLink(Located):

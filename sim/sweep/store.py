@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from sim import folders
+from sim import folders, registry
 from sim.errors import ResultsExistError
 from sim.folders import FolderLock, NotOurFolderError, check_ours, create, writer_tag
 from sim.results import SUMMARY_KPIS, _cell
@@ -38,7 +38,7 @@ from sim.sweep.worker import format_line
 from sim.version import PROGRAM
 
 #: Statistics of each KPI in points.csv, in order (sim.statistics.describe).
-STATS = ("n", "mean", "sd", "ci95_low", "ci95_high", "p5", "p50", "p95")
+STATS = registry.STATS
 
 
 class SweepFolderError(ResultsExistError):
@@ -47,9 +47,10 @@ class SweepFolderError(ResultsExistError):
 
 
 def points_columns(lever_keys: Sequence[str]) -> tuple[str, ...]:
-    """Columns of points.csv, in order."""
-    stats = tuple(f"{kpi}_{stat}" for kpi in SUMMARY_KPIS for stat in STATS)
-    return ("point", *lever_keys, "runs", "ok", "failed", *stats)
+    """Columns of points.csv, in order: `point`, the levers, then the registry's (runs, ok,
+    failed, kpi and its statistics)."""
+    point, *rest = registry.SWEEP_POINTS.header
+    return (point, *lever_keys, *rest)
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -312,7 +313,8 @@ class SweepFolder:
             raise
 
     def write_points(self, points: Sequence[Point], lever_keys: Sequence[str]) -> int:
-        """points.csv from runs.csv: one row per lever point, statistics over its ok runs."""
+        """points.csv from runs.csv: one row per lever point and KPI (long form, as
+        summary_stats.csv and comparison.csv), statistics over the point's ok runs."""
         first_kpi = len(self.columns) - len(SUMMARY_KPIS)
         status_col = self.columns.index("status")
         rows_by_point = self._rows_by_point(first_kpi, status_col)
@@ -327,11 +329,11 @@ class SweepFolder:
             if current is not None and current[0] == point.index:
                 _, runs, ok, values = current
                 current = next(rows_by_point, None)
-            row: list[Any] = [point.index, *point.values, runs, ok, runs - ok]
-            for kpi_values in values:
+            first: list[Any] = [point.index, *point.values, runs, ok, runs - ok]
+            for kpi, kpi_values in zip(SUMMARY_KPIS, values, strict=True):
                 stats = describe(kpi_values)
-                row.extend(stats[s] for s in STATS)
-            writer.writerow([_cell(v) for v in row])
+                row = [*first, kpi, *(stats[s] for s in STATS)]
+                writer.writerow([_cell(v) for v in row])
         write_atomically(self.points, buffer.getvalue())
         return len(points)
 
