@@ -59,6 +59,8 @@ def _array_path_from_one_replication(monkeypatch):
     """The runner sends fewer than ARRAY_MIN_REPLICATIONS to the event path (cheaper there);
     these tests compare the two paths on few replications, so the array path takes any."""
     monkeypatch.setattr(sim.runner, "ARRAY_MIN_REPLICATIONS", 1)
+    # Each test hears the fallback messages afresh (they are said once per process).
+    monkeypatch.setattr(sim.runner, "_FALLBACKS_SAID", set())
 
 
 def _differences(a: object, b: object, where: str, handled: float) -> list[str]:
@@ -159,6 +161,20 @@ def test_chunks_and_the_daily_replication_change_nothing(monkeypatch):
     assert [r.replication for r in array] == list(range(8))
     problems = [d for e, a in zip(event, array, strict=True) for d in result_differences(e, a)]
     assert not problems, "\n".join(problems[:20])
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SHIPPED if p.name not in ACCEPTED))
+def test_every_refused_shipped_scenario_runs_on_the_event_path(name, capsys):
+    path = next(p for p in SHIPPED if p.name == name)
+    scenario = with_values(load_scenario(path), {"scenario.replications": 1})
+    reasons = unsupported(scenario, compile_topology(scenario))
+    event = Replicator(scenario, engine="event").run(range(1), daily="none")
+    array = Replicator(scenario, engine="array").run(range(1), daily="none")
+    err = capsys.readouterr().err
+    assert f"array path cannot run scenario {scenario.scenario.name!r}" in err
+    assert all(reason in err for reason in reasons) and reasons
+    assert not result_differences(event[0], array[0])
+    assert array[0].counters["simpy_events"] > 0  # SimPy ran it
 
 
 def test_a_scenario_it_cannot_run_falls_back_with_one_message(capsys):
