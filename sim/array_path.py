@@ -652,10 +652,6 @@ class _SharedPipe(_Pipes):
             self._append(b, b[:, None] * third)
         self.head = np.ones(self.n, dtype=int)
 
-    def _own_cum(self, entries: np.ndarray) -> np.ndarray:
-        flat = (entries % self.slots) * self.n + self.rows
-        return self.cum_t.reshape(-1)[flat] - self.cum_c.reshape(-1, self.k)[flat, self.third]
-
     def own_ahead(self, tonnes_t: np.ndarray) -> np.ndarray:
         """`PipelineFIFO.own_in_head`: of the next `tonnes_t` leaving (within the content),
         the simulated shippers' tonnes."""
@@ -680,32 +676,27 @@ class _SharedPipe(_Pipes):
 
     def until_own(self, own_t: np.ndarray) -> np.ndarray:
         """`PipelineFIFO.push_until_own`: tonnes that can leave before more than `own_t` of
-        the simulated shippers' crude has (third-party batches pass whole)."""
+        the simulated shippers' crude has (third-party batches pass whole): the first entry
+        from the head holding shippers' crude whose end reaches the goal, found over every
+        live entry at once."""
+        head, rows = self.head, self.rows
         head_own = self.head_t - self.head_c[:, self.third]
         goal = head_own + own_t
-        last = self.entries - 1
-        j = self.head.copy()
-
-        def own_before(j: np.ndarray) -> np.ndarray:
-            return np.where(j == self.head, head_own, self._own_cum(j - 1))
-
-        def short(j: np.ndarray) -> np.ndarray:
-            high = self._own_cum(j)
-            return ((high < goal) | (high - own_before(j) <= 0)) & (j < last)
-
-        behind = short(j)
-        while behind.any():
-            j = j + behind
-            behind = short(j)
-        high = self._own_cum(j)
-        found = (high >= goal) & (high - own_before(j) > 0)
-        flat_t = self.cum_t.reshape(-1)
-        start_t = np.where(
-            j == self.head, self.head_t, flat_t[((j - 1) % self.slots) * self.n + self.rows]
+        first, last = int(head.min()), self.entries - 1
+        entries = np.arange(first, last + 1)
+        ends = entries % self.slots
+        starts = (entries - 1) % self.slots
+        own_end = self.cum_t[ends] - self.cum_c[ends, :, self.third]
+        at_head = entries[:, None] == head[None, :]
+        own_start = np.where(
+            at_head, head_own[None, :], self.cum_t[starts] - self.cum_c[starts, :, self.third]
         )
-        inside = start_t + (goal - own_before(j)) - self.head_t
-        tail_t = flat_t[(last % self.slots) * self.n + self.rows]
-        beyond = (tail_t - self.head_t) + (goal - self._own_cum(np.full(self.n, last)))
+        start_t = np.where(at_head, self.head_t[None, :], self.cum_t[starts])
+        reach = (entries[:, None] >= head[None, :]) & (own_end >= goal) & (own_end - own_start > 0)
+        found = reach.any(axis=0)
+        j = reach.argmax(axis=0)
+        inside = start_t[j, rows] + (goal - own_start[j, rows]) - self.head_t
+        beyond = (self.cum_t[last % self.slots] - self.head_t) + (goal - own_end[-1])
         return np.where(found, inside, beyond)
 
     def push_shared(
@@ -1255,30 +1246,34 @@ class _Chunk:
             made = np.minimum(-short, self.owed_t[:, c])
             self.makeup_t[made_rows, c] += made[made_rows]
             self.owed_t[made_rows, c] -= made[made_rows]
-            for r in np.nonzero((self.owed_t[:, c] > 0) | is_open)[0]:
-                self._window(int(r), c, now, float(nominal[c]), bool(short[r] <= tolerance))
+            self._windows(c, now, float(nominal[c]), short <= tolerance, is_open)
 
-    def _window(self, r: int, c: int, now: float, nominal: float, full: bool) -> None:
-        """As `MakeUp._windows` for replication r."""
+    def _windows(
+        self, c: int, now: float, nominal: float, full: np.ndarray, is_open: np.ndarray
+    ) -> None:
+        """As `MakeUp._windows`, for every replication that owes tonnes or has a window open:
+        the masks find the (rare) openings and closings, which are then booked one by one."""
         contract = self.path.topology.contracts[c]
-        end, owed = self.window_end_days[r, c], self.owed_t[r, c]
-        book = self.books[r]
-        if np.isnan(end):
-            if full and nominal > 0 and owed > _MAKEUP_ABSOLUTE_T:
-                self.window_end_days[r, c] = now + 1.0 + contract.makeup_window_days
-                detail = (
-                    f"{owed:.0f} t missed; up to {contract.makeup_max_share * nominal:.0f} t/day "
-                    f"extra for {contract.makeup_window_days:g} days"
-                )
-                book.log(now + 1.0, contract.name, EventKind.MAKEUP_START, detail)
-            return
-        if owed <= _MAKEUP_ABSOLUTE_T:
-            self.owed_t[r, c], self.window_end_days[r, c] = 0.0, np.nan
-            book.log(now + 1.0, contract.name, EventKind.MAKEUP_END, "all made up")
-        elif now + 1.0 >= end - 1e-9:
-            self.owed_t[r, c], self.window_end_days[r, c] = 0.0, np.nan
-            detail = f"window closed: {owed:.0f} t not made up, lost"
-            book.log(now + 1.0, contract.name, EventKind.MAKEUP_END, detail)
+        owed, end = self.owed_t[:, c], self.window_end_days[:, c]
+        paid = owed <= _MAKEUP_ABSOLUTE_T
+        opening = ~is_open & full & (nominal > 0) & ~paid
+        done = is_open & paid
+        lost = is_open & ~paid & (now + 1.0 >= end - 1e-9)
+        for r in np.nonzero(opening)[0]:
+            self.window_end_days[r, c] = now + 1.0 + contract.makeup_window_days
+            detail = (
+                f"{owed[r]:.0f} t missed; up to {contract.makeup_max_share * nominal:.0f} t/day "
+                f"extra for {contract.makeup_window_days:g} days"
+            )
+            self.books[r].log(now + 1.0, contract.name, EventKind.MAKEUP_START, detail)
+        for r in np.nonzero(done | lost)[0]:
+            detail = (
+                "all made up" if done[r] else f"window closed: {owed[r]:.0f} t not made up, lost"
+            )
+            self.books[r].log(now + 1.0, contract.name, EventKind.MAKEUP_END, detail)
+        closing = done | lost
+        self.owed_t[closing, c] = 0.0
+        self.window_end_days[closing, c] = np.nan
 
     # -- results ---------------------------------------------------------------------
     def result(self, r: int, seconds: float) -> ReplicationResult:
