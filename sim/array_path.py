@@ -70,6 +70,8 @@ _CUT_TOLERANCE_T = 1e-6
 #: As sim.engine.makeup.
 _MAKEUP_RELATIVE_TOLERANCE = 1e-9
 _MAKEUP_ABSOLUTE_T = 1e-6
+#: Each effect's combining rule and neutral value (properties: looked up once, not per switch).
+_COMBINE = {e: (e.combine, e.neutral) for e in Effect}
 #: The parts of a valuation total (as sim.recording.valuation).
 _VALUED = ("tonnes_t", "worth_usd", "sulphur_usd", "processing_usd")
 _SUPPORTED_EFFECTS = {
@@ -344,6 +346,11 @@ class ArrayPath:
             if i not in self.layout.through
         )
         self._months = self._month_starts()
+        #: What a disruption's start says in events.csv (as `Disruptions.switch` writes it).
+        self.start_detail = {
+            d.name: f"{d.name}: " + ", ".join(f"{e.value}={v:g}" for e, v in d.effects)
+            for d in topology.disruptions
+        }
         lay = self.layout
         #: Each carrying link's hops: [(next link or -1 - refinery, routes making that hop)].
         self.hop_list = {
@@ -858,15 +865,14 @@ class _Chunk:
                     active[d.name] = value
                 else:
                     active.pop(d.name, None)
-                combined = effect.combine.apply(active.values(), effect.neutral)
-                self._apply(r, kind, target, effect, combined)
+                combine, neutral = _COMBINE[effect]
+                self._apply(r, kind, target, effect, combine.apply(active.values(), neutral))
         record = DisruptionRecord(t, d.name, d.target, d.target_kind, d.effects, on)
         if on:
             spell = DisruptionSpell(record)
             book.spells.append(spell)
             book.open_spells[d.name] = spell
-            detail = ", ".join(f"{effect.value}={v:g}" for effect, v in d.effects)
-            book.log(t, d.target, EventKind.DISRUPTION_START, f"{d.name}: {detail}")
+            book.log(t, d.target, EventKind.DISRUPTION_START, self.path.start_detail[d.name])
         else:
             book.open_spells.pop(d.name).end_days = t
             book.log(t, d.target, EventKind.DISRUPTION_END, d.name)
