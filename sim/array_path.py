@@ -19,7 +19,7 @@ The event path stays the reference: tests/test_array_path.py checks every shippe
 path accepts against it, table by table, to `ARRAY_RELATIVE_TOLERANCE`.
 
 Why numpy and not numba (issue 12 asks): the step is a few hundred array operations a day
-over (replications × crude keys); at 2,048 replications a chunk that is ≈ 0.47 ms CPU per
+over (replications × crude keys); at 2,048 replications a chunk that is ≈ 0.44 ms CPU per
 replication-year stepping, ≈ 17× the plain numpy step of bench/bench_array.py, which moves
 tonnes only (no batches by crude key, no make-up, no plans, no books). Numba could fuse the
 per-replication loops (the lines' head walks above all) and close much of that gap, but it is
