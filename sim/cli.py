@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from sim.engines import ENGINE_VARIABLE
 from sim.errors import MassBalanceError, ResultsExistError, ScenarioError
 from sim.kinds import Daily
 from sim.progress import terminal_progress
@@ -66,6 +67,13 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         prog=prog or program_name(), description="Oil supply diversification simulator."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--engine",
+        choices=("event", "array"),
+        help="how replications run: 'event' (the reference, the default) or 'array' (all "
+        "replications of a scenario stepped together with numpy; scenarios it cannot run fall "
+        "back to events, said once)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="check scenario files and list every problem")
@@ -512,6 +520,8 @@ def cmd_describe(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.engine is not None:  # through the environment, so worker processes inherit it
+        os.environ[ENGINE_VARIABLE] = args.engine
     handler = {
         "validate": cmd_validate,
         "run": cmd_run,

@@ -135,13 +135,17 @@ class N1Row:
     refinery: str
     #: Max-flow the refineries can receive a day with every asset in service, t/day.
     intact_t_per_day: float
-    #: The same without the entry point or link whose loss hurts most, t/day.
+    #: The same without the entry point or link whose loss hurts most, t/day (contracted
+    #: total: what the refineries can run of it, each at most its planned run).
     worst_t_per_day: float
     #: That asset (None: no single loss reduces what can be received).
     worst_asset: str | None
-    #: S_m: usable stock (initial − minimum operating) ÷ `scenario.n1_stock_draw_days`, t/day.
+    #: S_m, t/day: physical, usable stock ÷ `scenario.n1_stock_draw_days`; contracted, what the
+    #: run planner draws of it in that time after the worst loss, spread over it (total: what
+    #: each refinery runs of it, at most its shortfall).
     stock_draw_t_per_day: float
-    #: D: the crude units' nameplate capacity, t/day.
+    #: D, t/day: physical, the crude units' nameplate capacity; contracted, their planned run
+    #: (`target_run_t_per_day`, what the simulation's unserved tonnes are counted against).
     design_t_per_day: float
 
     @property
@@ -172,9 +176,15 @@ def n_minus_1_table(scenario, contracted: bool = False) -> list[N1Row]:
     `scenario.n1_stock_draw_days`; D = nameplate capacity. ≥ 100 % means the loss of any single
     entry or link can be covered for that long.
 
-    `contracted`: each entry point brings at most what its contracts nominate (t/day), so the
-    loss of an entry is covered only by what the other contracts already bring, not by spare
-    pipe capacity nobody has bought crude for — what a simulation with fixed nominations shows.
+    `contracted`: the N−1 a simulation with fixed nominations shows, and that agrees in sign
+    with it (`python -m sim n1`; tests/test_n1_sign.py). Each refinery receives only what its
+    own contracts nominate (each entry capped also at what it can take in), through what the
+    network leaves after the loss: no spare pipe nobody has bought crude for, no crude bought
+    for the other refinery. S_m is what the refinery's run planner draws of its usable stock in
+    `n1_stock_draw_days` (`planned_stock_draw_t`), D its planned run (Annex II's D is the demand
+    to be met). The total takes the one loss that leaves least covered, each refinery counted
+    up to its planned run: one refinery's surplus crude or stock cannot cover another's
+    shortfall, so the total is at most 100 % and 100 % only if every refinery is covered.
     """
     global _last_n1
     if _last_n1 is not None and _last_n1[0] is scenario:
@@ -192,29 +202,115 @@ def n_minus_1_table(scenario, contracted: bool = False) -> list[N1Row]:
     return cached[contracted]
 
 
+def _usable_stock_draw(scenario) -> dict[str, float]:
+    """S_m of each refinery: its usable stock ÷ `n1_stock_draw_days`, t/day. Usable: the
+    initial stock above the stock the refinery keeps, its minimum operating stock or, when its
+    run planner keeps days of cover (`cover_target_days`), that cover if larger: the planner
+    draws the stock below the cover only to hold the minimum technical rate, not to run at
+    target (sim/engine/refinery.py)."""
+    draw_days = scenario.scenario.n1_stock_draw_days
+    out = {}
+    for name, r in scenario.refineries().items():
+        kept = r.min_operating_stock_t
+        if r.lookahead_days > 0:
+            kept = max(kept, r.cover_target_days * r.target_run_t_per_day)
+        out[name] = max(0.0, r.initial_stock_t - kept) / draw_days
+    return out
+
+
 def _n1_rows(scenario, contracted: bool) -> list[N1Row]:
     from sim.network import entry_loss
 
-    draw_days = scenario.scenario.n1_stock_draw_days
+    if contracted:
+        return _contracted_n1_rows(scenario)
     refineries = scenario.refineries()
+    stock = _usable_stock_draw(scenario)
 
     def row(name: str, members: list[str]) -> N1Row:
-        loss = entry_loss(scenario, members, contracted)
-        usable = sum(
-            max(0.0, refineries[r].initial_stock_t - refineries[r].min_operating_stock_t)
-            for r in members
-        )
+        loss = entry_loss(scenario, members)
         return N1Row(
             refinery=name,
             intact_t_per_day=loss.intact_t_per_day,
             worst_t_per_day=loss.worst_t_per_day,
             worst_asset=loss.worst_asset,
-            stock_draw_t_per_day=usable / draw_days,
+            stock_draw_t_per_day=sum(stock[r] for r in members),
             design_t_per_day=sum(refineries[r].capacity_t_per_day for r in members),
         )
 
     rows = [row(name, [name]) for name in refineries]
     rows.append(row("all", list(refineries)))
+    return rows
+
+
+def planned_stock_draw_t(
+    usable_t: float, shortfall_t_per_day: float, days: float, lookahead_days: float
+) -> float:
+    """Stock a refinery's run planner draws in `days` of a shortfall, t.
+
+    The planner runs at P = arrivals + stock above its floor ÷ `lookahead_days`, at most the
+    target (sim/engine/refinery.py). With arrivals `shortfall_t_per_day` below target, it runs
+    at target, drawing the shortfall, while the stock above the floor x is at least
+    lookahead × shortfall; below that it runs at arrivals + x ÷ lookahead, so x falls as
+    e^(−t / lookahead). Without planning (lookahead 0) it draws the shortfall until the
+    stock is gone. The minimum technical rate is left out: near full cover, where the sign of
+    the N−1 is decided, the run stays far above it.
+    """
+    need = shortfall_t_per_day * days
+    if usable_t <= 0:
+        return 0.0
+    held = lookahead_days * shortfall_t_per_day
+    if lookahead_days <= 0:
+        return usable_t
+    if usable_t >= held + need:  # covered: what it could draw at target, the margin included
+        return usable_t - held
+    at_target_days = max(0.0, usable_t - held) / shortfall_t_per_day
+    left = min(usable_t, held)  # above the floor when the run starts to fall
+    return usable_t - left * math.exp(-(days - at_target_days) / lookahead_days)
+
+
+def _contracted_n1_rows(scenario) -> list[N1Row]:
+    """The contracted N−1 (see `n_minus_1_table`) of each refinery, then the total."""
+    from sim.network import contracted_losses
+
+    draw_days = scenario.scenario.n1_stock_draw_days
+    usable = {name: s * draw_days for name, s in _usable_stock_draw(scenario).items()}
+    refineries = scenario.refineries()
+    demand = {name: r.target_run_t_per_day for name, r in refineries.items()}
+
+    def stock_draw(name: str, received: float) -> float:
+        """S_m of a refinery receiving `received` t/day: what its run planner draws of its
+        usable stock in `n1_stock_draw_days`, spread over them, t/day (`planned_stock_draw_t`)."""
+        r = refineries[name]
+        shortfall = max(0.0, demand[name] - received)
+        drawn = planned_stock_draw_t(usable[name], shortfall, draw_days, r.lookahead_days)
+        return drawn / draw_days
+
+    intact: dict[str, float] = {}
+    losses: dict[str, dict[str, float]] = {}
+    rows = []
+    for name in demand:
+        intact[name], losses[name] = contracted_losses(scenario, name)
+        asset = min(losses[name], key=losses[name].__getitem__, default=None)
+        worst = intact[name] if asset is None else losses[name][asset]
+        rows.append(N1Row(name, intact[name], worst, asset, stock_draw(name, worst), demand[name]))
+
+    def covered(asset: str | None) -> tuple[float, float]:
+        """(crude, stock draw) the refineries can use without `asset`, t/day, each at most its
+        planned run: one refinery's surplus crude or stock cannot cover another's shortfall."""
+        crude = draw = 0.0
+        for name, need in demand.items():
+            received = intact[name] if asset is None else losses[name].get(asset, intact[name])
+            crude += min(need, received)
+            draw += min(stock_draw(name, received), max(0.0, need - received))
+        return crude, draw
+
+    order = [*scenario.links, *scenario.nodes]  # among equals, a link before its source
+    hurt = sorted({a for by_asset in losses.values() for a in by_asset}, key=order.index)
+    worst_asset = min(hurt, key=lambda a: sum(covered(a)), default=None)
+    if worst_asset is not None and sum(covered(worst_asset)) >= sum(covered(None)) - 1e-9:
+        worst_asset = None  # no loss leaves less covered than none
+    crude, draw = covered(worst_asset)
+    rows.append(N1Row("all", sum(intact.values()), crude, worst_asset, draw, sum(demand.values())))
     return rows
 
 
@@ -231,7 +327,7 @@ def n_minus_1_pct(scenario) -> float:
 
 
 def n_minus_1_contracted_pct(scenario) -> float:
-    """Static N−1 of all refineries with each entry point capped at what its contracts
-    nominate (see `n_minus_1_table`): the physical N−1 may say "covered" where no contract
-    could raise its volume in time."""
+    """Contracted static N−1 of all refineries, % (see `n_minus_1_table`): the physical N−1 may
+    say "covered" where no contract could raise its volume in time; this one is below 100 %
+    exactly when some single loss leaves a refinery short of its planned run."""
     return n_minus_1_table(scenario, contracted=True)[-1].pct

@@ -56,7 +56,7 @@ def start_days(seed: int, replications: int, horizon_days: int, duration: float)
     return out
 
 
-def _with_outage(scenario: Scenario, asset: str, kind: str, start: int, days: float) -> Scenario:
+def with_outage(scenario: Scenario, asset: str, kind: str, start: int, days: float) -> Scenario:
     start_date = scenario.scenario.start_date + dt.timedelta(days=start)
     timing = {"start_date": start_date, "duration_days": days}
     if kind == "source":  # every contract drawing from it is cut
@@ -131,7 +131,7 @@ def _analyse(
     for asset, kind in assets:
         results = []
         for r, start in enumerate(starts):
-            disrupted = _with_outage(scenario, asset, kind, start, duration_days)
+            disrupted = with_outage(scenario, asset, kind, start, duration_days)
             [rep] = Replicator(disrupted).run(range(r, r + 1), daily="none")
             results.append(rep)
             per_replication.append(_replication_row(asset, r, start, rep))

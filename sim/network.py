@@ -122,30 +122,25 @@ def entry_capacity_t_per_day(scenario: Scenario, entry: str) -> float | None:
     return None
 
 
-def contracted_t_per_day(scenario: Scenario, entry: str) -> float:
-    """What the contracts drawing from an entry point nominate, t/day (volume per month × 12 ÷
-    365): the crude that actually comes in there, whatever more the assets could carry."""
+def contracted_t_per_day(scenario: Scenario, entry: str, destination: str) -> float:
+    """What the contracts drawing from an entry point for one refinery nominate, t/day (volume
+    per month × 12 ÷ 365): the crude that actually comes in there for it, whatever more the
+    assets could carry."""
     return sum(
         c.volume_t_per_month * 12.0 / 365.0
         for c in scenario.contracts.values()
-        if c.source == entry
+        if c.source == entry and c.destination == destination
     )
 
 
-def entry_graph(
-    scenario: Scenario, without: str | None = None, contracted: bool = False
-) -> nx.DiGraph:
+def entry_graph(scenario: Scenario, without: str | None = None) -> nx.DiGraph:
     """The link graph fed from a super-source through every entry point, optionally without one
-    entry point or one pipeline or rail link (taken out of service). `contracted`: each entry
-    brings at most what its contracts nominate (no one raises a nomination during an outage)."""
+    entry point or one pipeline or rail link (taken out of service)."""
     graph = link_graph(scenario, {without: 0.0} if without in scenario.links else None)
     for entry in entry_points(scenario):
         if entry == without:
             continue
         cap = entry_capacity_t_per_day(scenario, entry)
-        if contracted:
-            nominated = contracted_t_per_day(scenario, entry)
-            cap = nominated if cap is None else min(cap, nominated)
         if cap is None:
             graph.add_edge(SUPER_SOURCE, entry)  # no capacity attribute = unbounded
         else:
@@ -182,9 +177,7 @@ class EntryLoss:
     worst_asset: str | None
 
 
-def entry_loss(
-    scenario: Scenario, refineries: Iterable[str], contracted: bool = False
-) -> EntryLoss:
+def entry_loss(scenario: Scenario, refineries: Iterable[str]) -> EntryLoss:
     """Max-flow to `refineries` with every pipeline and rail link, then every entry point, taken
     out in turn; the worst case (among equals the first so tried, in scenario order).
 
@@ -197,7 +190,7 @@ def entry_loss(
         node = scenario.nodes[name]
         assert isinstance(node, RefineryNode)
         caps[name] = node.capacity_t_per_day
-    intact, flow = _deliverable(entry_graph(scenario, contracted=contracted), caps)
+    intact, flow = _deliverable(entry_graph(scenario), caps)
     used_entries = [e for e in entry_points(scenario) if flow.get(SUPER_SOURCE, {}).get(e, 0) > 0]
     used_links = [
         name
@@ -206,7 +199,52 @@ def entry_loss(
     ]
     worst, worst_asset = intact, None
     for asset in [*used_links, *used_entries]:  # among equals, a link before its source
-        value, _ = _deliverable(entry_graph(scenario, asset, contracted), caps)
+        value, _ = _deliverable(entry_graph(scenario, asset), caps)
         if value < worst - 1e-9:
             worst, worst_asset = value, asset
     return EntryLoss(names, intact, worst, worst_asset)
+
+
+def refinery_entry_graph(
+    scenario: Scenario, refinery: str, without: str | None = None
+) -> nx.DiGraph:
+    """The link graph fed only through the entry points of the contracts bought for `refinery`,
+    each at most what those contracts nominate (and what the entry can take in), optionally
+    without one entry point or pipeline or rail link: the crude that is this refinery's, by
+    contract, and where the network lets it go after a loss.
+
+    Crude bought for another refinery is not counted: in the simulation nominations are fixed
+    and each contract delivers to its own destination, so no other refinery's crude is
+    redirected to cover a loss."""
+    graph = link_graph(scenario, {without: 0.0} if without in scenario.links else None)
+    for entry in entry_points(scenario):
+        nominated = contracted_t_per_day(scenario, entry, refinery)
+        if entry == without or nominated <= 0:
+            continue
+        own = entry_capacity_t_per_day(scenario, entry)
+        graph.add_edge(
+            SUPER_SOURCE, entry, capacity=nominated if own is None else min(own, nominated)
+        )
+    return graph
+
+
+def contracted_losses(scenario: Scenario, refinery: str) -> tuple[float, dict[str, float]]:
+    """What `refinery` receives by its own contracts, t/day (capped at its capacity): intact,
+    and without each asset whose loss reduces it (pipelines and rail links, then its entry
+    points; assets absent from the dict cost it nothing)."""
+    node = scenario.nodes[refinery]
+    assert isinstance(node, RefineryNode)
+    caps = {refinery: node.capacity_t_per_day}
+    intact, flow = _deliverable(refinery_entry_graph(scenario, refinery), caps)
+    used_entries = [e for e, f in flow.get(SUPER_SOURCE, {}).items() if f > 0]
+    used_links = [
+        name
+        for name, link in scenario.links.items()
+        if link.kind != "sea" and flow.get(link.from_node, {}).get(link.to_node, 0) > 0
+    ]
+    losses = {}
+    for asset in [*used_links, *used_entries]:
+        value, _ = _deliverable(refinery_entry_graph(scenario, refinery, asset), caps)
+        if value < intact - 1e-9:
+            losses[asset] = value
+    return intact, losses

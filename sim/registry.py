@@ -197,8 +197,9 @@ SUMMARY = Table(
         _c("n_minus_1_pct", "%", "the N−1 indicator (docs/indicators.md)"),
         _c(
             "n_minus_1_contracted_pct", "%",
-            "the same with each entry point capped at what its contracts nominate: the loss of "
-            "an entry is covered only by crude already bought elsewhere (docs/indicators.md)",
+            "the N−1 a simulation with fixed nominations shows: each refinery receives only what "
+            "its own contracts nominate, its stock is drawn as its run planner draws it, and "
+            "D is the planned run; in sign with `python -m sim n1` (docs/indicators.md)",
         ),
         _c(
             "trade_partner_purchases_usd", "USD",

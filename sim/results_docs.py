@@ -26,7 +26,7 @@ FIXED_FILES = (
     (
         "manifest.json",
         "program and Python version, kind (`run`), scenario name, file and sha256, seed and how "
-        "every random number derives from it, replications, start and end time (UTC), status, "
+        "every random number derives from it, the engine (`event` or `array`), replications, start and end time (UTC), status, "
         "engine seconds, allocator plans computed and reused, row count of every table",
     ),
 )
@@ -144,6 +144,7 @@ SWEEP_MANIFEST = """\
 | `base_scenario_file`, `base_scenario_sha256` | the base scenario (with `[overrides]` and `--set` applied) |
 | `overrides` | the `--set KEY=VALUE` given |
 | `seed`, `seed_derivation` | the sweep seed and how each run's seed and draws derive from it |
+| `engine` | `event`, or `array` (`--engine array`: runs the array path accepts ran on it) |
 | `levers`, `uncertainties`, `kpis` | their keys and KPI columns, in order |
 | `points`, `replications`, `runs` | lever points, replications per point, runs in all |
 | `counts` | `done` (runs that succeeded), `failed` (runs recorded as failed), `reused` (rows found from an earlier invocation and not run again), `missing` (runs not yet run) |

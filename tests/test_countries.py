@@ -20,8 +20,10 @@ from sim.indicators import (
     exposure_hhi,
     exposures,
     n_minus_1_by_refinery,
+    n_minus_1_contracted_pct,
     n_minus_1_pct,
     n_minus_1_table,
+    planned_stock_draw_t,
     transit_exposure,
     weighted_hhi,
 )
@@ -259,6 +261,68 @@ def test_static_n_minus_1_counts_a_twin_line_as_a_spare():
     [_, b, _] = n_minus_1_table(build(data))
     # 250 t/day through either twin: losing one costs nothing; losing f_j costs all.
     assert (b.intact_t_per_day, b.worst_t_per_day, b.worst_asset) == (250.0, 0.0, "f_j")
+
+
+def test_contracted_n_minus_1_by_hand():
+    data = two_refineries()
+    # 18 250 t/month × 12 ÷ 365 = 600 t/day; 9 125 → 300 t/day.
+    data["contracts"] = {
+        "fa": contract("F", "A", 18_250.0),
+        "fb": contract("F", "B", 9_125.0),
+        "pa": contract("P", "A", 9_125.0),
+    }
+    data["nodes"]["A"]["lookahead_days"] = 14.0  # A plans its runs; B runs at target (0)
+    data["nodes"]["B"]["initial_stock_t"] = 30_000.0
+    a, b, total = n_minus_1_table(build(data), contracted=True)
+    # A receives its own contracts only: F 600 by J–A, P 300 by P–A = 900 (its planned run).
+    # Without f_j (or j_a, or F) only P's 300 arrive: 600 t/day short. Usable stock 15 000;
+    # the planner runs at target while the stock above the floor is ≥ 14 × 600 = 8 400, i.e.
+    # for (15 000 − 8 400) / 600 = 11 days, then draws 8 400 × (1 − e^(−19/14)) more in the
+    # 19 days left: 15 000 − 8 400 e^(−19/14) = 12 837.9 t, S_m = 427.9 t/day.
+    # 100 × (300 + 427.9) / 900 = 80.88 %.
+    drawn_a = 15_000 - 8_400 * math.exp(-19 / 14)
+    assert (a.intact_t_per_day, a.worst_t_per_day, a.worst_asset) == (
+        pytest.approx(900.0),
+        pytest.approx(300.0),
+        "f_j",
+    )
+    assert (a.stock_draw_t_per_day, a.design_t_per_day) == (pytest.approx(drawn_a / 30), 900.0)
+    assert a.pct == pytest.approx(80.881, abs=1e-3)
+    # B: F 300 by the twins; without f_j nothing. P's rail to B carries no crude bought for B,
+    # so it does not count (the physical N−1 counts it). No planning: all its usable stock,
+    # (30 000 − 3 000) / 30 = 900 t/day. 100 × (0 + 900) / 500 = 180 %.
+    assert (b.intact_t_per_day, b.worst_t_per_day, b.worst_asset) == (
+        pytest.approx(300.0),
+        0.0,
+        "f_j",
+    )
+    assert b.pct == pytest.approx(180.0)
+    # Together, without f_j: A 300 + 427.9 of stock of its 900; B 0 + 900 of stock, of which
+    # it runs 500. 100 × 1 227.9 / 1 400 = 87.71 %: B's spare stock cannot cover A's shortfall
+    # (pooled, 100 × (300 + 427.9 + 900) / 1 400 = 116 % would say "covered"). Without P: A
+    # 600 + 360 of stock (≥ its 300 short), B 300 + 900: 100 %; without j_a: B 500, A as f_j.
+    assert (total.refinery, total.worst_asset, total.design_t_per_day) == ("all", "f_j", 1400.0)
+    assert (total.worst_t_per_day, total.stock_draw_t_per_day) == (
+        pytest.approx(300.0),
+        pytest.approx(drawn_a / 30 + 500.0),
+    )
+    assert total.pct == pytest.approx(87.709, abs=1e-3)
+    assert n_minus_1_contracted_pct(build(data)) == pytest.approx(total.pct)
+
+
+def test_planned_stock_draw_by_hand():
+    # 1 t/day short for 30 days, look-ahead 14 days: the planner holds back 14 t.
+    assert planned_stock_draw_t(100.0, 1.0, 30.0, 14.0) == pytest.approx(86.0)  # covered
+    # 30 t: at target for 16 days, then 14 t decaying for 14 days.
+    assert planned_stock_draw_t(30.0, 1.0, 30.0, 14.0) == pytest.approx(30 - 14 / math.e)
+    # 10 t, less than the 14 held back: decaying from the start.
+    assert planned_stock_draw_t(10.0, 1.0, 30.0, 14.0) == pytest.approx(
+        10 * (1 - math.exp(-30 / 14))
+    )
+    assert planned_stock_draw_t(44.0, 1.0, 30.0, 14.0) == pytest.approx(30.0)  # just covered
+    assert planned_stock_draw_t(10.0, 1.0, 30.0, 0.0) == 10.0  # no planning: all of it
+    assert planned_stock_draw_t(10.0, 0.0, 30.0, 14.0) == 10.0  # nothing short
+    assert planned_stock_draw_t(0.0, 1.0, 30.0, 14.0) == 0.0
 
 
 # ------------------------------------------------------------------ the shipped scenarios

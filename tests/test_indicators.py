@@ -98,15 +98,30 @@ def test_recovery_time_counts_cuts_that_outlast_a_disruption():
 
 def test_contracted_n_minus_1_of_the_base_scenario_by_hand():
     from sim import load_scenario
-    from sim.indicators import n_minus_1_contracted_pct
+    from sim.indicators import n_minus_1_contracted_pct, n_minus_1_table
     from tests.test_scenarios import ROOT
 
     base = load_scenario(ROOT / "scenarios" / "base.toml")
-    # Each entry brings what its contracts nominate, × 12 ÷ 365 t/day: Samara 733,333 + 366,667
-    # t/month = 36,164.4 t/day; Surgut 366,666 → 12,054.8; Rechitsa 140,833 → 4,630.1.
-    # Without Samara–Unecha only Surgut and Rechitsa arrive: 16,684.9 t/day; usable stock over
-    # 30 days 26,415 t/day (as above); design 60,000. N−1 = 100 × 43,099.9 / 60,000 = 71.83 %.
-    surgut, rechitsa = 366_666 * 12 / 365, 140_833 * 12 / 365
-    expected = 100 * (surgut + rechitsa + 26_415) / 60_000
+    # Each refinery receives what its own contracts nominate, × 12 ÷ 365 t/day: Mozyr 733,333
+    # t/month from Samara (24,109.6) and 140,833 from Rechitsa (4,630.1); Naftan 366,667 from
+    # Samara and 366,666 from Surgut (12,054.8 each). Without Samara–Unecha Mozyr gets Rechitsa's
+    # 4,630.1, 24,099.9 short of its planned 28,730; Naftan Surgut's 12,054.8, 12,045.2 short of
+    # 24,100. The run planner (look-ahead 14 days) runs at target while the stock above the
+    # operating minimum is ≥ 14 × the shortfall, then lets it decay as e^(−t/14): Mozyr (usable
+    # 430,950 t) at target for (430,950 − 14 × 24,099.9) / 24,099.9 = 3.9 days, Naftan (361,500)
+    # for 16.0. Stock drawn in 30 days = usable − 14 × shortfall × e^(−(30 − days at target)/14).
+    # N−1 = 100 × (crude + stock drawn ÷ 30) / planned run, each refinery and their sum.
+    rechitsa, surgut = 140_833 * 12 / 365, 366_666 * 12 / 365
+
+    def drawn(usable: float, short: float) -> float:
+        at_target = (usable - 14 * short) / short
+        return usable - 14 * short * math.exp(-(30 - at_target) / 14)
+
+    mozyr_s = drawn(574_600 - 143_650, 28_730 - rechitsa) / 30
+    naftan_s = drawn(482_000 - 120_500, 24_100 - surgut) / 30
+    mozyr, naftan, _ = n_minus_1_table(base, contracted=True)
+    assert mozyr.pct == pytest.approx(100 * (rechitsa + mozyr_s) / 28_730)
+    assert naftan.pct == pytest.approx(100 * (surgut + naftan_s) / 24_100)
+    expected = 100 * (rechitsa + mozyr_s + surgut + naftan_s) / 52_830
     assert n_minus_1_contracted_pct(base) == pytest.approx(expected)
-    assert expected == pytest.approx(71.83, abs=0.01)
+    assert (mozyr.pct, naftan.pct, expected) == pytest.approx((60.1, 91.4, 74.4), abs=0.05)

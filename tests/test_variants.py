@@ -37,6 +37,7 @@ COMMON_KEYS = (
     "kind",
     "seed",
     "seed_derivation",
+    "engine",
     "start_time_utc",
     "end_time_utc",
     "status",

@@ -109,8 +109,9 @@ class Settings(Spec):
     n1_stock_draw_days: float = Field(
         30.0,
         gt=0,
-        description="Period the N−1 indicator asks usable stock to cover a lost entry route "
-        "for: S_m = Σ (initial stock − minimum operating stock) ÷ this, days.",
+        description="Period the N−1 indicators ask stock to cover a lost entry route for: "
+        "S_m = usable stock ÷ this (physical), or what the run planner draws of it in this "
+        "time, ÷ this (contracted; docs/indicators.md), days.",
     )
 
 

@@ -1,0 +1,331 @@
+"""The array path (sim.array_path) against the event path, the reference: every shipped
+scenario it accepts gives the same rows in every table to ARRAY_RELATIVE_TOLERANCE, and every
+scenario it refuses runs on the event path after one message naming what is not supported."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+import sim.array_path
+import sim.runner
+from sim.array_path import ARRAY_RELATIVE_TOLERANCE, unsupported
+from sim.engine.topology import compile_topology
+from sim.engines import engine_setting
+from sim.recording import ReplicationResult
+from sim.recording.mass_balance import MASS_BALANCE_RELATIVE_TOLERANCE
+from sim.runner import Replicator
+from sim.scenario.loading import load_scenario
+from sim.scenario.variants import with_values
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SHIPPED = sorted([*SCENARIOS.glob("*.toml"), *SCENARIOS.glob("history/*.toml")])
+#: What the array path runs today; a scenario leaving this set must be a decision.
+ACCEPTED = {
+    "base.toml",
+    "base_2021.toml",
+    "base_2024.toml",
+    "risk_regime.toml",
+    "strategy_assets.toml",
+    "strategy_routes.toml",
+    "unecha_mozyr_outage.toml",
+}
+#: Replications compared: enough of the risk regime for unit stops, make-up and overlapping
+#: outages to occur (checked below), few of the deterministic files.
+REPLICATIONS = {"risk_regime.toml": 60, "strategy_routes.toml": 30}
+TABLES = (
+    "summary",
+    "refineries",
+    "contracts",
+    "costs",
+    "shares",
+    "disruptions",
+    "valuation",
+    "flows",
+    "cargoes",
+    "daily",
+)
+#: Columns that are the books' rounding error, compared against the books' own tolerance.
+ROUNDING = {"mass_balance_error_t", "imbalance_t"}
+#: Absolute floor of the comparison (the engine's tonnes tolerance is 1e-6 t): differences
+#: of values that cancel (missed = nominated − shipped ≈ 0) are rounding of their operands.
+ABSOLUTE_FLOOR = 1e-6
+
+
+@pytest.fixture(autouse=True)
+def _array_path_from_one_replication(monkeypatch):
+    """The runner sends fewer than ARRAY_MIN_REPLICATIONS to the event path (cheaper there);
+    these tests compare the two paths on few replications, so the array path takes any."""
+    monkeypatch.setattr(sim.runner, "ARRAY_MIN_REPLICATIONS", 1)
+    # Each test hears the fallback messages afresh (they are said once per process).
+    monkeypatch.setattr(sim.runner, "_FALLBACKS_SAID", set())
+
+
+def _differences(a: object, b: object, where: str, handled: float) -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        if set(a) != set(b):
+            return [f"{where}: columns differ {sorted(set(a) ^ set(b))}"]
+        out = []
+        for k in a:
+            if k in ROUNDING:
+                limit = MASS_BALANCE_RELATIVE_TOLERANCE * handled
+                if abs(a[k]) > limit or abs(b[k]) > limit:
+                    out.append(f"{where}.{k}: {a[k]!r} vs {b[k]!r} beyond the books' tolerance")
+                continue
+            out += _differences(a[k], b[k], f"{where}.{k}", handled)
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{where}: {len(a)} vs {len(b)} rows"]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in _differences(x, y, f"{where}[{i}]", handled)
+        ]
+    if isinstance(a, float) or isinstance(b, float):
+        assert isinstance(a, (int, float)) and isinstance(b, (int, float)), where
+        if math.isnan(a) and math.isnan(b):
+            return []
+        limit = ARRAY_RELATIVE_TOLERANCE * max(abs(a), abs(b)) + ABSOLUTE_FLOOR
+        return [] if abs(a - b) <= limit else [f"{where}: {a!r} vs {b!r}"]
+    return [] if a == b else [f"{where}: {a!r} vs {b!r}"]
+
+
+def _event_key(row: dict) -> tuple:
+    return (row["time_days"], row["asset"], row["event"], row["detail"])
+
+
+def result_differences(event: ReplicationResult, array: ReplicationResult) -> list[str]:
+    """Every difference between two replications' tables beyond the stated tolerance. Events
+    are compared as sets of rows: SimPy orders events of the same instant by when they were
+    scheduled, which the array path does not replay."""
+    handled = event.mass_balance["initial_inventory_t"] + event.mass_balance["supplied_t"]
+    out = [f"replication {event.replication} vs {array.replication}"] * (
+        event.replication != array.replication
+    )
+    for table in TABLES:
+        out += _differences(getattr(event, table), getattr(array, table), table, handled)
+    out += _differences(
+        sorted(event.events, key=_event_key), sorted(array.events, key=_event_key), "events", 0
+    )
+    out += _differences(event.mass_balance, array.mass_balance, "mass_balance", handled)
+    return out
+
+
+def _runs(path: Path, n: int, daily: str = "none") -> tuple[list, list]:
+    scenario = with_values(load_scenario(path), {"scenario.replications": n})
+    event = Replicator(scenario, engine="event").run(range(n), daily=daily)
+    array = Replicator(scenario, engine="array").run(range(n), daily=daily)
+    return event, array
+
+
+def test_the_shipped_scenarios_it_accepts_are_the_stated_set():
+    accepted = set()
+    for path in SHIPPED:
+        scenario = load_scenario(path)
+        if not unsupported(scenario, compile_topology(scenario)):
+            accepted.add(path.name)
+    assert accepted == ACCEPTED
+
+
+@pytest.mark.parametrize("name", sorted(ACCEPTED))
+def test_array_path_equals_the_event_path(name):
+    n = REPLICATIONS.get(name, 3)
+    event, array = _runs(SCENARIOS / name, n)
+    problems = [d for e, a in zip(event, array, strict=True) for d in result_differences(e, a)]
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_the_risk_regime_comparison_covers_stops_makeup_and_outages():
+    """The equality above means something only if the rare branches happen in it."""
+    event, _ = _runs(SCENARIOS / "risk_regime.toml", REPLICATIONS["risk_regime.toml"])
+    kinds = {row["event"] for rep in event for row in rep.events}
+    assert {"unit_stop", "unit_restart", "makeup_start", "makeup_end"} <= kinds
+    assert any(rep.summary["unserved_t"] > 0 for rep in event)
+    assert any(rep.summary["recovery_days_max"] > 0 for rep in event)
+    # Shared line (Samara–Unecha): some years hold the third parties' flow back to the room
+    # downstream, so less third-party crude goes in than the line's full background rate.
+    full_t = 137000 * 365
+    assert any(rep.mass_balance["third_party_in_t"] < full_t - 1.0 for rep in event)
+
+
+def test_chunks_and_the_daily_replication_change_nothing(monkeypatch):
+    """Replication 0 records its days on the event path, the rest run in chunks of 3, with
+    lines' rings of entries starting at 4 rows (so they grow)."""
+    monkeypatch.setattr(sim.array_path, "CHUNK_REPLICATIONS", 3)
+    monkeypatch.setattr(sim.array_path, "PIPE_SLOTS", 4)
+    event, array = _runs(SCENARIOS / "risk_regime.toml", 8, daily="first")
+    assert array[0].daily and not array[1].daily
+    assert [r.replication for r in array] == list(range(8))
+    problems = [d for e, a in zip(event, array, strict=True) for d in result_differences(e, a)]
+    assert not problems, "\n".join(problems[:20])
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SHIPPED if p.name not in ACCEPTED))
+def test_every_refused_shipped_scenario_runs_on_the_event_path(name, capsys):
+    path = next(p for p in SHIPPED if p.name == name)
+    scenario = with_values(load_scenario(path), {"scenario.replications": 1})
+    reasons = unsupported(scenario, compile_topology(scenario))
+    event = Replicator(scenario, engine="event").run(range(1), daily="none")
+    array = Replicator(scenario, engine="array").run(range(1), daily="none")
+    err = capsys.readouterr().err
+    assert f"array path cannot run scenario {scenario.scenario.name!r}" in err
+    assert all(reason in err for reason in reasons) and reasons
+    assert not result_differences(event[0], array[0])
+    assert array[0].counters["simpy_events"] > 0  # SimPy ran it
+
+
+def test_a_scenario_it_cannot_run_falls_back_with_one_message(capsys):
+    scenario = with_values(
+        load_scenario(SCENARIOS / "kazakh_swap.toml"), {"scenario.replications": 1}
+    )
+    event = Replicator(scenario, engine="event").run(range(1), daily="none")
+    first = Replicator(scenario, engine="array").run(range(1), daily="none")
+    second = Replicator(scenario, engine="array").run(range(1), daily="none")
+    err = capsys.readouterr().err
+    assert err.count("array path cannot run scenario 'kazakh_swap'") == 1
+    assert "swap contract kazakh_mozyr" in err and "event path" in err
+    assert not result_differences(event[0], first[0]) and not result_differences(
+        event[0], second[0]
+    )
+
+
+def test_half_day_steps_are_refused():
+    scenario = with_values(load_scenario(SCENARIOS / "base.toml"), {"scenario.step_days": 0.5})
+    assert unsupported(scenario, compile_topology(scenario)) == [
+        "step_days = 0.5 (the array path steps 1 day)"
+    ]
+
+
+def test_few_replications_run_on_the_event_path(monkeypatch):
+    monkeypatch.setattr(sim.runner, "ARRAY_MIN_REPLICATIONS", 4)
+    scenario = load_scenario(SCENARIOS / "base.toml")
+    replicator = Replicator(scenario, engine="array")
+    few = replicator.run(range(3), daily="none")
+    many = replicator.run(range(3, 7), daily="none")
+    assert all(r.counters["simpy_events"] > 0 for r in few)  # SimPy ran them
+    assert all(r.counters["simpy_events"] == 0 for r in many)  # the array path did
+
+
+def test_the_command_line_runs_the_array_path(tmp_path, monkeypatch, capsys):
+    """`python -m sim --engine array run` writes the same tables as the event path."""
+    import csv
+
+    from sim.cli import main
+
+    monkeypatch.delenv("SIM_ENGINE", raising=False)
+    folders = {}
+    for engine in ("event", "array"):
+        # Through the environment, as the command line sets it (so workers inherit it).
+        monkeypatch.setenv("SIM_ENGINE", engine)
+        out = tmp_path / engine
+        args = ["run", str(SCENARIOS / "risk_regime.toml"), "--replications", "20"]
+        assert main([*args, "--daily", "none", "--out", str(out), "--quiet"]) == 0
+        [folders[engine]] = list(out.glob("*/*/summary.csv"))
+    monkeypatch.setenv("SIM_ENGINE", "event")
+    assert main(["--engine", "array", "validate", str(SCENARIOS / "base.toml")]) == 0
+    assert engine_setting() == "array"  # the option set it for this process and its workers
+
+    def rows(path: Path) -> list[dict]:
+        with path.open() as f:
+            return [
+                {k: (float(v or "nan") if k != "seed" else v) for k, v in row.items()}
+                for row in csv.DictReader(f)
+            ]
+
+    event, array = rows(folders["event"]), rows(folders["array"])
+    problems = [d for e, a in zip(event, array, strict=True) for d in _differences(e, a, "", 1e9)]
+    assert not problems, problems[:10]
+
+
+def test_the_engine_setting(monkeypatch):
+    monkeypatch.delenv("SIM_ENGINE", raising=False)
+    assert engine_setting() == "event"
+    monkeypatch.setenv("SIM_ENGINE", "array")
+    assert engine_setting() == "array"
+    monkeypatch.setenv("SIM_ENGINE", "numba")
+    with pytest.raises(ValueError, match="SIM_ENGINE='numba'"):
+        engine_setting()
+
+
+def test_valuation_of_many_runs_equals_the_valuer_where_limits_bind():
+    """`value_rows` against the valuer itself, with the blend over the sulphur limit and the
+    conversion units full (neither happens in the shipped runs)."""
+    import numpy as np
+
+    from sim.array_path import ArrayPath
+    from sim.economics.valuation import Valuer
+
+    scenario = with_values(
+        load_scenario(SCENARIOS / "base.toml"),
+        {
+            "grades.urals.sulphur_pct": 1.9,
+            "refinery_configs.mozyr_before.conversion_capacity_t_per_day": 100.0,
+        },
+    )
+    topology = compile_topology(scenario)
+    path = ArrayPath(scenario, topology, Replicator(scenario, engine="event").allocator)
+    keys = path.layout.keys
+    rng = np.random.default_rng(7)
+    runs = rng.uniform(0.0, 30000.0, size=(6, len(keys))) * (rng.uniform(size=(6, len(keys))) > 0.3)
+    parts = path.value_rows("mozyr", runs, "2019-04", 30.0)
+    valuer = Valuer(scenario)
+    for row, got in zip(runs, parts, strict=True):
+        tonnes = float(row.sum())
+        mix = {k: float(t) / tonnes for k, t in zip(keys, row, strict=True) if t > 0}
+        value = valuer.value_run("mozyr", mix, tonnes, "2019-04", 30.0)
+        assert value is not None and value.sulphur_cost_usd > 0
+        assert value.vacuum_gas_oil_converted_t == pytest.approx(100.0 * 30.0)  # full
+        for i, key in enumerate(keys):
+            crude = value.by_crude.get(key)
+            want = (
+                (0.0, 0.0, 0.0, 0.0)
+                if crude is None
+                else (
+                    crude.runs_t,
+                    crude.gross_worth_usd,
+                    crude.sulphur_cost_usd,
+                    crude.processing_cost_usd,
+                )
+            )
+            assert np.allclose(got[i], want, rtol=1e-12, atol=1e-9), key
+
+
+@pytest.mark.parametrize(
+    "disruption",
+    [
+        # A refinery derated (its run ceiling), a contract cut and a Urals price shock, each
+        # scheduled, on top of the risk regime's random ones: effects no shipped file
+        # schedules on the array path's scenarios.
+        {
+            "target": "mozyr",
+            "start_date": "2019-02-10",
+            "duration_days": 30.0,
+            "capacity_factor": 0.5,
+        },
+        {
+            "target": "russia_mozyr",
+            "start_date": "2019-04-10",
+            "duration_days": 45.0,
+            "volume_factor": 0.0,
+        },
+        {
+            "target": "urals",
+            "start_date": "2019-07-20",
+            "duration_days": 20.0,
+            "price_add_usd_per_bbl": 15.0,
+        },
+    ],
+)
+def test_scheduled_effects_equal_the_event_path(disruption):
+    scenario = load_scenario(SCENARIOS / "risk_regime.toml")
+    changes = {f"disruptions.extra.{k}": v for k, v in disruption.items()}
+    scenario = with_values(scenario, {**changes, "scenario.replications": 6})
+    assert not unsupported(scenario, compile_topology(scenario))
+    event = Replicator(scenario, engine="event").run(range(6), daily="none")
+    array = Replicator(scenario, engine="array").run(range(6), daily="none")
+    assert all(any(row["detail"].startswith("extra:") for row in rep.events) for rep in event)
+    problems = [d for e, a in zip(event, array, strict=True) for d in result_differences(e, a)]
+    assert not problems, "\n".join(problems[:20])
