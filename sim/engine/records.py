@@ -130,12 +130,13 @@ class RunEnd:
     contract_shipped_t: tuple[float, ...]
     makeup_t: tuple[float, ...]
     steps: int
-    #: Steps run as quiet days (`NetworkStep.quiet_step`; 0 with the daily stepping).
-    quiet_steps: int
     #: Times the step switched to another plan (a new or a cached one).
     plans_used: int
     simpy_events: int
     engine_seconds: float
+    #: Steps run as quiet days (`NetworkStep.quiet_step`; 0 with the daily stepping, and on
+    #: the array path, which has no quiet days).
+    quiet_steps: int = 0
 
 
 class Observer(Protocol):
