@@ -35,7 +35,7 @@ import simpy
 
 import sim
 from sim.engine.allocator import Allocator, PlanRequest
-from sim.engine.simulation import CountingEnvironment
+from sim.engine.simulation import CountingEnvironment, stepping_from_env
 from sim.engine.topology import Topology, compile_topology
 from sim.randomness import replication_seed_sequence
 from sim.runner import ScenarioResult, run_replication, simulate
@@ -114,8 +114,10 @@ def describe(scenario: Scenario) -> dict[str, int]:
 # ---------------------------------------------------------------------------------------------
 def run_engine(case: Case) -> tuple[dict[str, Any], ScenarioResult]:
     started = time.perf_counter()
+    cpu_started = time.process_time()
     result = simulate(case.scenario, daily="none")
     total_s = time.perf_counter() - started
+    cpu_s = time.process_time() - cpu_started
     reps = result.replications
     engine_ms = [r.counters["engine_seconds"] * 1e3 for r in reps]
     events = [r.counters["simpy_events"] for r in reps]
@@ -132,6 +134,9 @@ def run_engine(case: Case) -> tuple[dict[str, Any], ScenarioResult]:
         },
         "simulate_total_ms": total_s * 1e3,
         "simulate_ms_per_rep": total_s * 1e3 / len(reps),
+        "simulate_cpu_ms_per_rep": cpu_s * 1e3 / len(reps),
+        "stepping": stepping_from_env(),
+        "quiet_steps_per_rep": statistics.median(r.counters["quiet_steps"] for r in reps),
         "simpy_events_per_rep": statistics.median(events),
         "simpy_events_per_day": statistics.median(events) / horizon,
         "steps_per_rep": reps[0].counters["steps"],
@@ -476,7 +481,9 @@ def print_table(cases: list[dict[str, Any]]) -> None:
             f"plans {e['plans_computed']} computed + {e['plans_reused']} reused in all "
             f"({e['plan_seconds'] * 1e3:.1f} ms solving); reference/engine link tonnes "
             f"{c['reference_over_engine_link_tonnes']:.4f}; ratio vs engine's first (cold) "
-            f"replication {c['speedup_vs_first_rep']:.2f}x"
+            f"replication {c['speedup_vs_first_rep']:.2f}x; stepping {e['stepping']} "
+            f"({e['quiet_steps_per_rep']:.0f} quiet days of {e['steps_per_rep']}), simulate() "
+            f"CPU {e['simulate_cpu_ms_per_rep']:.2f} ms/rep"
         )
     print("\nTargets (reported, not asserted):")
     for c in cases:

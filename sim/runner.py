@@ -71,8 +71,10 @@ def run_replication(
     executables: ExecutableCache | None = None,
     fifo_log: dict[str, list] | None = None,
     extra: list[Callable[[Simulation], Generator]] | None = None,
+    stepping: str | None = None,
 ) -> tuple[Simulation, ReplicationResult]:
-    """Build one replication, record it, run it and check its books (MassBalanceError)."""
+    """Build one replication, record it, run it and check its books (MassBalanceError).
+    `stepping`: "segments" or "daily" (None: $SIM_STEPPING, else segments)."""
     sim = Simulation(
         scenario,
         topology,
@@ -81,6 +83,7 @@ def run_replication(
         allocator=allocator,
         fifo_log=fifo_log,
         executables=executables,
+        stepping=stepping,
     )
     recorder = Recorder(scenario, topology, sim.network, replication, record_daily)
     sim.attach(recorder)

@@ -108,6 +108,50 @@ class PipelineFIFO:
             dirty += left
         return dirty
 
+    def repeat_tonnes(self, parts: list[Parcel], out: list[Parcel]) -> float | None:
+        """After `push(parts)` returned `out`: the tonnes T such that pushing the same crude
+        again would only add T to the tail batch and take T from the head batch, leaving a
+        parcel equal to `out[0]`; None when it would do anything else (a new batch, a batch
+        leaving whole, a log line). `repeat` then does that push without the parcels."""
+        if len(out) != 1:
+            return None
+        if len(parts) == 1:
+            tonnes = 0.0 + parts[0].tonnes_t  # as `_push` sums it
+        else:
+            ppm = parts[0].ppm
+            if any(p.ppm != ppm for p in parts):
+                return None  # batches of different levels, kept apart
+            # `_commingle` sums the parts of one level, `_push` adds that to 0.0.
+            tonnes = 0.0 + sum(p.tonnes_t for p in parts if p.tonnes_t > 0)
+        left, head = out[0], self.queue[0]
+        same_head = (
+            left.tonnes_t == tonnes
+            and left is not head
+            and left.ppm == head.ppm
+            and left.mix is head.mix
+            and left.entered_days == head.entered_days
+        )
+        # The crude just pushed is the tail batch now (merged into it, or a batch of its own):
+        # the same crude again merges into it.
+        quiet_log = self.log is None or head.leaving
+        return tonnes if tonnes > _CRUMB_T and same_head and quiet_log else None
+
+    def repeat(self, tonnes_t: float, head: Parcel, tail: Parcel) -> bool:
+        """The push found by `repeat_tonnes`, if it is still what `push` would do (the same
+        head and tail batches, and the head batch more than covers the outflow): the same
+        operations on the same batches as `push` (the tail first), so the tonnes are the same
+        to the bit; False, changing nothing, if not."""
+        queue = self.queue
+        if queue[0] is not head or queue[-1] is not tail:
+            return False
+        # `_push` adds to the tail before it looks at the head: the same parcel when one batch.
+        left = tail.tonnes_t + tonnes_t if head is tail else head.tonnes_t
+        if left <= tonnes_t + _CRUMB_T:
+            return False
+        tail.tonnes_t += tonnes_t
+        head.tonnes_t -= tonnes_t
+        return True
+
     def push(self, parts: list[Parcel], now_days: float) -> list[Parcel]:
         """Put `parts` in at the tail; return the same tonnes leaving at the head, in order.
 

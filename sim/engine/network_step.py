@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -268,6 +269,52 @@ def executable(
     )
 
 
+@dataclass(frozen=True)
+class QuietPlan:
+    """What a plan ships in a quiet step of `dt` days (`NetworkStep.quiet_step`): the step's
+    volumes and the sums its checks compare, each summed as the full step sums it."""
+
+    #: Tonnes of each route over the step (planned rate × dt), t.
+    volumes: tuple[float, ...]
+    #: (transit condition, tonnes its quota counts over the step) for each quota.
+    quota_want_t: tuple[tuple[int, float], ...]
+    #: (port, tonnes drawn from its tanks over the step) for each port routes draw from.
+    port_want_t: tuple[tuple[str, float], ...]
+    #: (refinery, planned receipts over the step, t; None: no route delivers to it), for every
+    #: refinery in network order.
+    refinery_want_t: tuple[tuple[str, float | None], ...]
+
+
+def quiet_plan(plan: ExecutablePlan, n_transit: int, refineries: list[str], dt: float) -> QuietPlan:
+    """The fixed figures of `plan`'s quiet steps of `dt` days (`refineries` in network order)."""
+    volumes = [rate * dt for rate in plan.rates_t_per_day]
+    quota_want = []
+    for t_index in range(n_transit):
+        counted = [
+            (i, n)
+            for i, route in enumerate(plan.routes)
+            for t, n in route.quota_hits
+            if t == t_index and volumes[i] > 0
+        ]
+        quota_want.append((t_index, sum(volumes[i] * n for i, n in counted)))
+    return QuietPlan(
+        volumes=tuple(volumes),
+        quota_want_t=tuple(quota_want),
+        port_want_t=tuple(
+            (port, sum(volumes[i] for i in idx)) for port, idx in plan.routes_by_port.items()
+        ),
+        refinery_want_t=tuple(
+            (
+                name,
+                sum(volumes[i] for i in idx)
+                if (idx := plan.routes_by_refinery.get(name))
+                else None,
+            )
+            for name in refineries
+        ),
+    )
+
+
 @dataclass
 class StepResult:
     """What one step moved, t (all over the step)."""
@@ -292,6 +339,159 @@ class StepResult:
     third_party_out_t: float = 0.0
     #: Simulated crude pushed into each shared line this step (what leaves may differ), t.
     shared_in_t: dict[int, float] = field(default_factory=dict)
+
+
+#: A source of a link's or refinery's parcels in `_LineClocks`: the injections at it.
+_INJECTED = -1
+
+
+class _LineClocks:
+    """Per-line clocks for quiet days of one plan: a line whose parcels in are the same as
+    on the day before, and whose head batch lasts, repeats that day's push (it adds the same
+    tonnes to its tail batch and takes them from its head batch, `PipelineFIFO.repeat`) and
+    sends out the same parcels; only the lines below one whose batch changes push again.
+
+    It is built from a quiet day moved by `_inject` and `_move` (their parcels into every
+    link, refinery and swap, and out of every line), so the order of the parcels, and with
+    it every sum, is theirs. Per line and sink it keeps where its parcels came from (the
+    injections, then each upstream line in link order) and how many came from each.
+    """
+
+    def __init__(
+        self,
+        plan: ExecutablePlan,
+        dt: float,
+        volumes: list[float],
+        fifos: dict[int, PipelineFIFO],
+        inputs: dict[Hop, list[Parcel]],
+        link_flow: dict[int, list[Parcel]],
+        push_shared: Callable[[int, list[Parcel], float], list[Parcel]] | None = None,
+        shared: frozenset[int] = frozenset(),
+    ):
+        self.plan, self.dt, self.fifos = plan, dt, fifos
+        #: Lines shared with third parties push every day (`push_shared(link, parts, now)`:
+        #: the network's own push, with its bookkeeping); they never repeat.
+        self.push_shared, self.shared = push_shared, shared
+        self.order = [link for link in plan.link_order if inputs.get(link) or link in shared]
+        if any(plan.hop_shares.get(link) is None for link in self.order):
+            raise _NotSteady  # a line with no hops of its own in the plan
+        injected: dict[Hop, int] = {}
+        for inj in plan.injections:  # as `_inject` makes them
+            idx = inj.routes
+            v = volumes[idx[0]] if len(idx) == 1 else sum(volumes[i] for i in idx)
+            if v > 0:
+                injected[inj.link] = injected.get(inj.link, 0) + 1
+        #: Where each link's or sink's parcels come from, in the order they are handed in.
+        self.sources: dict[Hop, list[int]] = {target: [_INJECTED] for target in injected}
+        hops = {link: plan.hop_shares.get(link) or [] for link in self.order}
+        for link in self.order:
+            for hop, _ in hops[link]:
+                self.sources.setdefault(hop, []).append(link)
+        self.single_hop = {link: len(hops[link]) == 1 for link in self.order}
+        self.downstream = {link: [hop for hop, _ in hops[link]] for link in self.order}
+        self.share = {(link, hop): share for link in self.order for hop, share in hops[link]}
+        #: The parcels in (and, per source, how many) of every link and sink, as last moved.
+        self.parts: dict[Hop, list[Parcel]] = {link: [] for link in shared}
+        self.counts: dict[Hop, list[int]] = {}
+        for target, sources in self.sources.items():
+            counts = [
+                injected.get(target, 0) if src == _INJECTED else len(link_flow[src])
+                for src in sources
+            ]
+            parts = inputs.get(target, [])
+            if sum(counts) != len(parts):
+                raise _NotSteady
+            self.parts[target], self.counts[target] = list(parts), counts
+        #: The parcels out of every line, as last moved.
+        self.link_flow: dict[int, list[Parcel]] = {link: link_flow[link] for link in self.order}
+        #: (tonnes, head batch, tail batch) of each line that would repeat its last push.
+        self.repeats: dict[int, tuple[float, Parcel, Parcel] | None] = {
+            link: None if link in shared else self._repeat(link) for link in self.order
+        }
+        self.sinks = [t for t in self.sources if not isinstance(t, int)]
+        self.swapped_out_t = sum(p.tonnes_t for p in self.parts.get(Sink.SWAP_HAND_IN, ()))
+
+    def _repeat(self, link: int) -> tuple[float, Parcel, Parcel] | None:
+        fifo = self.fifos[link]
+        tonnes = fifo.repeat_tonnes(self.parts[link], self.link_flow[link])
+        return None if tonnes is None else (tonnes, fifo.queue[0], fifo.queue[-1])
+
+    def _rebuild(self, target: Hop, pushed: dict[int, list[Parcel]]) -> list[Parcel]:
+        """A link's or sink's parcels in today: those of lines that pushed again today handed
+        on as `NetworkStep._hand_on` hands them, the rest as last time."""
+        old, counts = self.parts[target], self.counts[target]
+        parts: list[Parcel] = []
+        new_counts = []
+        at = 0
+        for src, count in zip(self.sources[target], counts, strict=True):
+            out = pushed.get(src) if src != _INJECTED else None
+            if out is None:
+                parts.extend(old[at : at + count])
+                new_counts.append(count)
+            elif self.single_hop[src]:
+                parts.extend(out)
+                new_counts.append(len(out))
+            else:
+                share = self.share[(src, target)]
+                parts.extend(Parcel(p.tonnes_t * share, p.ppm, p.mix, p.entered_days) for p in out)
+                new_counts.append(len(out))
+            at += count
+        self.parts[target], self.counts[target] = parts, new_counts
+        return parts
+
+    def advance(self, now_days: float) -> None:
+        """Move every line one quiet day (what `_inject` and `_move` would do)."""
+        #: Lines whose parcels out differ from the day before, with today's.
+        pushed: dict[int, list[Parcel]] = {}
+        #: Links and sinks some of whose parcels in come from such a line.
+        fed_anew: set[Hop] = set()
+        fifos, repeats, downstream = self.fifos, self.repeats, self.downstream
+        shared, link_flow = self.shared, self.link_flow
+        for link in self.order:
+            again = link in fed_anew
+            parts = self._rebuild(link, pushed) if again else self.parts[link]
+            if link in shared:
+                assert self.push_shared is not None
+                out = self.push_shared(link, parts, now_days)
+            else:
+                repeat = repeats[link]
+                if not again and repeat is not None and fifos[link].repeat(*repeat):
+                    continue
+                if not parts:  # nothing came in (`_move` passes it by): nothing goes on
+                    pushed[link] = []
+                    link_flow.pop(link, None)
+                    repeats[link] = None
+                    fed_anew.update(downstream[link])
+                    continue
+                out = fifos[link].push(parts, now_days)
+            before = link_flow.get(link)
+            link_flow[link] = out
+            if link not in shared:
+                repeats[link] = self._repeat(link)
+            if before is not None and _same_crude(before, out):
+                continue  # the lines and refineries below get what they got the day before
+            pushed[link] = out
+            fed_anew.update(downstream[link])
+        if pushed:
+            for sink in self.sinks:
+                if sink in fed_anew:
+                    self._rebuild(sink, pushed)
+            self.swapped_out_t = sum(p.tonnes_t for p in self.parts.get(Sink.SWAP_HAND_IN, ()))
+
+
+def _same_crude(before: list[Parcel], now: list[Parcel]) -> bool:
+    """Whether parcels are the same crude and tonnes as before, parcel for parcel: all that a
+    line, a refinery or a swap reads of what comes in (not when it entered the line above)."""
+    if len(before) != len(now):
+        return False
+    for a, b in zip(before, now, strict=True):
+        if a.tonnes_t != b.tonnes_t or a.ppm != b.ppm or a.mix is not b.mix:
+            return False
+    return True
+
+
+class _NotSteady(Exception):
+    """The day's moves cannot be told apart by source (`_LineClocks` is not used)."""
 
 
 class NetworkStep:
@@ -326,6 +526,12 @@ class NetworkStep:
         self._all_clean = False
         #: Whether contaminated crude may be in the lines (so their contents are read).
         self._watch_lines = False
+        #: The plan and step length of the last quiet step, and their fixed figures.
+        self._quiet: tuple[ExecutablePlan, float, QuietPlan] | None = None
+        #: Per-line clocks of the quiet days of the current plan (None: none yet).
+        self._steady: _LineClocks | None = None
+        #: The last step's parcels into each link and refinery (read by `_line_clocks`).
+        self._moved: dict[Hop, list[Parcel]] = {}
         #: Pipelines shared with third parties: their background flow moves every step.
         self.shared = [
             link.index
@@ -357,6 +563,7 @@ class NetworkStep:
         """Advance the network by `dt` days from `now_days`; `quota_left_t[t]` is what transit
         condition t's monthly quota still allows (None: no quotas); `contract_cap_t[c]` is the
         most contract c may ship this step (None: no caps)."""
+        self._steady = None  # a full step may change any line: quiet days start again
         # 0. Refineries: reverse pumping, contamination found, runs planned.
         events = self._start_refineries(plan, dt, now_days)
         volumes = [rate * dt for rate in plan.rates_t_per_day]
@@ -371,8 +578,24 @@ class NetworkStep:
         #    for, so trains that do not fit wait, and pipeline receipts are cut.
         rail_in, cut = self._cut_to_refinery_room(plan, volumes, dt, now_days)
         scaled = cut or scaled
-        # 4. Inject at the sources and move through the lines, upstream first.
         hop_shares = _hop_shares(plan.routes, volumes) if scaled else plan.hop_shares
+        return self._move_and_deliver(
+            plan, volumes, hop_shares, rail_in, events, scaled, dt, now_days
+        )
+
+    def _move_and_deliver(
+        self,
+        plan: ExecutablePlan,
+        volumes: list[float],
+        hop_shares: dict[int, list[tuple[Hop, float]]],
+        rail_in: dict[str, list[tuple[int, Parcel]]],
+        events: list[tuple[str, EventKind, str]],
+        scaled: bool,
+        dt: float,
+        now_days: float,
+    ) -> StepResult:
+        """Stages 4 and 5 of `step` (and of `quiet_step`): the step's tonnes moved."""
+        # 4. Inject at the sources and move through the lines, upstream first.
         inputs, port_drawn = self._inject(plan, volumes)
         self._third_party_t = [0.0, 0.0]
         self._shared_in_t = {}
@@ -397,7 +620,190 @@ class NetworkStep:
         )
         # 5. Refineries refuse contaminated crude, receive the rest and run.
         self._deliver(inputs, rail_in, dt, now_days, result)
+        self._moved = inputs
         return result
+
+    def quiet(self, plan: ExecutablePlan) -> bool:
+        """Whether the next step may be quiet: no contaminated crude anywhere it can reach (no
+        route, disruption or port tank brings any, none is in the lines, no refinery has any
+        in its tanks or quarantine or is on alert)."""
+        return (
+            plan.max_route_ppm == 0.0
+            and not self.link_added_ppm
+            and not self._watch_lines
+            and not any(t.ppm > 0 for t in self.ports.values())
+            and not any(r.needs_start_step for r in self.refineries.values())
+        )
+
+    def quiet_step(
+        self,
+        plan: ExecutablePlan,
+        dt: float,
+        now_days: float,
+        quota_left_t: list[float] | None = None,
+    ) -> StepResult | None:
+        """`step` on a quiet day (`quiet(plan)` holds, no make-up caps), or None when the day is
+        not quiet after all: a quota, a port's stock or a refinery's room would cut the plan,
+        or a train due would be refused or wait. None leaves the state as the full step finds
+        it.
+
+        A quiet day ships the plan as planned, so its checks only compare the plan's fixed
+        sums with what is left, and the stages that cannot act are skipped; everything that
+        moves crude is the full step's own code, so the tonnes are the same to the last bit.
+        """
+        quiet = self._quiet
+        if quiet is None or quiet[0] is not plan or quiet[1] != dt:
+            names = list(self.refineries)
+            quiet = (plan, dt, quiet_plan(plan, len(self.topology.transit), names, dt))
+            self._quiet = quiet
+        fixed = quiet[2]
+        if not self._sources_quiet(fixed, quota_left_t):
+            return None
+        # 0. As `_start_refineries` on a clean network (idempotent: a full step after a None
+        #    sets the same figures again).
+        self._max_ppm = 0.0
+        self._all_clean = True
+        refuse_ppm = self._refuse_ppm
+        refineries = self.refineries
+        for name, refinery in refineries.items():
+            refuses = refinery.refuses_contaminated(now_days)
+            refuse_ppm[name] = refinery.limit_ppm if refuses else math.inf
+            if refinery.plans:
+                refinery.plan(self._expected_t_per_day(plan, name, refinery))
+        # 3. Refineries take all that arrives, trains due first (nothing is refused); with
+        #    shared lines, the room each has left is kept as `_cut_to_refinery_room` keeps it.
+        if not self._room_for_all(fixed, dt, now_days):
+            return None
+        rail_in = self._unload_trains(now_days) if self.rail_links else {}
+        # 4. and 5. as in `step`: no event, nothing scaled. Lines that only repeat
+        #    yesterday's push are moved by their own clocks (`_LineClocks`).
+        volumes = list(fixed.volumes)
+        clocks = self._steady
+        if clocks is not None and clocks.plan is plan and clocks.dt == dt:
+            self._third_party_t = [0.0, 0.0]
+            self._shared_in_t = {}
+            clocks.advance(now_days)
+            link_flow = dict(clocks.link_flow)
+            for trains in rail_in.values():
+                for link, p in trains:
+                    link_flow.setdefault(link, []).append(p)  # what a corridor unloaded
+            result = StepResult(
+                volumes,
+                link_flow,
+                {},
+                {},
+                {},
+                events=[],
+                scaled=False,
+                rail_loaded={},
+                port_drawn_t={},
+                swapped_out_t=clocks.swapped_out_t,
+                third_party_in_t=self._third_party_t[0],
+                third_party_out_t=self._third_party_t[1],
+                shared_in_t=self._shared_in_t,
+            )
+            self._deliver(clocks.parts, rail_in, dt, now_days, result)
+            return result
+        result = self._move_and_deliver(
+            plan, volumes, plan.hop_shares, rail_in, [], False, dt, now_days
+        )
+        self._steady = self._line_clocks(plan, dt, volumes, self._moved, result.link_flow)
+        return result
+
+    def _line_clocks(
+        self,
+        plan: ExecutablePlan,
+        dt: float,
+        volumes: list[float],
+        inputs: dict[Hop, list[Parcel]],
+        link_flow: dict[int, list[Parcel]],
+    ) -> _LineClocks | None:
+        """After a quiet day moved in full: per-line clocks for the next quiet days of the same
+        plan, unless the plan loads rail, draws from port tanks, or leaves a shared line out."""
+        carried = set(plan.link_order)
+        if (
+            plan.routes_by_port
+            or any(link in self.rail_index for link in carried)
+            # A shared line the plan sends nothing through moves after the rest (`_move`).
+            or any(link not in carried for link in self.shared)
+        ):
+            return None
+        fifos = {link: self._pipe(link) for link in plan.link_order}
+
+        def push_shared(link: int, parts: list[Parcel], now: float) -> list[Parcel]:
+            """What `_move` does with a shared line (the plan's hops, or its last ones)."""
+            hops = plan.hop_shares.get(link) or self._last_hops.get(link)
+            out = self._push_shared(link, parts, hops, plan.hop_shares, plan, dt, now)
+            if hops is not None and self._last_hops.get(link) is not hops:
+                self._last_hops[link] = hops
+            return out
+
+        try:
+            return _LineClocks(
+                plan, dt, volumes, fifos, inputs, link_flow, push_shared, frozenset(self.shared)
+            )
+        except _NotSteady:
+            return None
+
+    def _trains_due(self, now_days: float) -> dict[str, list[Parcel]]:
+        """The trains `_unload_trains` would unload now, by refinery (a look, no change)."""
+        due: dict[str, list[Parcel]] = {}
+        limit = now_days + 1e-9
+        for link in self.rail_links:
+            for at, p in self._rail(link.index).queue:
+                if at > limit:
+                    break
+                due.setdefault(link.to_node, []).append(p)
+        return due
+
+    def _unload_trains(self, now_days: float) -> dict[str, list[tuple[int, Parcel]]]:
+        """Every train due now, by refinery (as stage 3 of `step` unloads them)."""
+        rail_in: dict[str, list[tuple[int, Parcel]]] = {}
+        for link in self.rail_links:
+            due = self._rail(link.index).due(now_days)
+            if due:
+                rail_in.setdefault(link.to_node, []).extend((link.index, p) for p in due)
+        return rail_in
+
+    def _room_for_all(self, fixed: QuietPlan, dt: float, now_days: float) -> bool:
+        """Whether every refinery accepts every train due and all its planned receipts, with
+        the same sums as `_cut_to_refinery_room` (which would cut nothing); keeps the room
+        left for the shared lines."""
+        due = self._trains_due(now_days) if self.rail_links else {}
+        room_left = self._room_left_t if self.shared else None
+        refineries, refuse = self.refineries, self._refuse_ppm
+        for name, want in fixed.refinery_want_t:
+            refinery = refineries[name]
+            trains = due.get(name, ())
+            if want is None and not trains:
+                if room_left is not None:
+                    room_left[name] = refinery.receipt_limit_t(0.0, dt)
+                continue
+            planned = 0 if want is None else want  # `sum` of no routes is the integer 0
+            rail_t = 0.0
+            if trains:
+                refuse_ppm = refuse[name]
+                if any(p.ppm > refuse_ppm for p in trains):
+                    return False  # crude to refuse: not a quiet day
+                rail_t = sum(p.tonnes_t for p in trains if p.ppm <= refuse_ppm)
+            limit = refinery.receipt_limit_t(planned + rail_t, dt)
+            if trains and rail_t > limit:
+                return False  # trains that do not fit wait: not a quiet day
+            limit -= rail_t
+            if planned > limit:
+                return False
+            if room_left is not None:
+                room_left[name] = max(0.0, limit - planned)
+        return True
+
+    def _sources_quiet(self, fixed: QuietPlan, quota_left_t: list[float] | None) -> bool:
+        """Whether no quota and no port's stock cuts the plan (the checks of stages 1 and 2)."""
+        if quota_left_t is not None:
+            for t, want in fixed.quota_want_t:
+                if want > quota_left_t[t]:
+                    return False
+        ports = self.ports
+        return not any(want > ports[port].stock_t for port, want in fixed.port_want_t)
 
     def _upstream(self, refinery: str) -> tuple[list[int], list[str]]:
         """Links (and port tanks) from which crude can flow to `refinery`, in link order."""

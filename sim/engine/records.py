@@ -134,6 +134,9 @@ class RunEnd:
     plans_used: int
     simpy_events: int
     engine_seconds: float
+    #: Steps run as quiet days (`NetworkStep.quiet_step`; 0 with the daily stepping, and on
+    #: the array path, which has no quiet days).
+    quiet_steps: int = 0
 
 
 class Observer(Protocol):

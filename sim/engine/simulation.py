@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import time
 from collections.abc import Callable, Generator, Sequence
 
@@ -46,6 +47,29 @@ from sim.units import days_in_month, first_of_next_month, month_key
 
 #: Priority of the network clock's wake-up: after SimPy's URGENT (0) and NORMAL (1) events.
 _CLOCK_PRIORITY = 2
+
+#: How the network clock steps: "segments" (the default) runs the days on which nothing
+#: discrete can change through `NetworkStep.quiet_step`; "daily" runs every day through the
+#: full `NetworkStep.step`, the reference path. Both give the same results to the last bit
+#: (tests/test_stepping.py compares every CSV of every shipped scenario).
+STEPPING_CHOICES = ("segments", "daily")
+
+#: Environment variable choosing the stepping when the caller does not (a hidden knob, for
+#: the byte-for-byte comparison and the benchmark: every command, and its worker processes,
+#: reads it).
+STEPPING_ENV = "SIM_STEPPING"
+
+
+def stepping_from_env() -> str:
+    """The stepping named by $SIM_STEPPING ("segments" when unset)."""
+    value = os.environ.get(STEPPING_ENV, "segments").strip() or "segments"
+    if value not in STEPPING_CHOICES:
+        raise ValueError(
+            f"environment variable {STEPPING_ENV}={value!r}: must be one of "
+            f"{', '.join(STEPPING_CHOICES)}"
+        )
+    return value
+
 
 #: Unpacked plans, by (the allocator's cached plan, contamination and fees in force); shared
 #: between replications that share the allocator.
@@ -127,7 +151,14 @@ class Simulation:
         fifo_log: dict[str, list] | None = None,
         executables: ExecutableCache | None = None,
         observers: Sequence[Observer] = (),
+        stepping: str | None = None,
     ):
+        """`stepping`: "segments" or "daily" (see `STEPPING_CHOICES`; None: $SIM_STEPPING)."""
+        if stepping is None:
+            stepping = stepping_from_env()
+        elif stepping not in STEPPING_CHOICES:
+            raise ValueError(f"stepping must be one of {STEPPING_CHOICES}, not {stepping!r}")
+        self.stepping = stepping
         self.scenario = scenario
         self.topology = topology
         self.replication = replication
@@ -177,6 +208,9 @@ class Simulation:
         #: Start of the step the network clock is at, days (see `now`).
         self._clock_now = 0.0
         self.steps = 0
+        #: Steps run as quiet days (`NetworkStep.quiet_step`), and runs of them (segments).
+        self.quiet_steps = 0
+        self.segments = 0
         self.plans_used = 0
 
     # -- telling the observers ------------------------------------------------------------
@@ -297,8 +331,9 @@ class Simulation:
 
     # -- the network clock --------------------------------------------------------------
     def _clock(self) -> Generator[Event, None, None]:
-        env, dt = self.env, self.dt
+        env, dt, network = self.env, self.dt, self.network
         steps = round(self.horizon_days / dt)
+        quiet, in_segment = self.stepping == "segments", False
         yield _ClockTick(env, 0.0)
         for k in range(steps):
             now = k * dt  # from the step count, so no rounding drift accumulates
@@ -312,8 +347,20 @@ class Simulation:
                 if self._has_quota
                 else None
             )
-            caps = self.makeup.caps_t(self._planned_t_per_day, dt)
-            result = self.network.step(plan, dt, now, quota_left, caps)
+            result = None
+            # A quiet day: no make-up window caps a contract and no contaminated crude is
+            # about; `quiet_step` still says None if a check fails.
+            if quiet and not self.makeup.any_open and network.quiet(plan):
+                result = network.quiet_step(plan, dt, now, quota_left)
+            if result is None:
+                caps = self.makeup.caps_t(self._planned_t_per_day, dt)
+                result = network.step(plan, dt, now, quota_left, caps)
+                in_segment = False
+            else:
+                self.quiet_steps += 1
+                if not in_segment:
+                    self.segments += 1
+                    in_segment = True
             self.steps += 1
             self._account(plan, result)
             record = StepRecord(now, dt, plan, result, self.conditions.prices)
@@ -421,6 +468,7 @@ class Simulation:
             makeup_t=tuple(self.makeup.makeup_t),
             cargoes_open=sum(self.shipping.open_cargoes),
             steps=self.steps,
+            quiet_steps=self.quiet_steps,
             plans_used=self.plans_used,
             simpy_events=self.env.scheduled_events,
             engine_seconds=time.perf_counter() - started,

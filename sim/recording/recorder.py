@@ -361,6 +361,7 @@ class Recorder:
             {
                 "engine_seconds": end.engine_seconds,
                 "steps": self.steps,
+                "quiet_steps": end.quiet_steps,
                 "plans_used": end.plans_used,
                 "simpy_events": end.simpy_events,
             },
