@@ -194,7 +194,13 @@ SUMMARY = Table(
             "Largest transit exposure", "lower",
         ),
         _c("entry_points", "count", "distinct entry assets crude was delivered through"),
-        _c("n_minus_1_pct", "%", "the N−1 indicator (docs/indicators.md)"),
+        _c(
+            "n_minus_1_pct", "%",
+            "the physical N−1 (EU formula, docs/indicators.md): what the remaining pipes could "
+            "carry if every route were refilled, against nameplate capacity; it is not what the "
+            "simulation's fixed nominations deliver — read `n_minus_1_contracted_pct` beside a "
+            "simulation",
+        ),
         _c(
             "n_minus_1_contracted_pct", "%",
             "the N−1 a simulation with fixed nominations shows: each refinery receives only what "
