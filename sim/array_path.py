@@ -43,7 +43,7 @@ import numpy as np
 
 from sim.economics.valuation import PRICED_PRODUCTS
 from sim.engine.allocator import Allocator, Plan, PlanRequest
-from sim.engine.conditions import Conditions, PriceSetter
+from sim.engine.conditions import QUOTA_EPS_T, Conditions, PriceSetter
 from sim.engine.crude import Tank, split_mix_key
 from sim.engine.disruptions import repair_days
 from sim.engine.network_step import NetworkStep, RoutePlan, executable
@@ -103,18 +103,6 @@ def unsupported(scenario: Scenario, topology: Topology) -> list[str]:
     ]
     if idle_shared:
         out.append("lines shared with third parties that no route uses: " + ", ".join(idle_shared))
-    quotas = [
-        t.name
-        for t in topology.transit
-        if t.quota_t_per_month is not None
-        and any(
-            t.applies_to(c.origin) and t.entries_on(route)
-            for c in topology.contracts
-            for route in c.routes or ()
-        )
-    ]
-    if quotas:
-        out.append("transit quotas: " + ", ".join(quotas))
     for d in topology.disruptions:
         for _, kind, effects in d.parts:
             bad = [e.value for e, _ in effects if e not in _SUPPORTED_EFFECTS.get(kind, ())]
@@ -346,6 +334,18 @@ class ArrayPath:
             if i not in self.layout.through
         )
         self._months = self._month_starts()
+        transit = topology.transit
+        #: Entries each route counts against each transit quota (rows: transit conditions).
+        self.quota_counts = np.zeros((len(transit), len(self.layout.routes)))
+        for q, route in enumerate(self.layout.routes):
+            for t, entries in route.quota_hits:
+                self.quota_counts[t, q] = entries
+        #: Each condition's monthly quota, t (inf: none; no disruption changes it on this path).
+        self.quota_t_per_month = np.array(
+            [math.inf if t.quota_t_per_month is None else t.quota_t_per_month for t in transit]
+        )
+        #: The conditions with a quota, in the order the event path cuts to them.
+        self.quota_order = [t.index for t in transit if t.quota_t_per_month is not None]
         #: What a disruption's start says in events.csv (as `Disruptions.switch` writes it).
         self.start_detail = {
             d.name: f"{d.name}: " + ", ".join(f"{e.value}={v:g}" for e, v in d.effects)
@@ -430,12 +430,12 @@ class ArrayPath:
                 out[column == value, i] = cap
         return out
 
-    def plan_rows(self, rates: np.ndarray, caps: np.ndarray) -> np.ndarray:
+    def plan_rows(self, rates: np.ndarray, caps: np.ndarray, quotas: np.ndarray) -> np.ndarray:
         """Index into the plan table of each replication's request (the allocator solves each
-        distinct request once, as it does for the event path)."""
-        request = np.ascontiguousarray(np.concatenate([rates, caps], axis=1))
+        distinct request once, as it does for the event path); `quotas` is the rate each
+        transit quota allows (0 used up, inf otherwise, as `Simulation._plan_request`)."""
+        request = np.ascontiguousarray(np.concatenate([rates, caps, quotas], axis=1))
         out = np.empty(len(request), dtype=int)
-        n_quota = len(self.topology.transit)
         for r, row in enumerate(request):
             key = row.tobytes()
             index = self._plan_rows.get(key)
@@ -444,7 +444,7 @@ class ArrayPath:
                     PlanRequest(
                         tuple(float(x) for x in rates[r]),
                         tuple(float(x) for x in caps[r]),
-                        (math.inf,) * n_quota,
+                        tuple(float(x) for x in quotas[r]),
                     )
                 )
                 vector = np.zeros(len(self.layout.routes))
@@ -809,6 +809,9 @@ class _Chunk:
         self.valued_booked = np.zeros((n, n_ref, n_k), dtype=bool)
         self.plan_row = np.full(n, -1)
         self.plans_used = np.zeros(n, dtype=int)
+        # Transit quotas (`Conditions.quota_used_t`, `Simulation.quota_spent`).
+        self.quota_used_t = np.zeros((n, len(topo.transit)))
+        self.quota_spent = np.zeros((n, len(topo.transit)), dtype=bool)
         self._request: np.ndarray | None = None
 
     # -- discrete changes ------------------------------------------------------------
@@ -845,6 +848,9 @@ class _Chunk:
         for day, month in path._months:
             if day == k:
                 self.month = month
+                # A new month's quotas: nothing used, nothing spent.
+                self.quota_used_t[:] = 0.0
+                self.quota_spent[:] = False
                 self.common.log(float(day), "network", EventKind.MONTH_START, month_key(month))
                 self._set_prices(range(self.n))
         for c in path.topology.contracts:
@@ -920,15 +926,24 @@ class _Chunk:
         planned = nominal * self.volume_factor
         share = np.array([c.makeup_max_share for c in topo.contracts])
         extra = np.where(np.isnan(self.window_end_days), 0.0, share * nominal)
-        request = np.concatenate([planned + extra, path.link_caps(self.link_factor)], axis=1)
+        # A quota with tonnes left does not bound the plan (the step stops its crude exactly);
+        # one used up is a rate of 0 (`Simulation._plan_request`).
+        quotas = np.where(self._quota_left_t() <= QUOTA_EPS_T, 0.0, math.inf)
+        request = np.concatenate(
+            [planned + extra, path.link_caps(self.link_factor), quotas], axis=1
+        )
         if self._request is None:
             changed = np.ones(self.n, dtype=bool)
         else:
             changed = (request != self._request).any(axis=1)
         if changed.any():
             rows = np.nonzero(changed)[0]
-            n_c = len(topo.contracts)
-            new = path.plan_rows(request[rows, :n_c], request[rows, n_c:])
+            n_c, n_l = len(topo.contracts), len(topo.links)
+            new = path.plan_rows(
+                request[rows, :n_c],
+                request[rows, n_c : n_c + n_l],
+                request[rows, n_c + n_l :],
+            )
             moved = new != self.plan_row[rows]
             self.plans_used[rows[moved]] += 1
             self.plan_row[rows] = new
@@ -944,6 +959,7 @@ class _Chunk:
         planned_run = self._plan_runs(rates)
         volumes = rates * 1.0
         self._cut_to_caps(volumes, planned)
+        self._cut_to_quotas(volumes)
         self._cut_to_room(volumes, planned_run)
         received_t, received_c = self._move(volumes, rates)
         run_t = self._deliver(now, received_t, received_c, planned_run)
@@ -951,6 +967,7 @@ class _Chunk:
         shipped = np.zeros((self.n, len(self.path.topology.contracts)))
         np.add.at(shipped.T, lay.route_contract, volumes.T)
         self._count_contracts(now, nominal, shipped)
+        self._count_quotas(now, volumes)
 
     def _ceiling(self) -> np.ndarray:
         target = np.array([s.target_run_t_per_day for s in self.path._specs])
@@ -999,6 +1016,39 @@ class _Chunk:
             if over.any():
                 scale = np.maximum(0.0, cap[over, c]) / want[over]
                 volumes[np.ix_(over, idx)] *= scale[:, None]
+
+    def _quota_left_t(self) -> np.ndarray:
+        """What each transit quota still allows this month, t (`Conditions.quota_left_t`)."""
+        return self.path.quota_t_per_month - self.quota_used_t
+
+    def _cut_to_quotas(self, volumes: np.ndarray) -> None:
+        """Scale the routes counted against each quota to what it still allows, quota after
+        quota (`NetworkStep._cut_to_quotas`)."""
+        left = self._quota_left_t()
+        for t in self.path.quota_order:
+            counts = self.path.quota_counts[t]
+            idx = np.nonzero(counts)[0]
+            if not len(idx):
+                continue
+            want = (volumes[:, idx] * counts[idx]).sum(axis=1)
+            over = want > left[:, t]
+            if over.any():
+                scale = np.maximum(0.0, left[over, t]) / want[over]
+                volumes[np.ix_(over, idx)] *= scale[:, None]
+
+    def _count_quotas(self, now: float, volumes: np.ndarray) -> None:
+        """Count the step's shipments against the quotas; a quota used up is logged once a
+        month (`Simulation._count_quotas`)."""
+        path = self.path
+        if not path.quota_order:
+            return
+        self.quota_used_t += volumes @ path.quota_counts.T
+        spent = (self._quota_left_t() <= QUOTA_EPS_T) & ~self.quota_spent
+        for t in path.quota_order:
+            for r in np.nonzero(spent[:, t])[0]:
+                self.quota_spent[r, t] = True
+                name = path.topology.transit[t].name
+                self.books[r].log(now + 1.0, name, EventKind.QUOTA_EXHAUSTED, month_key(self.month))
 
     def _feasible(self, n: int, inflow: np.ndarray, planned_run: np.ndarray) -> np.ndarray:
         """`Refinery.feasible_run_t` of refinery n, t."""
