@@ -27,6 +27,7 @@ ACCEPTED = {
     "base.toml",
     "base_2021.toml",
     "base_2024.toml",
+    "kazakh_via_russia.toml",
     "risk_regime.toml",
     "strategy_assets.toml",
     "strategy_routes.toml",
@@ -34,7 +35,10 @@ ACCEPTED = {
 }
 #: Replications compared: enough of the risk regime for unit stops, make-up and overlapping
 #: outages to occur (checked below), few of the deterministic files.
-REPLICATIONS = {"risk_regime.toml": 60, "strategy_routes.toml": 30}
+REPLICATIONS = {"risk_regime.toml": 60, "strategy_routes.toml": 30, "kazakh_via_russia.toml": 20}
+#: Russian transit quota for Kazakh crude that binds: 150,000 t/month against the 208,333 t/month
+#: the two Kazakh contracts nominate (the shipped 291,667 does not bind, by design).
+BINDING_QUOTA = {"transit.russian_transit_kazakh.quota_t_per_month": 150000.0}
 TABLES = (
     "summary",
     "refineries",
@@ -149,6 +153,29 @@ def test_the_risk_regime_comparison_covers_stops_makeup_and_outages():
     # downstream, so less third-party crude goes in than the line's full background rate.
     full_t = 137000 * 365
     assert any(rep.mass_balance["third_party_in_t"] < full_t - 1.0 for rep in event)
+
+
+def test_binding_transit_quotas_equal_the_event_path():
+    """kazakh_via_russia (under its risk regime) with a quota that binds: the Kazakh crude
+    stops mid-month when the month's tonnes are used up, in every replication."""
+    n = 12
+    scenario = with_values(
+        load_scenario(SCENARIOS / "kazakh_via_russia.toml"),
+        {**BINDING_QUOTA, "scenario.replications": n},
+    )
+    assert not unsupported(scenario, compile_topology(scenario))
+    event = Replicator(scenario, engine="event").run(range(n), daily="none")
+    array = Replicator(scenario, engine="array").run(range(n), daily="none")
+    # The quota binds: used up in (nearly) every month, and the Kazakh contracts ship less
+    # than nominated, by more than a replication's random outages explain.
+    for rep in event:
+        spent = [row for row in rep.events if row["event"] == "quota_exhausted"]
+        assert len(spent) >= 10, rep.replication
+        kazakh = [row for row in rep.contracts if row["origin"] == "kazakhstan"]
+        shipped = sum(row["shipped_t"] for row in kazakh)
+        assert shipped <= 12 * 150000.0 + 1.0 < sum(row["nominated_t"] for row in kazakh)
+    problems = [d for e, a in zip(event, array, strict=True) for d in result_differences(e, a)]
+    assert not problems, "\n".join(problems[:20])
 
 
 def test_chunks_and_the_daily_replication_change_nothing(monkeypatch):
