@@ -46,7 +46,7 @@ from sim.engine.allocator import Allocator, Plan, PlanRequest
 from sim.engine.conditions import QUOTA_EPS_T, Conditions, PriceSetter
 from sim.engine.crude import Tank, split_mix_key
 from sim.engine.disruptions import repair_days
-from sim.engine.network_step import NetworkStep, RoutePlan, executable
+from sim.engine.network_step import NetworkStep, RoutePlan, Sink, executable
 from sim.engine.records import DisruptionRecord, EventRecord, Prices, RunEnd
 from sim.engine.simulation import build_network
 from sim.engine.topology import ContractSpec, DisruptionSpec, Topology
@@ -70,6 +70,8 @@ _CUT_TOLERANCE_T = 1e-6
 #: As sim.engine.makeup.
 _MAKEUP_RELATIVE_TOLERANCE = 1e-9
 _MAKEUP_ABSOLUTE_T = 1e-6
+#: Hop code of a swap's hand-in (the crude leaves the network); a refinery's is -1 - its index.
+_HAND_IN = -(2**31)
 #: Each effect's combining rule and neutral value (properties: looked up once, not per switch).
 _COMBINE = {e: (e.combine, e.neutral) for e in Effect}
 #: The parts of a valuation total (as sim.recording.valuation).
@@ -117,8 +119,6 @@ def _contract_problems(c: ContractSpec, topology: Topology) -> list[str]:
         out.append(f"contract {c.name} without declared routes")
     if c.source in topology.ports:
         out.append(f"contract {c.name} drawing from port tanks ({c.source})")
-    if any(s is not None for s in c.swap_splits):
-        out.append(f"swap contract {c.name}")
     if c.contaminant_ppm > 0:
         out.append(f"contaminated crude of contract {c.name}")
     return out
@@ -137,10 +137,14 @@ class _Layout:
     link_order: list[int]
     through: dict[int, list[int]]
     injected: dict[int, list[int]]
+    #: Routes whose swap hands crude out into each link (the swap's origin, the contract's grade).
+    handed_out: dict[int, list[int]]
     #: (from link, next link or refinery index as -1 - n) → routes making that hop.
     hops: dict[tuple[int, int], list[int]]
     keys: list[str]
     contract_mix: np.ndarray
+    #: Crude handed out under each contract's swap, by key (zeros: no swap).
+    swap_mix: np.ndarray
     linefill_mix: np.ndarray
     stock_mix: np.ndarray
     refineries: list[str]
@@ -167,16 +171,23 @@ def _layout(scenario: Scenario, topology: Topology) -> _Layout:
     routes = executable(plan, topology).routes
     through: dict[int, list[int]] = defaultdict(list)
     injected: dict[int, list[int]] = defaultdict(list)
+    handed_out: dict[int, list[int]] = defaultdict(list)
     hops: dict[tuple[int, int], list[int]] = defaultdict(list)
     for q, r in enumerate(routes):
         injected[r.links[0]].append(q)
+        if r.swap_split is not None:
+            handed_out[r.links[r.swap_split]].append(q)
         for a, b in r.next_hops():
             through[a].append(q)
-            nxt = b if isinstance(b, int) else -1 - refineries.index(str(b))
+            if isinstance(b, int):
+                nxt = b
+            else:
+                nxt = _HAND_IN if b is Sink.SWAP_HAND_IN else -1 - refineries.index(str(b))
             hops[(a, nxt)].append(q)
     keys: list[str] = []
     mixes = [
         *topology.contract_mix,
+        *topology.swap_mix,
         *(f.queue[0].mix for f in network.fifos if f.queue),  # type: ignore[union-attr]
         *(r.tank.by_mix_t for r in network.refineries.values()),
     ]
@@ -193,9 +204,11 @@ def _layout(scenario: Scenario, topology: Topology) -> _Layout:
         link_order=order,
         through=dict(through),
         injected=dict(injected),
+        handed_out=dict(handed_out),
         hops=dict(hops),
         keys=keys,
         contract_mix=np.array([_vector(m, keys) for m in topology.contract_mix]),
+        swap_mix=np.array([_vector(m, keys) for m in topology.swap_mix]),
         linefill_mix=np.array(
             [
                 _vector(f.queue[0].mix, keys) if f.queue else np.zeros(len(keys))  # type: ignore[union-attr]
@@ -334,6 +347,8 @@ class ArrayPath:
             if i not in self.layout.through
         )
         self._months = self._month_starts()
+        #: Times each route's tonnes enter the network (2 for a swap).
+        self.supply_entries = np.array([r.supply_entries for r in self.layout.routes], dtype=float)
         transit = topology.transit
         #: Entries each route counts against each transit quota (rows: transit conditions).
         self.quota_counts = np.zeros((len(transit), len(self.layout.routes)))
@@ -362,7 +377,13 @@ class ArrayPath:
         self.moves = [
             (
                 a,
-                [(q, lay.contract_mix[lay.routes[q].contract]) for q in lay.injected.get(a, ())],
+                [
+                    *(
+                        (q, lay.contract_mix[lay.routes[q].contract])
+                        for q in lay.injected.get(a, ())
+                    ),
+                    *((q, lay.swap_mix[lay.routes[q].contract]) for q in lay.handed_out.get(a, ())),
+                ],
                 np.array(lay.through[a]),
                 [(nxt, np.array(qs)) for (frm, nxt), qs in lay.hops.items() if frm == a],
             )
@@ -765,6 +786,8 @@ class _Chunk:
         self.room_left_t = np.zeros((n, n_ref))
         self.third_party_in_t = np.zeros(n)
         self.third_party_out_t = np.zeros(n)
+        #: Crude handed in under swaps (it leaves the simulated network), t.
+        self.swapped_out_t = np.zeros(n)
         # Refineries.
         self.stock_t = np.array([[s.initial_stock_t for s in specs]] * n, dtype=float)
         self.stock_by_key_t = np.array(
@@ -1115,6 +1138,8 @@ class _Chunk:
         share_a, _, _ = shares[a]
         most = np.full(self.n, np.inf)
         for i, (nxt, _) in enumerate(self.path.hop_list[a]):
+            if nxt == _HAND_IN:
+                continue  # a swap's hand-in takes what comes (the event path's `_room_through`)
             share = share_a[:, i]
             positive = share > 0
             if nxt < 0:
@@ -1129,6 +1154,8 @@ class _Chunk:
         """`NetworkStep._use_room`: `tonnes` going on from link `a` take refineries' room."""
         share_a, _, _ = shares[a]
         for i, (nxt, _) in enumerate(self.path.hop_list[a]):
+            if nxt == _HAND_IN:
+                continue
             part = tonnes * share_a[:, i]
             if nxt < 0:
                 self.room_left_t[:, -1 - nxt] = np.maximum(
@@ -1194,6 +1221,8 @@ class _Chunk:
                 if nxt >= 0:
                     in_t[nxt] = in_t.get(nxt, 0.0) + share * out_t
                     in_c[nxt] = in_c.get(nxt, 0.0) + share[:, None] * out_c
+                elif nxt == _HAND_IN:
+                    self.swapped_out_t += share * out_t
                 else:
                     received_t[:, -1 - nxt] += share * out_t
                     received_c[:, -1 - nxt] += share[:, None] * out_c
@@ -1356,7 +1385,8 @@ class _Chunk:
             rec.shipped_t[lay.route_contract[q]] += float(self.route_t[r, q])
         rec.purchase_usd = [float(x) for x in self.purchase_usd[r]]
         rec.transport_usd = [float(x) for x in self.transport_usd[r]]
-        rec.supplied_t = float(self.route_t[r].sum())
+        # A swap's tonnes enter twice: at its source, and handed out (`RoutePlan.supply_entries`).
+        rec.supplied_t = float((self.route_t[r] * path.supply_entries).sum())
         rec.costs = self._cost_book(r)
         book = self.books[r]
         rec.events = [e for _, _, e in sorted([*book.events, *self.common.events])]
@@ -1390,7 +1420,7 @@ class _Chunk:
                 + path._idle_linefill_t
             ),
             lots_landed_t=0.0,
-            swapped_out_t=0.0,
+            swapped_out_t=float(self.swapped_out_t[r]),
             third_party_in_t=float(self.third_party_in_t[r]),
             third_party_out_t=float(self.third_party_out_t[r]),
             cargoes_discharged=0,
