@@ -5,14 +5,17 @@ It runs the same daily rules as the event path (sim.engine) for what the shipped
 and its risk regime use: pipelines (full lines, batches followed by origin and grade; lines
 shared with third parties, whose background flow pushes the shippers' crude on), refineries
 with their run planner and unit stops, contracts with monthly nominations and make-up of
-missed tonnes, the allocator's plans (one call per distinct request, cached), and
+missed tonnes, swaps (the crude handed in leaves, the swap's origin is handed out), transit
+quotas (cut to what the month still allows, counted, a used-up quota planned around until the
+month turns), the allocator's plans (one call per distinct request, cached), and
 scheduled or random disruptions of links, refineries, ports, contracts, countries and prices
 drawn from the engine's own `disruption:<name>` streams, so replication r here is replication r
 there. Recording keeps the recorder's totals as arrays and builds each replication's rows with
 the recorder's own code (sim.recording), so the tables are the same tables.
 
-What it cannot do (cargoes, rail, ports that supply crude, swaps, transit quotas and fee
-changes, contamination, contracts free to route, steps other than one day, the per-day series)
+What it cannot do (cargoes, rail, ports that supply crude, disruptions of transit conditions
+(quota factors, fee changes), contamination, contracts free to route, steps other than one
+day, the per-day series)
 is found up front by `unsupported`; the runner then says so once and uses the event path.
 
 The event path stays the reference: tests/test_array_path.py checks every shipped scenario this
