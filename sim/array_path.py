@@ -5,14 +5,17 @@ It runs the same daily rules as the event path (sim.engine) for what the shipped
 and its risk regime use: pipelines (full lines, batches followed by origin and grade; lines
 shared with third parties, whose background flow pushes the shippers' crude on), refineries
 with their run planner and unit stops, contracts with monthly nominations and make-up of
-missed tonnes, the allocator's plans (one call per distinct request, cached), and
+missed tonnes, swaps (the crude handed in leaves, the swap's origin is handed out), transit
+quotas (cut to what the month still allows, counted, a used-up quota planned around until the
+month turns), the allocator's plans (one call per distinct request, cached), and
 scheduled or random disruptions of links, refineries, ports, contracts, countries and prices
 drawn from the engine's own `disruption:<name>` streams, so replication r here is replication r
 there. Recording keeps the recorder's totals as arrays and builds each replication's rows with
 the recorder's own code (sim.recording), so the tables are the same tables.
 
-What it cannot do (cargoes, rail, ports that supply crude, swaps, transit quotas and fee
-changes, contamination, contracts free to route, steps other than one day, the per-day series)
+What it cannot do (cargoes, rail, ports that supply crude, disruptions of transit conditions
+(quota factors, fee changes), contamination, contracts free to route, steps other than one
+day, the per-day series)
 is found up front by `unsupported`; the runner then says so once and uses the event path.
 
 The event path stays the reference: tests/test_array_path.py checks every shipped scenario this
@@ -43,10 +46,10 @@ import numpy as np
 
 from sim.economics.valuation import PRICED_PRODUCTS
 from sim.engine.allocator import Allocator, Plan, PlanRequest
-from sim.engine.conditions import Conditions, PriceSetter
+from sim.engine.conditions import QUOTA_EPS_T, Conditions, PriceSetter
 from sim.engine.crude import Tank, split_mix_key
 from sim.engine.disruptions import repair_days
-from sim.engine.network_step import NetworkStep, RoutePlan, executable
+from sim.engine.network_step import NetworkStep, RoutePlan, Sink, executable
 from sim.engine.records import DisruptionRecord, EventRecord, Prices, RunEnd
 from sim.engine.simulation import build_network
 from sim.engine.topology import ContractSpec, DisruptionSpec, Topology
@@ -70,6 +73,8 @@ _CUT_TOLERANCE_T = 1e-6
 #: As sim.engine.makeup.
 _MAKEUP_RELATIVE_TOLERANCE = 1e-9
 _MAKEUP_ABSOLUTE_T = 1e-6
+#: Hop code of a swap's hand-in (the crude leaves the network); a refinery's is -1 - its index.
+_HAND_IN = -(2**31)
 #: Each effect's combining rule and neutral value (properties: looked up once, not per switch).
 _COMBINE = {e: (e.combine, e.neutral) for e in Effect}
 #: The parts of a valuation total (as sim.recording.valuation).
@@ -103,18 +108,6 @@ def unsupported(scenario: Scenario, topology: Topology) -> list[str]:
     ]
     if idle_shared:
         out.append("lines shared with third parties that no route uses: " + ", ".join(idle_shared))
-    quotas = [
-        t.name
-        for t in topology.transit
-        if t.quota_t_per_month is not None
-        and any(
-            t.applies_to(c.origin) and t.entries_on(route)
-            for c in topology.contracts
-            for route in c.routes or ()
-        )
-    ]
-    if quotas:
-        out.append("transit quotas: " + ", ".join(quotas))
     for d in topology.disruptions:
         for _, kind, effects in d.parts:
             bad = [e.value for e, _ in effects if e not in _SUPPORTED_EFFECTS.get(kind, ())]
@@ -129,8 +122,6 @@ def _contract_problems(c: ContractSpec, topology: Topology) -> list[str]:
         out.append(f"contract {c.name} without declared routes")
     if c.source in topology.ports:
         out.append(f"contract {c.name} drawing from port tanks ({c.source})")
-    if any(s is not None for s in c.swap_splits):
-        out.append(f"swap contract {c.name}")
     if c.contaminant_ppm > 0:
         out.append(f"contaminated crude of contract {c.name}")
     return out
@@ -149,10 +140,14 @@ class _Layout:
     link_order: list[int]
     through: dict[int, list[int]]
     injected: dict[int, list[int]]
+    #: Routes whose swap hands crude out into each link (the swap's origin, the contract's grade).
+    handed_out: dict[int, list[int]]
     #: (from link, next link or refinery index as -1 - n) → routes making that hop.
     hops: dict[tuple[int, int], list[int]]
     keys: list[str]
     contract_mix: np.ndarray
+    #: Crude handed out under each contract's swap, by key (zeros: no swap).
+    swap_mix: np.ndarray
     linefill_mix: np.ndarray
     stock_mix: np.ndarray
     refineries: list[str]
@@ -179,16 +174,23 @@ def _layout(scenario: Scenario, topology: Topology) -> _Layout:
     routes = executable(plan, topology).routes
     through: dict[int, list[int]] = defaultdict(list)
     injected: dict[int, list[int]] = defaultdict(list)
+    handed_out: dict[int, list[int]] = defaultdict(list)
     hops: dict[tuple[int, int], list[int]] = defaultdict(list)
     for q, r in enumerate(routes):
         injected[r.links[0]].append(q)
+        if r.swap_split is not None:
+            handed_out[r.links[r.swap_split]].append(q)
         for a, b in r.next_hops():
             through[a].append(q)
-            nxt = b if isinstance(b, int) else -1 - refineries.index(str(b))
+            if isinstance(b, int):
+                nxt = b
+            else:
+                nxt = _HAND_IN if b is Sink.SWAP_HAND_IN else -1 - refineries.index(str(b))
             hops[(a, nxt)].append(q)
     keys: list[str] = []
     mixes = [
         *topology.contract_mix,
+        *topology.swap_mix,
         *(f.queue[0].mix for f in network.fifos if f.queue),  # type: ignore[union-attr]
         *(r.tank.by_mix_t for r in network.refineries.values()),
     ]
@@ -205,9 +207,11 @@ def _layout(scenario: Scenario, topology: Topology) -> _Layout:
         link_order=order,
         through=dict(through),
         injected=dict(injected),
+        handed_out=dict(handed_out),
         hops=dict(hops),
         keys=keys,
         contract_mix=np.array([_vector(m, keys) for m in topology.contract_mix]),
+        swap_mix=np.array([_vector(m, keys) for m in topology.swap_mix]),
         linefill_mix=np.array(
             [
                 _vector(f.queue[0].mix, keys) if f.queue else np.zeros(len(keys))  # type: ignore[union-attr]
@@ -346,6 +350,20 @@ class ArrayPath:
             if i not in self.layout.through
         )
         self._months = self._month_starts()
+        #: Times each route's tonnes enter the network (2 for a swap).
+        self.supply_entries = np.array([r.supply_entries for r in self.layout.routes], dtype=float)
+        transit = topology.transit
+        #: Entries each route counts against each transit quota (rows: transit conditions).
+        self.quota_counts = np.zeros((len(transit), len(self.layout.routes)))
+        for q, route in enumerate(self.layout.routes):
+            for t, entries in route.quota_hits:
+                self.quota_counts[t, q] = entries
+        #: Each condition's monthly quota, t (inf: none; no disruption changes it on this path).
+        self.quota_t_per_month = np.array(
+            [math.inf if t.quota_t_per_month is None else t.quota_t_per_month for t in transit]
+        )
+        #: The conditions with a quota, in the order the event path cuts to them.
+        self.quota_order = [t.index for t in transit if t.quota_t_per_month is not None]
         #: What a disruption's start says in events.csv (as `Disruptions.switch` writes it).
         self.start_detail = {
             d.name: f"{d.name}: " + ", ".join(f"{e.value}={v:g}" for e, v in d.effects)
@@ -362,7 +380,13 @@ class ArrayPath:
         self.moves = [
             (
                 a,
-                [(q, lay.contract_mix[lay.routes[q].contract]) for q in lay.injected.get(a, ())],
+                [
+                    *(
+                        (q, lay.contract_mix[lay.routes[q].contract])
+                        for q in lay.injected.get(a, ())
+                    ),
+                    *((q, lay.swap_mix[lay.routes[q].contract]) for q in lay.handed_out.get(a, ())),
+                ],
                 np.array(lay.through[a]),
                 [(nxt, np.array(qs)) for (frm, nxt), qs in lay.hops.items() if frm == a],
             )
@@ -430,12 +454,12 @@ class ArrayPath:
                 out[column == value, i] = cap
         return out
 
-    def plan_rows(self, rates: np.ndarray, caps: np.ndarray) -> np.ndarray:
+    def plan_rows(self, rates: np.ndarray, caps: np.ndarray, quotas: np.ndarray) -> np.ndarray:
         """Index into the plan table of each replication's request (the allocator solves each
-        distinct request once, as it does for the event path)."""
-        request = np.ascontiguousarray(np.concatenate([rates, caps], axis=1))
+        distinct request once, as it does for the event path); `quotas` is the rate each
+        transit quota allows (0 used up, inf otherwise, as `Simulation._plan_request`)."""
+        request = np.ascontiguousarray(np.concatenate([rates, caps, quotas], axis=1))
         out = np.empty(len(request), dtype=int)
-        n_quota = len(self.topology.transit)
         for r, row in enumerate(request):
             key = row.tobytes()
             index = self._plan_rows.get(key)
@@ -444,7 +468,7 @@ class ArrayPath:
                     PlanRequest(
                         tuple(float(x) for x in rates[r]),
                         tuple(float(x) for x in caps[r]),
-                        (math.inf,) * n_quota,
+                        tuple(float(x) for x in quotas[r]),
                     )
                 )
                 vector = np.zeros(len(self.layout.routes))
@@ -765,6 +789,8 @@ class _Chunk:
         self.room_left_t = np.zeros((n, n_ref))
         self.third_party_in_t = np.zeros(n)
         self.third_party_out_t = np.zeros(n)
+        #: Crude handed in under swaps (it leaves the simulated network), t.
+        self.swapped_out_t = np.zeros(n)
         # Refineries.
         self.stock_t = np.array([[s.initial_stock_t for s in specs]] * n, dtype=float)
         self.stock_by_key_t = np.array(
@@ -809,6 +835,9 @@ class _Chunk:
         self.valued_booked = np.zeros((n, n_ref, n_k), dtype=bool)
         self.plan_row = np.full(n, -1)
         self.plans_used = np.zeros(n, dtype=int)
+        # Transit quotas (`Conditions.quota_used_t`, `Simulation.quota_spent`).
+        self.quota_used_t = np.zeros((n, len(topo.transit)))
+        self.quota_spent = np.zeros((n, len(topo.transit)), dtype=bool)
         self._request: np.ndarray | None = None
 
     # -- discrete changes ------------------------------------------------------------
@@ -845,6 +874,9 @@ class _Chunk:
         for day, month in path._months:
             if day == k:
                 self.month = month
+                # A new month's quotas: nothing used, nothing spent.
+                self.quota_used_t[:] = 0.0
+                self.quota_spent[:] = False
                 self.common.log(float(day), "network", EventKind.MONTH_START, month_key(month))
                 self._set_prices(range(self.n))
         for c in path.topology.contracts:
@@ -920,15 +952,24 @@ class _Chunk:
         planned = nominal * self.volume_factor
         share = np.array([c.makeup_max_share for c in topo.contracts])
         extra = np.where(np.isnan(self.window_end_days), 0.0, share * nominal)
-        request = np.concatenate([planned + extra, path.link_caps(self.link_factor)], axis=1)
+        # A quota with tonnes left does not bound the plan (the step stops its crude exactly);
+        # one used up is a rate of 0 (`Simulation._plan_request`).
+        quotas = np.where(self._quota_left_t() <= QUOTA_EPS_T, 0.0, math.inf)
+        request = np.concatenate(
+            [planned + extra, path.link_caps(self.link_factor), quotas], axis=1
+        )
         if self._request is None:
             changed = np.ones(self.n, dtype=bool)
         else:
             changed = (request != self._request).any(axis=1)
         if changed.any():
             rows = np.nonzero(changed)[0]
-            n_c = len(topo.contracts)
-            new = path.plan_rows(request[rows, :n_c], request[rows, n_c:])
+            n_c, n_l = len(topo.contracts), len(topo.links)
+            new = path.plan_rows(
+                request[rows, :n_c],
+                request[rows, n_c : n_c + n_l],
+                request[rows, n_c + n_l :],
+            )
             moved = new != self.plan_row[rows]
             self.plans_used[rows[moved]] += 1
             self.plan_row[rows] = new
@@ -944,6 +985,7 @@ class _Chunk:
         planned_run = self._plan_runs(rates)
         volumes = rates * 1.0
         self._cut_to_caps(volumes, planned)
+        self._cut_to_quotas(volumes)
         self._cut_to_room(volumes, planned_run)
         received_t, received_c = self._move(volumes, rates)
         run_t = self._deliver(now, received_t, received_c, planned_run)
@@ -951,6 +993,7 @@ class _Chunk:
         shipped = np.zeros((self.n, len(self.path.topology.contracts)))
         np.add.at(shipped.T, lay.route_contract, volumes.T)
         self._count_contracts(now, nominal, shipped)
+        self._count_quotas(now, volumes)
 
     def _ceiling(self) -> np.ndarray:
         target = np.array([s.target_run_t_per_day for s in self.path._specs])
@@ -999,6 +1042,39 @@ class _Chunk:
             if over.any():
                 scale = np.maximum(0.0, cap[over, c]) / want[over]
                 volumes[np.ix_(over, idx)] *= scale[:, None]
+
+    def _quota_left_t(self) -> np.ndarray:
+        """What each transit quota still allows this month, t (`Conditions.quota_left_t`)."""
+        return self.path.quota_t_per_month - self.quota_used_t
+
+    def _cut_to_quotas(self, volumes: np.ndarray) -> None:
+        """Scale the routes counted against each quota to what it still allows, quota after
+        quota (`NetworkStep._cut_to_quotas`)."""
+        left = self._quota_left_t()
+        for t in self.path.quota_order:
+            counts = self.path.quota_counts[t]
+            idx = np.nonzero(counts)[0]
+            if not len(idx):
+                continue
+            want = (volumes[:, idx] * counts[idx]).sum(axis=1)
+            over = want > left[:, t]
+            if over.any():
+                scale = np.maximum(0.0, left[over, t]) / want[over]
+                volumes[np.ix_(over, idx)] *= scale[:, None]
+
+    def _count_quotas(self, now: float, volumes: np.ndarray) -> None:
+        """Count the step's shipments against the quotas; a quota used up is logged once a
+        month (`Simulation._count_quotas`)."""
+        path = self.path
+        if not path.quota_order:
+            return
+        self.quota_used_t += volumes @ path.quota_counts.T
+        spent = (self._quota_left_t() <= QUOTA_EPS_T) & ~self.quota_spent
+        for t in path.quota_order:
+            for r in np.nonzero(spent[:, t])[0]:
+                self.quota_spent[r, t] = True
+                name = path.topology.transit[t].name
+                self.books[r].log(now + 1.0, name, EventKind.QUOTA_EXHAUSTED, month_key(self.month))
 
     def _feasible(self, n: int, inflow: np.ndarray, planned_run: np.ndarray) -> np.ndarray:
         """`Refinery.feasible_run_t` of refinery n, t."""
@@ -1065,6 +1141,8 @@ class _Chunk:
         share_a, _, _ = shares[a]
         most = np.full(self.n, np.inf)
         for i, (nxt, _) in enumerate(self.path.hop_list[a]):
+            if nxt == _HAND_IN:
+                continue  # a swap's hand-in takes what comes (the event path's `_room_through`)
             share = share_a[:, i]
             positive = share > 0
             if nxt < 0:
@@ -1079,6 +1157,8 @@ class _Chunk:
         """`NetworkStep._use_room`: `tonnes` going on from link `a` take refineries' room."""
         share_a, _, _ = shares[a]
         for i, (nxt, _) in enumerate(self.path.hop_list[a]):
+            if nxt == _HAND_IN:
+                continue
             part = tonnes * share_a[:, i]
             if nxt < 0:
                 self.room_left_t[:, -1 - nxt] = np.maximum(
@@ -1144,6 +1224,8 @@ class _Chunk:
                 if nxt >= 0:
                     in_t[nxt] = in_t.get(nxt, 0.0) + share * out_t
                     in_c[nxt] = in_c.get(nxt, 0.0) + share[:, None] * out_c
+                elif nxt == _HAND_IN:
+                    self.swapped_out_t += share * out_t
                 else:
                     received_t[:, -1 - nxt] += share * out_t
                     received_c[:, -1 - nxt] += share[:, None] * out_c
@@ -1306,7 +1388,8 @@ class _Chunk:
             rec.shipped_t[lay.route_contract[q]] += float(self.route_t[r, q])
         rec.purchase_usd = [float(x) for x in self.purchase_usd[r]]
         rec.transport_usd = [float(x) for x in self.transport_usd[r]]
-        rec.supplied_t = float(self.route_t[r].sum())
+        # A swap's tonnes enter twice: at its source, and handed out (`RoutePlan.supply_entries`).
+        rec.supplied_t = float((self.route_t[r] * path.supply_entries).sum())
         rec.costs = self._cost_book(r)
         book = self.books[r]
         rec.events = [e for _, _, e in sorted([*book.events, *self.common.events])]
@@ -1340,7 +1423,7 @@ class _Chunk:
                 + path._idle_linefill_t
             ),
             lots_landed_t=0.0,
-            swapped_out_t=0.0,
+            swapped_out_t=float(self.swapped_out_t[r]),
             third_party_in_t=float(self.third_party_in_t[r]),
             third_party_out_t=float(self.third_party_out_t[r]),
             cargoes_discharged=0,
