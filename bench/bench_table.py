@@ -33,7 +33,8 @@ extrapolated linearly from the largest measured count, and the cell says so. "10
 replication-years on 2 cores" is the wall time of two concurrent fresh processes on the array
 path, replications 0–4,999 and 5,000–9,999 (imports included), started together.
 
-Writes bench/out/table.json (git-ignored) and prints the table as Markdown.
+Writes bench/out/table.json (`--quick`: table_quick.json; git-ignored) and prints the table as
+Markdown.
 """
 
 from __future__ import annotations
@@ -310,11 +311,15 @@ def main(argv: list[str] | None = None) -> int:
         "--trace-max-reps", type=int, default=100, help="tracemalloc runs up to this many reps"
     )
     parser.add_argument("--two-core-reps", type=int, default=10000)
-    parser.add_argument("--out", type=Path, default=OUT / "table.json")
+    parser.add_argument(
+        "--out", type=Path, help="default bench/out/table.json (quick: table_quick.json)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.cases, args.reps, args.common_reps = ["base"], [1, 20], 20
         args.trace_max_reps, args.two_core_reps = 20, 40
+    # A smoke run never overwrites the full table's figures.
+    args.out = args.out or OUT / ("table_quick.json" if args.quick else "table.json")
     started = time.perf_counter()
     report = run_table(args)
     report.update(
