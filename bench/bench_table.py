@@ -31,7 +31,9 @@ Columns:
 Runs too long to measure (`--max-event-cpu-s`, estimated from the 100-replication run) are
 extrapolated linearly from the largest measured count, and the cell says so. "10,000 base
 replication-years on 2 cores" is the wall time of two concurrent fresh processes on the array
-path, replications 0–4,999 and 5,000–9,999 (imports included), started together.
+path, replications 0–4,999 and 5,000–9,999 (imports included), started together. Memory in
+replications, as a user meets it: the peak RSS of `python -m sim run scenarios/base.toml
+--daily none` (array path) at 100 and 10,000 replications (`--memory-reps`).
 
 Writes bench/out/table.json (`--quick`: table_quick.json; git-ignored) and prints the table as
 Markdown.
@@ -182,6 +184,29 @@ def two_cores(case: str, reps: int) -> dict[str, Any]:
     }
 
 
+_CLI = r"""
+import resource, subprocess, sys, tempfile
+with tempfile.TemporaryDirectory() as out:
+    subprocess.run([sys.executable, "-m", "sim", "run", sys.argv[1], "--replications", sys.argv[2],
+                    "--daily", "none", "--out", out, "--quiet"], check=True, capture_output=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+"""
+
+
+def cli_memory(reps: int, engine: str = "array") -> float:
+    """Peak RSS, MB, of `python -m sim run scenarios/base.toml --daily none` with `reps`
+    replications: the user's path, which streams the long tables to disk as replications finish.
+    Measured through a go-between process, whose RUSAGE_CHILDREN holds that run's peak alone."""
+    done = subprocess.run(
+        [sys.executable, "-c", _CLI, str(ROOT / "scenarios" / "base.toml"), str(reps)],
+        env={**os.environ, "SIM_ENGINE": engine},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
 def run_table(args) -> dict[str, Any]:
     rows = []
     for case in args.cases:
@@ -212,6 +237,8 @@ def run_table(args) -> dict[str, Any]:
     if "base" in args.cases and not refusal("base"):
         print(f"  two cores, base, {args.two_core_reps} ...", file=sys.stderr, flush=True)
         out["two_cores"] = two_cores("base", args.two_core_reps)
+        print("  sim run memory, base ...", file=sys.stderr, flush=True)
+        out["sim_run_maxrss_mb"] = {n: cli_memory(n) for n in args.memory_reps}
     return out
 
 
@@ -276,6 +303,13 @@ def markdown(report: dict) -> str:
             f"{two['reps']:,} base replication-years on 2 cores: {two['wall_s']:.2f} s wall "
             f"({two['how']}; CPU {', '.join(f'{c:.2f}' for c in two['cpu_s_each'])} s)."
         )
+    memory = report.get("sim_run_maxrss_mb")
+    if memory:
+        lines.append(
+            "`python -m sim run scenarios/base.toml --daily none` (array path), peak RSS: "
+            + ", ".join(f"{float(mb):.0f} MB at {int(n):,}" for n, mb in memory.items())
+            + " replications."
+        )
     return "\n".join(lines)
 
 
@@ -312,12 +346,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--two-core-reps", type=int, default=10000)
     parser.add_argument(
+        "--memory-reps", type=int, nargs="+", default=[100, 10000], help="sim run memory runs"
+    )
+    parser.add_argument(
         "--out", type=Path, help="default bench/out/table.json (quick: table_quick.json)"
     )
     args = parser.parse_args(argv)
     if args.quick:
         args.cases, args.reps, args.common_reps = ["base"], [1, 20], 20
-        args.trace_max_reps, args.two_core_reps = 20, 40
+        args.trace_max_reps, args.two_core_reps, args.memory_reps = 20, 40, [20]
     # A smoke run never overwrites the full table's figures.
     args.out = args.out or OUT / ("table_quick.json" if args.quick else "table.json")
     started = time.perf_counter()
