@@ -182,13 +182,25 @@ def reference_network(scenario: Scenario, topology: Topology) -> ReferenceNetwor
     settings = scenario.scenario
     if settings.step_days != 1.0:
         raise ValueError("the reference model steps whole days")
-    if any(t.quota_t_per_month is not None for t in topology.transit):
+    # A quota that applies to no declared route never binds (the array path's test, too).
+    if any(
+        t.quota_t_per_month is not None
+        and any(
+            t.applies_to(c.origin) and t.entries_on(route)
+            for c in topology.contracts
+            for route in c.routes or ()
+        )
+        for t in topology.transit
+    ):
         raise ValueError("the reference model does not model transit quotas")
     horizon = settings.horizon_days
     n_links = len(topology.links)
     link_factor = [[1.0] * n_links for _ in range(horizon)]
     refinery_factor = {name: [1.0] * horizon for name in topology.refineries}
-    for d in scenario.disruptions.values():  # overlapping ones: the lowest factor applies
+    # Random disruptions are drawn per replication by the engine; this model has no draws and
+    # leaves them out (bench_table.py says so and reports the tonnes it then moves).
+    scheduled = [d for d in scenario.disruptions.values() if d.random is None]
+    for d in scheduled:  # overlapping ones: the lowest factor applies
         first = (d.start_date - settings.start_date).days
         last = first + d.duration_days
         for day in range(max(0, first), min(horizon, math.ceil(last))):

@@ -314,7 +314,7 @@ class _Books:
 
     def log(self, time_days: float, asset: str, kind: EventKind, detail: str = "") -> None:
         self.events.append(
-            (time_days, len(self.events), EventRecord(time_days, asset, kind, detail))
+            (time_days, next(self._counter), EventRecord(time_days, asset, kind, detail))
         )
 
 

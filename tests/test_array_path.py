@@ -373,3 +373,21 @@ def test_scheduled_effects_equal_the_event_path(disruption):
     assert all(any(row["detail"].startswith("extra:") for row in rep.events) for rep in event)
     problems = [d for e, a in zip(event, array, strict=True) for d in result_differences(e, a)]
     assert not problems, "\n".join(problems[:20])
+
+
+def test_events_of_one_instant_in_two_books_sort_in_the_order_logged():
+    """A replication's events merge its own book with the chunk's common one (month turns,
+    contract dates). Both number their entries from the chunk's one counter: numbered per book,
+    an outage and a month turn logged at the same instant tied on (time, number) and the sort
+    compared the records themselves (a TypeError, met at 10,000 risk-regime replications)."""
+    import itertools
+
+    from sim.array_path import _Books
+    from sim.kinds import EventKind
+
+    counter = itertools.count()
+    common, book = _Books(counter), _Books(counter)
+    common.log(31.0, "network", EventKind.MONTH_START, "2019-02")
+    book.log(31.0, "unecha_mozyr", EventKind.DISRUPTION_START, "outage")
+    merged = [e for _, _, e in sorted([*book.events, *common.events])]
+    assert [e.kind for e in merged] == [EventKind.MONTH_START, EventKind.DISRUPTION_START]
