@@ -191,6 +191,28 @@ def test_the_cargo_comparison_covers_waits_delays_closures_and_port_costs():
     assert drawn and all(row["freight_usd"] > 0 for row in drawn)
 
 
+def test_an_annual_cargo_programme_equals_the_event_path():
+    """global_market_odesa buying by an annual programme instead of its reorder rule: lots
+    bought on fractional days whatever the stocks, tankers queueing at the berth."""
+    n = 8
+    scenario = with_values(
+        load_scenario(SCENARIOS / "global_market_odesa.toml"),
+        {
+            "cargoes.azeri_pivdennyi.reorder": None,
+            "cargoes.azeri_pivdennyi.annual_volume_t": 5300000.0,
+            "scenario.replications": n,
+        },
+    )
+    assert not unsupported(scenario, compile_topology(scenario))
+    event = Replicator(scenario, engine="event").run(range(n), daily="none")
+    array = Replicator(scenario, engine="array").run(range(n), daily="none")
+    cargoes = [row for rep in event for row in rep.cargoes]
+    assert len(cargoes) >= 60 * n - n and any(row["bought_day"] % 1 > 0 for row in cargoes)
+    assert any(row["berth_wait_days"] > 0 for row in cargoes)
+    problems = [d for e, a in zip(event, array, strict=True) for d in result_differences(e, a)]
+    assert not problems, "\n".join(problems[:20])
+
+
 def test_binding_transit_quotas_equal_the_event_path():
     """kazakh_via_russia (under its risk regime) with a quota that binds: the Kazakh crude
     stops mid-month when the month's tonnes are used up, in every replication."""
