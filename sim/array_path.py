@@ -7,15 +7,18 @@ shared with third parties, whose background flow pushes the shippers' crude on),
 with their run planner and unit stops, contracts with monthly nominations and make-up of
 missed tonnes, swaps (the crude handed in leaves, the swap's origin is handed out), transit
 quotas (cut to what the month still allows, counted, a used-up quota planned around until the
-month turns), the allocator's plans (one call per distinct request, cached), and
+month turns), cargoes and the port tanks they land in (each replication's cargo timeline runs
+the event path's own `Shipping` processes in plain Python, see sim.array_cargo; contracts drawing
+from a port's tanks are cut to its stock and drawn with its mix here, their cargo costs booked
+per draw), the allocator's plans (one call per distinct request, cached), and
 scheduled or random disruptions of links, refineries, ports, contracts, countries and prices
 drawn from the engine's own `disruption:<name>` streams, so replication r here is replication r
 there. Recording keeps the recorder's totals as arrays and builds each replication's rows with
 the recorder's own code (sim.recording), so the tables are the same tables.
 
-What it cannot do (cargoes, rail, ports that supply crude, disruptions of transit conditions
-(quota factors, fee changes), contamination, contracts free to route, steps other than one
-day, the per-day series)
+What it cannot do (rail, disruptions of transit conditions (quota factors, fee changes) or of
+cargo options (directly or through their country), contamination (of cargoes too), contracts
+free to route, steps other than one day, the per-day series)
 is found up front by `unsupported`; the runner then says so once and uses the event path.
 
 The event path stays the reference: tests/test_array_path.py checks every shipped scenario this

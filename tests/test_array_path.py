@@ -288,6 +288,16 @@ def test_a_scenario_it_cannot_run_falls_back_with_one_message(capsys):
     )
 
 
+def test_contaminated_cargoes_are_refused():
+    scenario = with_values(
+        load_scenario(SCENARIOS / "global_market_odesa.toml"),
+        {"cargoes.azeri_pivdennyi.contaminant_ppm": 50.0},
+    )
+    assert unsupported(scenario, compile_topology(scenario)) == [
+        "contaminated cargoes: azeri_pivdennyi"
+    ]
+
+
 def test_half_day_steps_are_refused():
     scenario = with_values(load_scenario(SCENARIOS / "base.toml"), {"scenario.step_days": 0.5})
     assert unsupported(scenario, compile_topology(scenario)) == [
