@@ -27,7 +27,7 @@ import simpy
 
 from sim.engine.conditions import Conditions, PriceSetter
 from sim.engine.crude import Parcel
-from sim.engine.records import CargoRecord, CostRecord, EventRecord, LotRecord
+from sim.engine.records import CargoRecord, CostRecord, LotRecord
 from sim.engine.shipping import Shipping
 from sim.engine.topology import Topology
 from sim.kinds import EventKind
@@ -156,11 +156,14 @@ class CargoRun:
         event.callbacks.append(apply)
 
     def advance(self, until_days: float, inclusive: bool = True) -> None:
-        """Run every event due by `until_days` (before it, if not `inclusive`)."""
+        """Run every event due by `until_days`, within 1e-9 days as the network clock lets
+        SimPy run them first (`Simulation._clock`); if not `inclusive`, those before it, as
+        SimPy's `run(until=...)` at the end."""
         env = self.env
+        limit = until_days + 1e-9 if inclusive else until_days
         while True:
             nxt = env.peek()
-            if nxt > until_days or (nxt == until_days and not inclusive):
+            if nxt > limit or (nxt == limit and not inclusive):
                 return
             env.step()
 
@@ -236,6 +239,3 @@ def cargo_runs(
         )
         out.append(CargoRun(topology, start_date, horizon_days, prices, sequence, network, logs[r]))
     return out
-
-
-__all__ = ["CargoRun", "EventRecord", "PortArrays", "cargo_runs", "merge_costs"]
