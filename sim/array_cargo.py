@@ -27,7 +27,8 @@ import simpy
 
 from sim.engine.conditions import Conditions, PriceSetter
 from sim.engine.crude import Parcel
-from sim.engine.records import CargoRecord, CostRecord, LotRecord
+from sim.engine.port_book import COMPONENTS, PortBook
+from sim.engine.records import CargoRecord, LotRecord
 from sim.engine.shipping import Shipping
 from sim.engine.topology import Topology
 from sim.kinds import EventKind
@@ -106,6 +107,7 @@ class CargoRun:
         seed_sequence: np.random.SeedSequence,
         network: _NetworkView,
         log: Callable[[float, str, EventKind, str], None],
+        port_books: dict[str, PortBook],
     ):
         self.topology = topology
         self.start_date = start_date
@@ -120,8 +122,10 @@ class CargoRun:
         #: The start of the step the array path is at (`Simulation._clock_now`).
         self.clock_now = 0.0
         self.cargoes: list[CargoRecord] = []
-        self.costs: CostBook = {}
         self.shipping = Shipping(cast("Simulation", self))
+        # The ports' books are the chunk's arrays (`PortBooks`): drawn from for every
+        # replication at once.
+        self.shipping.port_books = port_books
         self.shipping.start()
 
     # -- what `Shipping` reads of `Simulation` -----------------------------------------
@@ -167,48 +171,91 @@ class CargoRun:
                 return
             env.step()
 
-    def book_draw(
-        self,
-        port: str,
-        drawn_t: float,
-        stock_after_t: float,
-        routes: list[tuple[RoutePlan, float]],
-    ) -> None:
-        """`Shipping.book_port_draw`: the drawn crude's cargo costs go to the routes it took."""
-        entries = self.shipping.port_books[port].draw(drawn_t, stock_after_t + drawn_t)
-        total = sum(v for _, v in routes)
-        if total <= 0:
+
+class PortBooks:
+    """Every replication's cost books of one port's tanks as arrays (`PortBook`, pro rata by
+    (origin, sea link)), and the costs of the crude drawn from them so far, by route."""
+
+    def __init__(self, n: int, port: str, topology: Topology, routes: list[RoutePlan]):
+        self.port = port
+        self.keys = sorted({(c.origin, c.sea_link) for c in topology.cargoes if c.port == port})
+        self._index = {k: e for e, k in enumerate(self.keys)}
+        self.routes = routes
+        n_e, n_q, n_x = len(self.keys), len(routes), len(COMPONENTS)
+        self.tonnes_t = np.zeros((n, n_e))
+        self.usd = np.zeros((n, n_e, n_x))
+        #: Drawn so far by (replication, route, entry): tonnes, USD by component, and whether
+        #: any draw of that entry went that way (the cost row exists).
+        self.drawn_t = np.zeros((n, n_q, n_e))
+        self.drawn_usd = np.zeros((n, n_q, n_e, n_x))
+        self.booked = np.zeros((n, n_q, n_e), dtype=bool)
+
+    def view(self, r: int) -> PortBook:
+        return cast(PortBook, _BookView(self, r))
+
+    def draw(self, drawn_t: np.ndarray, stock_after_t: np.ndarray, volumes: np.ndarray) -> None:
+        """`PortBook.draw` of every replication, the taken costs to the routes by their share
+        of the step's tonnes (`Shipping.book_port_draw`); `volumes`: replications × routes."""
+        stock_before = stock_after_t + drawn_t
+        drawing = (drawn_t > 0) & (stock_before > 0)
+        if not drawing.any():
             return
-        for route, v in routes:
-            share = v / total
-            if share <= 0:
-                continue
-            for (origin, sea_link), taken_t, usd in entries:
-                head = (sea_link, port) if sea_link else (port,)
-                _add_cost(
-                    self.costs,
-                    CostRecord(
-                        refinery=route.destination,
-                        origin=origin,
-                        route=(*head, *route.link_names),
-                        tonnes_t=taken_t * share,
-                        usd={k: x * share for k, x in usd.items()},
-                        transport_usd_per_t=route.cost_components_usd_per_t,
-                    ),
-                )
+        safe = np.where(drawing, stock_before, 1.0)
+        share = np.where(drawing, np.minimum(1.0, drawn_t / safe), 0.0)
+        taken_t = self.tonnes_t * share[:, None]
+        taken_usd = self.usd * share[:, None, None]
+        self.usd -= taken_usd
+        self.tonnes_t -= taken_t
+        total = volumes.sum(axis=1)
+        route_share = np.where(
+            (total > 0)[:, None] & drawing[:, None],
+            volumes / np.where(total > 0, total, 1.0)[:, None],
+            0.0,
+        )
+        took = taken_t > 0
+        for q in range(len(self.routes)):
+            goes = (route_share[:, q] > 0)[:, None] & took
+            w = np.where(goes, route_share[:, q][:, None], 0.0)
+            self.drawn_t[:, q] += taken_t * w
+            self.drawn_usd[:, q] += taken_usd * w[..., None]
+            self.booked[:, q] |= goes
+
+    def costs(self, r: int) -> CostBook:
+        """Replication r's cost rows of crude drawn from this port (`Recorder.on_cost`)."""
+        out: CostBook = {}
+        for q, route in enumerate(self.routes):
+            for e, (origin, sea_link) in enumerate(self.keys):
+                if not self.booked[r, q, e]:
+                    continue
+                head = (sea_link, self.port) if sea_link else (self.port,)
+                row = dict.fromkeys(("tonnes_t", *COST_COMPONENTS), 0.0)
+                tonnes = float(self.drawn_t[r, q, e])
+                row["tonnes_t"] = tonnes
+                for x, k in enumerate(COMPONENTS):
+                    row[k] += float(self.drawn_usd[r, q, e, x])
+                for k, per_t in route.cost_components_usd_per_t.items():
+                    row[k] += per_t * tonnes
+                out[(route.destination, origin, (*head, *route.link_names))] = row
+        return out
 
 
-def _add_cost(book: CostBook, record: CostRecord) -> None:
-    """`Recorder.on_cost`."""
-    key = (record.refinery, record.origin, record.route)
-    row = book.get(key)
-    if row is None:
-        row = book[key] = dict.fromkeys(("tonnes_t", *COST_COMPONENTS), 0.0)
-    row["tonnes_t"] += record.tonnes_t
-    for k, v in record.usd.items():
-        row[k] += v
-    for k, per_t in record.transport_usd_per_t.items():
-        row[k] += per_t * record.tonnes_t
+class _BookView:
+    """Replication r's row of `PortBooks`, as the `PortBook` that `Shipping` adds cargoes to."""
+
+    def __init__(self, books: PortBooks, r: int):
+        self._books, self._r = books, r
+
+    def add(self, origin: str, sea_link: str, tonnes_t: float, unit_usd: dict[str, float]) -> None:
+        if tonnes_t <= 0:
+            return
+        books, e = self._books, self._books._index[(origin, sea_link)]
+        books.tonnes_t[self._r, e] += tonnes_t
+        for component, per_t in unit_usd.items():
+            books.usd[self._r, e, COMPONENTS.index(component)] += per_t * tonnes_t
+
+    def add_cost(self, origin: str, sea_link: str, component: str, usd: float) -> None:
+        books, e = self._books, self._books._index[(origin, sea_link)]
+        books.usd[self._r, e, COMPONENTS.index(component)] += usd
 
 
 def merge_costs(into: CostBook, more: CostBook) -> None:
@@ -229,6 +276,7 @@ def cargo_runs(
     ports: PortArrays,
     keys: list[str],
     logs: list[Callable[[float, str, EventKind, str], None]],
+    books: dict[str, PortBooks],
 ) -> list[CargoRun]:
     """One `CargoRun` per replication, over views of the chunk's arrays."""
     out = []
@@ -237,5 +285,8 @@ def cargo_runs(
             {name: _RefineryView(stock_t, r, n) for n, name in enumerate(refineries)},
             {name: _TankView(ports, r, p, keys) for p, name in enumerate(topology.ports)},
         )
-        out.append(CargoRun(topology, start_date, horizon_days, prices, sequence, network, logs[r]))
+        views = {name: b.view(r) for name, b in books.items()}
+        out.append(
+            CargoRun(topology, start_date, horizon_days, prices, sequence, network, logs[r], views)
+        )
     return out

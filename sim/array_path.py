@@ -47,7 +47,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from sim.array_cargo import PortArrays, cargo_runs, merge_costs
+from sim.array_cargo import PortArrays, PortBooks, cargo_runs, merge_costs
 from sim.economics.valuation import PRICED_PRODUCTS
 from sim.engine.allocator import Allocator, Plan, PlanRequest
 from sim.engine.conditions import QUOTA_EPS_T, Conditions, PriceSetter
@@ -836,6 +836,11 @@ class _Chunk:
         )
         #: The crude drawn from each port's tanks this step, by key (shares of 1).
         self.port_mix = np.zeros((n, len(topo.ports), n_k))
+        #: Each port's cost books, every replication's (sim.array_cargo).
+        self.port_books = {
+            name: PortBooks(n, name, topo, [lay.routes[q] for q in lay.port_routes[p]])
+            for p, name in enumerate(topo.ports)
+        }
         self.cargo_runs = (
             cargo_runs(
                 topo,
@@ -848,6 +853,7 @@ class _Chunk:
                 self.ports,
                 lay.keys,
                 [b.log for b in self.books],
+                self.port_books,
             )
             if topo.cargoes
             else []
@@ -1101,17 +1107,12 @@ class _Chunk:
         return drawn_t
 
     def _book_port_draws(self, drawn_t: np.ndarray, volumes: np.ndarray) -> None:
-        """The drawn crude's cargo costs, per replication (`Shipping.book_port_draw`)."""
-        lay, names = self.path.layout, list(self.path.topology.ports)
-        for p, idx in lay.port_routes.items():
-            if not idx:
-                continue
-            for r in np.nonzero(drawn_t[:, p] > 0)[0]:
-                planned = self.path.present_array()[self.plan_row[r]]
-                routes = [(lay.routes[q], float(volumes[r, q])) for q in idx if planned[q]]
-                self.cargo_runs[r].book_draw(
-                    names[p], float(drawn_t[r, p]), float(self.ports.stock_t[r, p]), routes
-                )
+        """The drawn crude's cargo costs, to the routes it took (`Shipping.book_port_draw`)."""
+        for p, (idx, books) in enumerate(
+            zip(self.path.layout.port_routes.values(), self.port_books.values(), strict=True)
+        ):
+            if idx:
+                books.draw(drawn_t[:, p], self.ports.stock_t[:, p], volumes[:, idx])
 
     def _ceiling(self) -> np.ndarray:
         target = np.array([s.target_run_t_per_day for s in self.path._specs])
@@ -1529,7 +1530,8 @@ class _Chunk:
         rec.costs = self._cost_book(r)
         shipping = self.cargo_runs[r].shipping if self.cargo_runs else None
         if self.cargo_runs:
-            merge_costs(rec.costs, self.cargo_runs[r].costs)
+            for books in self.port_books.values():
+                merge_costs(rec.costs, books.costs(r))
         book = self.books[r]
         rec.events = [e for _, _, e in sorted([*book.events, *self.common.events])]
         rec.disruption_spells = book.spells
