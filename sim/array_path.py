@@ -7,15 +7,18 @@ shared with third parties, whose background flow pushes the shippers' crude on),
 with their run planner and unit stops, contracts with monthly nominations and make-up of
 missed tonnes, swaps (the crude handed in leaves, the swap's origin is handed out), transit
 quotas (cut to what the month still allows, counted, a used-up quota planned around until the
-month turns), the allocator's plans (one call per distinct request, cached), and
+month turns), cargoes and the port tanks they land in (each replication's cargo timeline runs
+the event path's own `Shipping` processes in plain Python, see sim.array_cargo; contracts drawing
+from a port's tanks are cut to its stock and drawn with its mix here, their cargo costs booked
+per draw), the allocator's plans (one call per distinct request, cached), and
 scheduled or random disruptions of links, refineries, ports, contracts, countries and prices
 drawn from the engine's own `disruption:<name>` streams, so replication r here is replication r
 there. Recording keeps the recorder's totals as arrays and builds each replication's rows with
 the recorder's own code (sim.recording), so the tables are the same tables.
 
-What it cannot do (cargoes, rail, ports that supply crude, disruptions of transit conditions
-(quota factors, fee changes), contamination, contracts free to route, steps other than one
-day, the per-day series)
+What it cannot do (rail, disruptions of transit conditions (quota factors, fee changes) or of
+cargo options (directly or through their country), contamination (of cargoes too), contracts
+free to route, steps other than one day, the per-day series)
 is found up front by `unsupported`; the runner then says so once and uses the event path.
 
 The event path stays the reference: tests/test_array_path.py checks every shipped scenario this
@@ -44,6 +47,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from sim.array_cargo import PortArrays, PortBooks, cargo_runs, merge_costs
 from sim.economics.valuation import PRICED_PRODUCTS
 from sim.engine.allocator import Allocator, Plan, PlanRequest
 from sim.engine.conditions import QUOTA_EPS_T, Conditions, PriceSetter
@@ -94,8 +98,9 @@ def unsupported(scenario: Scenario, topology: Topology) -> list[str]:
     out = []
     if scenario.scenario.step_days != 1.0:
         out.append(f"step_days = {scenario.scenario.step_days:g} (the array path steps 1 day)")
-    if topology.cargoes:
-        out.append("cargoes: " + ", ".join(c.name for c in topology.cargoes))
+    dirty = [c.name for c in topology.cargoes if c.contaminant_ppm > 0]
+    if dirty:
+        out.append("contaminated cargoes: " + ", ".join(dirty))
     used = {link for c in topology.contracts for route in c.routes or () for link in route}
     rail = [x.name for x in topology.links if x.kind != "pipeline" and x.index in used]
     if rail:
@@ -120,8 +125,6 @@ def _contract_problems(c: ContractSpec, topology: Topology) -> list[str]:
     out = []
     if c.routes is None:
         out.append(f"contract {c.name} without declared routes")
-    if c.source in topology.ports:
-        out.append(f"contract {c.name} drawing from port tanks ({c.source})")
     if c.contaminant_ppm > 0:
         out.append(f"contaminated crude of contract {c.name}")
     return out
@@ -151,6 +154,10 @@ class _Layout:
     linefill_mix: np.ndarray
     stock_mix: np.ndarray
     refineries: list[str]
+    #: Each port's routes (drawing from its tanks), by port index (as `topology.ports`).
+    port_routes: dict[int, list[int]]
+    #: Each port's tanks at day 0: tonnes by crude key.
+    port_stock_by_key_t: np.ndarray
     #: Lines shared with third parties (their background flow moves every step), and the
     #: crude key of the third parties' crude in them (-1: none).
     shared: frozenset[int] = frozenset()
@@ -193,6 +200,8 @@ def _layout(scenario: Scenario, topology: Topology) -> _Layout:
         *topology.swap_mix,
         *(f.queue[0].mix for f in network.fifos if f.queue),  # type: ignore[union-attr]
         *(r.tank.by_mix_t for r in network.refineries.values()),
+        *(t.by_mix_t for t in network.ports.values()),
+        *topology.cargo_mix,
     ]
     backgrounds = [getattr(f, "background_mix", None) for f in network.fifos]
     for mix in [*mixes, *(b for b in backgrounds if b)]:
@@ -227,6 +236,13 @@ def _layout(scenario: Scenario, topology: Topology) -> _Layout:
             ]
         ),
         refineries=refineries,
+        port_routes={
+            p: [q for q, r in enumerate(routes) if r.source == name]
+            for p, name in enumerate(topology.ports)
+        },
+        port_stock_by_key_t=np.array(
+            [_vector(t.by_mix_t, keys) for t in network.ports.values()]
+        ).reshape(len(topology.ports), len(keys)),
         shared=frozenset(i for i, b in enumerate(backgrounds) if b and i in through),
         third_key=third[0] if third else -1,
     )
@@ -370,6 +386,19 @@ class ArrayPath:
             for d in topology.disruptions
         }
         lay = self.layout
+        #: The port each route draws from (routes from sources without tanks are absent).
+        self.port_of_route = {q: p for p, qs in lay.port_routes.items() for q in qs}
+        #: Per carrying link: the routes injected there from a port's tanks, and the port.
+        self.port_moves = {
+            a: [
+                (q, p)
+                for q in lay.injected.get(a, ())
+                if (p := self.port_of_route.get(q)) is not None
+            ]
+            for a in lay.link_order
+        }
+        #: Each port's tank capacity, t.
+        self.port_capacity_t = np.array([x.tank_capacity_t for x in topology.ports.values()])
         #: Each carrying link's hops: [(next link or -1 - refinery, routes making that hop)].
         self.hop_list = {
             a: [(nxt, np.array(qs)) for (frm, nxt), qs in lay.hops.items() if frm == a]
@@ -384,6 +413,7 @@ class ArrayPath:
                     *(
                         (q, lay.contract_mix[lay.routes[q].contract])
                         for q in lay.injected.get(a, ())
+                        if q not in self.port_of_route
                     ),
                     *((q, lay.swap_mix[lay.routes[q].contract]) for q in lay.handed_out.get(a, ())),
                 ],
@@ -763,8 +793,8 @@ class _Chunk:
         seed = path.scenario.scenario.seed
         end = path.horizon + path.scenario.scenario.step_days / 2
         self.switches: dict[int, list[tuple[int, float, int, bool]]] = defaultdict(list)
-        for r, rep in enumerate(replications):
-            sequence = replication_seed_sequence(seed, rep)
+        sequences = [replication_seed_sequence(seed, rep) for rep in replications]
+        for r, sequence in enumerate(sequences):
             for t, d, on in _switch_times(topo, sequence, end, path.horizon):
                 self.switches[math.ceil(t)].append((r, t, d, on))
         self.link_factor = np.ones((n, len(topo.links)))
@@ -797,6 +827,37 @@ class _Chunk:
             [[s.initial_stock_t * lay.stock_mix[i] for i, s in enumerate(specs)]] * n
         ).reshape(n, n_ref, n_k)
         self.online = np.ones((n, n_ref), dtype=bool)
+        # Ports' tanks, and each replication's cargo timeline (sim.array_cargo).
+        self.ports = PortArrays(
+            n,
+            np.array([x.initial_stock_t for x in topo.ports.values()], dtype=float),
+            lay.port_stock_by_key_t,
+            path.port_capacity_t,
+        )
+        #: The crude drawn from each port's tanks this step, by key (shares of 1).
+        self.port_mix = np.zeros((n, len(topo.ports), n_k))
+        #: Each port's cost books, every replication's (sim.array_cargo).
+        self.port_books = {
+            name: PortBooks(n, name, topo, [lay.routes[q] for q in lay.port_routes[p]])
+            for p, name in enumerate(topo.ports)
+        }
+        self.cargo_runs = (
+            cargo_runs(
+                topo,
+                path.scenario.scenario.start_date,
+                path.horizon,
+                path.prices,
+                sequences,
+                lay.refineries,
+                lambda: self.stock_t,
+                self.ports,
+                lay.keys,
+                [b.log for b in self.books],
+                self.port_books,
+            )
+            if topo.cargoes
+            else []
+        )
         self.restart_allowed = np.zeros((n, n_ref), dtype=bool)
         self.restart_ready_days = np.full((n, n_ref), math.inf)
         self.initial_inventory_t = (
@@ -867,6 +928,9 @@ class _Chunk:
         if ready.any():
             self.restart_allowed |= ready
             self.restart_ready_days[ready] = math.inf
+        for run in self.cargo_runs:  # tankers: every event due by day k, then the step
+            run.advance(float(k))
+            run.clock_now = float(k)
 
     def _calendar(self, k: int) -> None:
         """Month turns and contract dates due by day k (the same in every replication)."""
@@ -887,8 +951,11 @@ class _Chunk:
                 self.active[c.index] = False
                 self.common.log(float(c.end_day), c.name, EventKind.CONTRACT_END)
 
-    def _switch(self, r: int, t: float, d: DisruptionSpec, on: bool) -> None:
-        """As `Disruptions.switch`, for replication r."""
+    def _switch(
+        self, r: int, t: float, d: DisruptionSpec, on: bool, happened: float | None = None
+    ) -> None:
+        """As `Disruptions.switch`, for replication r; logged at t, in force for tankers from
+        `happened` (default t: they differ after the horizon, where the clock is ahead)."""
         book = self.books[r]
         for target, kind, effects in d.parts:
             for effect, value in effects:
@@ -898,7 +965,11 @@ class _Chunk:
                 else:
                     active.pop(d.name, None)
                 combine, neutral = _COMBINE[effect]
-                self._apply(r, kind, target, effect, combine.apply(active.values(), neutral))
+                combined = combine.apply(active.values(), neutral)
+                self._apply(r, kind, target, effect, combined)
+                if self.cargo_runs and kind in (TargetKind.PORT, TargetKind.PRICE):
+                    at = t if happened is None else happened
+                    self.cargo_runs[r].change_at(at, kind.value, target, combined)
         record = DisruptionRecord(t, d.name, d.target, d.target_kind, d.effects, on)
         if on:
             spell = DisruptionSpell(record)
@@ -924,7 +995,7 @@ class _Chunk:
             shock[(series, target)] = value
             book.shock = tuple(sorted((s, x, v) for (s, x), v in shock.items() if v != 0.0))
             book.price_key_dirty = True
-        # A port's factor is read by tankers only: none sail on this path.
+        # A port's factor is read by tankers only (`_switch` tells their timelines).
 
     # -- the step --------------------------------------------------------------------
     def run(self) -> None:
@@ -936,7 +1007,11 @@ class _Chunk:
             for r, t, d, on in self.switches[k]:
                 # The clock has reached the horizon: the event path's `now` is at least that.
                 at = max(t, self.path.horizon)
-                self._switch(r, at, self.path.topology.disruptions[d], on)
+                self._switch(r, at, self.path.topology.disruptions[d], on, happened=t)
+        # Tankers until SimPy stops, half a step past the horizon (the clock is at its end).
+        for run in self.cargo_runs:
+            run.clock_now = self.path.horizon
+            run.advance(self.path.horizon + 0.5, inclusive=False)
         self._close_month()
 
     def _plan(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -986,7 +1061,9 @@ class _Chunk:
         volumes = rates * 1.0
         self._cut_to_caps(volumes, planned)
         self._cut_to_quotas(volumes)
+        self._cut_to_port_stocks(volumes)
         self._cut_to_room(volumes, planned_run)
+        drawn_t = self._draw_ports(volumes)
         received_t, received_c = self._move(volumes, rates)
         run_t = self._deliver(now, received_t, received_c, planned_run)
         self._record(k, now, volumes, received_t, run_t)
@@ -994,6 +1071,48 @@ class _Chunk:
         np.add.at(shipped.T, lay.route_contract, volumes.T)
         self._count_contracts(now, nominal, shipped)
         self._count_quotas(now, volumes)
+        if self.cargo_runs:
+            self._book_port_draws(drawn_t, volumes)
+
+    def _cut_to_port_stocks(self, volumes: np.ndarray) -> None:
+        """Sources with tanks (ports) cannot send more than they hold."""
+        for p, idx in self.path.layout.port_routes.items():
+            if not idx:
+                continue
+            stock = self.ports.stock_t[:, p]
+            want = volumes[:, idx].sum(axis=1)
+            over = want > stock
+            if over.any():
+                volumes[np.ix_(over, idx)] *= (stock[over] / want[over])[:, None]
+
+    def _draw_ports(self, volumes: np.ndarray) -> np.ndarray:
+        """`Tank.draw` of every port for its routes' tonnes: the crude leaves with the tanks'
+        mix. Returns the tonnes drawn (replications × ports)."""
+        ports = self.ports
+        drawn_t = np.zeros_like(ports.stock_t)
+        for p, idx in self.path.layout.port_routes.items():
+            if not idx:
+                continue
+            stock = ports.stock_t[:, p]
+            take = np.minimum(volumes[:, idx].sum(axis=1), stock)
+            drawing = (take > 0) & (stock > 0)
+            safe = np.where(drawing, stock, 1.0)
+            self.port_mix[:, p] = np.where(
+                drawing[:, None], ports.by_key_t[:, p] / safe[:, None], 0.0
+            )
+            keep = np.where(drawing, 1.0 - take / safe, 1.0)
+            ports.by_key_t[:, p] *= keep[:, None]
+            ports.stock_t[:, p] = np.where(drawing, stock - take, stock)
+            drawn_t[:, p] = np.where(drawing, take, 0.0)
+        return drawn_t
+
+    def _book_port_draws(self, drawn_t: np.ndarray, volumes: np.ndarray) -> None:
+        """The drawn crude's cargo costs, to the routes it took (`Shipping.book_port_draw`)."""
+        for p, (idx, books) in enumerate(
+            zip(self.path.layout.port_routes.values(), self.port_books.values(), strict=True)
+        ):
+            if idx:
+                books.draw(drawn_t[:, p], self.ports.stock_t[:, p], volumes[:, idx])
 
     def _ceiling(self) -> np.ndarray:
         target = np.array([s.target_run_t_per_day for s in self.path._specs])
@@ -1019,13 +1138,27 @@ class _Chunk:
         lay, specs = self.path.layout, self.path._specs
         expected = np.zeros((self.n, len(specs)))
         for q in range(len(lay.routes)):
-            expected[:, lay.route_refinery[q]] += rates[:, q]
+            expected[:, lay.route_refinery[q]] += self._expected_route(q, rates)
         self.expected = expected
         ceiling = self._ceiling()
         plans = np.array([s.lookahead_days > 0 for s in specs])
         minimum = np.array([s.min_technical_rate_t_per_day for s in specs])
         planned = np.minimum(ceiling, np.maximum(self._planned_rate(expected), minimum))
         return np.where(plans, planned, ceiling)
+
+    def _expected_route(self, q: int, rates: np.ndarray) -> np.ndarray:
+        """What route q brings over the look-ahead, t/day: from a port, no more than the port's
+        stock (shared by planned rate) allows (`NetworkStep._expected_t_per_day`)."""
+        p = self.path.port_of_route.get(q)
+        if p is None:
+            return rates[:, q]
+        lay = self.path.layout
+        spec = self.path._specs[lay.route_refinery[q]]
+        drawn = rates[:, lay.port_routes[p]].sum(axis=1)
+        safe = np.where(drawn > 0, drawn, 1.0)
+        stock = np.where(drawn > 0, self.ports.stock_t[:, p] * rates[:, q] / safe, 0.0)
+        lookahead = spec.lookahead_days if spec.lookahead_days > 0 else 1.0
+        return np.minimum(rates[:, q], stock / lookahead)
 
     def _cut_to_caps(self, volumes: np.ndarray, planned: np.ndarray) -> None:
         """Make-up never ships more than is owed (`NetworkStep._cut_to_caps`)."""
@@ -1210,6 +1343,10 @@ class _Chunk:
                 v = volumes[:, q]
                 t = t + v
                 c = c + v[:, None] * mix
+            for q, p in path.port_moves.get(a, ()):
+                v = volumes[:, q]
+                t = t + v
+                c = c + v[:, None] * self.port_mix[:, p]
             if a in lay.shared:
                 out_t, out_c = self._push_shared(a, t, c, shares)
             else:
@@ -1391,11 +1528,16 @@ class _Chunk:
         # A swap's tonnes enter twice: at its source, and handed out (`RoutePlan.supply_entries`).
         rec.supplied_t = float((self.route_t[r] * path.supply_entries).sum())
         rec.costs = self._cost_book(r)
+        shipping = self.cargo_runs[r].shipping if self.cargo_runs else None
+        if self.cargo_runs:
+            for books in self.port_books.values():
+                merge_costs(rec.costs, books.costs(r))
         book = self.books[r]
         rec.events = [e for _, _, e in sorted([*book.events, *self.common.events])]
         rec.disruption_spells = book.spells
         rec._open_spells = {}
-        rec.daily, rec.cargoes = [], []
+        rec.daily = []
+        rec.cargoes = self.cargo_runs[r].cargoes if self.cargo_runs else []
         rec.cut_spells, rec._cut_since = _spells(self.cut[r])
         rec._link_mix_t = [{} for _ in topo.links]
         for a, out in self.link_out_by_key_t.items():
@@ -1418,19 +1560,19 @@ class _Chunk:
             initial_inventory_t=float(self.initial_inventory_t),
             final_inventory_t=float(
                 self.stock_t[r].sum()
-                + path._port_stock_t
+                + self.ports.stock_t[r].sum()
                 + sum(topo.links[a].linefill_t for a in lay.link_order)
                 + path._idle_linefill_t
             ),
-            lots_landed_t=0.0,
+            lots_landed_t=shipping.lots_landed_t if shipping else 0.0,
             swapped_out_t=float(self.swapped_out_t[r]),
             third_party_in_t=float(self.third_party_in_t[r]),
             third_party_out_t=float(self.third_party_out_t[r]),
-            cargoes_discharged=0,
+            cargoes_discharged=shipping.discharged if shipping else 0,
             nominated_t=tuple(float(x) for x in self.nominated_t[r]),
             contract_shipped_t=tuple(float(x) for x in self.contract_shipped_t[r]),
             makeup_t=tuple(float(x) for x in self.makeup_t[r]),
-            cargoes_open=0,
+            cargoes_open=sum(shipping.open_cargoes) if shipping else 0,
             steps=path.steps,
             plans_used=int(self.plans_used[r]),
             simpy_events=0,
@@ -1443,7 +1585,8 @@ class _Chunk:
         book: dict[tuple[str, str, tuple[str, ...]], dict[str, float]] = {}
         for q, route in enumerate(lay.routes):
             tonnes = float(self.route_t[r, q])
-            if tonnes <= 0:
+            # Crude drawn from a port's tanks is booked when drawn, with its cargoes' costs.
+            if tonnes <= 0 or not route.supply_entries:
                 continue
             c = topo.contracts[route.contract]
             key = (route.destination, c.origin, route.link_names)

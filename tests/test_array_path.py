@@ -27,6 +27,8 @@ ACCEPTED = {
     "base.toml",
     "base_2021.toml",
     "base_2024.toml",
+    "global_market_odesa.toml",
+    "kazakh_cpc_odesa.toml",
     "kazakh_swap.toml",
     "kazakh_via_russia.toml",
     "risk_regime.toml",
@@ -41,6 +43,8 @@ REPLICATIONS = {
     "strategy_routes.toml": 30,
     "kazakh_via_russia.toml": 20,
     "kazakh_swap.toml": 20,
+    "global_market_odesa.toml": 30,
+    "kazakh_cpc_odesa.toml": 20,
 }
 #: Russian transit quota for Kazakh crude that binds: 150,000 t/month against the 208,333 t/month
 #: the two Kazakh contracts nominate (the shipped 291,667 does not bind, by design).
@@ -161,6 +165,54 @@ def test_the_risk_regime_comparison_covers_stops_makeup_and_outages():
     assert any(rep.mass_balance["third_party_in_t"] < full_t - 1.0 for rep in event)
 
 
+def test_the_cargo_comparison_covers_waits_delays_closures_and_port_costs():
+    """global_market_odesa's equality above means something only if its cargoes do what the
+    array path had to follow: bought by the reorder rule, delayed at sea, queued at the berth,
+    kept waiting on board for tank room, kept out by a closure of the port, and costed as they
+    are drawn from the port's tanks."""
+    event, _ = _runs(
+        SCENARIOS / "global_market_odesa.toml", REPLICATIONS["global_market_odesa.toml"]
+    )
+    cargoes = [row for rep in event for row in rep.cargoes]
+    assert len(cargoes) > 20 * len(event)
+    assert any(row["voyage_delay_days"] > 0 for row in cargoes)
+    assert any(row["berth_wait_days"] > 0 for row in cargoes)
+    assert any(row["room_wait_days"] > 0 for row in cargoes)
+    assert any(row["demurrage_usd"] > 0 for row in cargoes)
+    closures = [
+        row
+        for rep in event
+        for row in rep.events
+        if row["event"] == "disruption_start" and row["asset"] == "pivdennyi"
+    ]
+    assert closures
+    assert all(rep.cargoes for rep in event)
+    drawn = [row for rep in event for row in rep.costs if row["route"].startswith("black_sea")]
+    assert drawn and all(row["freight_usd"] > 0 for row in drawn)
+
+
+def test_an_annual_cargo_programme_equals_the_event_path():
+    """global_market_odesa buying by an annual programme instead of its reorder rule: lots
+    bought on fractional days whatever the stocks, tankers queueing at the berth."""
+    n = 8
+    scenario = with_values(
+        load_scenario(SCENARIOS / "global_market_odesa.toml"),
+        {
+            "cargoes.azeri_pivdennyi.reorder": None,
+            "cargoes.azeri_pivdennyi.annual_volume_t": 5300000.0,
+            "scenario.replications": n,
+        },
+    )
+    assert not unsupported(scenario, compile_topology(scenario))
+    event = Replicator(scenario, engine="event").run(range(n), daily="none")
+    array = Replicator(scenario, engine="array").run(range(n), daily="none")
+    cargoes = [row for rep in event for row in rep.cargoes]
+    assert len(cargoes) >= 60 * n - n and any(row["bought_day"] % 1 > 0 for row in cargoes)
+    assert any(row["berth_wait_days"] > 0 for row in cargoes)
+    problems = [d for e, a in zip(event, array, strict=True) for d in result_differences(e, a)]
+    assert not problems, "\n".join(problems[:20])
+
+
 def test_binding_transit_quotas_equal_the_event_path():
     """kazakh_via_russia (under its risk regime) with a quota that binds: the Kazakh crude
     stops mid-month when the month's tonnes are used up, in every replication."""
@@ -223,17 +275,27 @@ def test_every_refused_shipped_scenario_runs_on_the_event_path(name, capsys):
 
 def test_a_scenario_it_cannot_run_falls_back_with_one_message(capsys):
     scenario = with_values(
-        load_scenario(SCENARIOS / "kazakh_cpc_odesa.toml"), {"scenario.replications": 1}
+        load_scenario(SCENARIOS / "global_market_klaipeda.toml"), {"scenario.replications": 1}
     )
     event = Replicator(scenario, engine="event").run(range(1), daily="none")
     first = Replicator(scenario, engine="array").run(range(1), daily="none")
     second = Replicator(scenario, engine="array").run(range(1), daily="none")
     err = capsys.readouterr().err
-    assert err.count("array path cannot run scenario 'kazakh_cpc_odesa'") == 1
-    assert "cargoes: cpc_pivdennyi" in err and "event path" in err
+    assert err.count("array path cannot run scenario 'global_market_klaipeda'") == 1
+    assert "rail carrying crude: klaipeda_naftan" in err and "event path" in err
     assert not result_differences(event[0], first[0]) and not result_differences(
         event[0], second[0]
     )
+
+
+def test_contaminated_cargoes_are_refused():
+    scenario = with_values(
+        load_scenario(SCENARIOS / "global_market_odesa.toml"),
+        {"cargoes.azeri_pivdennyi.contaminant_ppm": 50.0},
+    )
+    assert unsupported(scenario, compile_topology(scenario)) == [
+        "contaminated cargoes: azeri_pivdennyi"
+    ]
 
 
 def test_half_day_steps_are_refused():

@@ -1,0 +1,292 @@
+"""Cargoes on the array path: each replication's cargo timeline run in plain Python.
+
+Cargo events are discrete and rare (a few dozen a year), so each replication keeps a small
+SimPy environment of its own that runs the event path's own cargo processes
+(`sim.engine.shipping.Shipping`: schedules, reorder rules, voyages with delays from the same
+`voyage:<sea link>` streams, berths, discharge, port books) against views of the array
+state: a reorder rule reads the refinery's and the port's stock of its replication, a lot lands
+in that replication's row of the port tanks. The array path advances every replication's
+timeline to day k before it steps day k, as SimPy runs every event due by then before the
+network clock's step. Only the daily draw from the port tanks is an array operation.
+
+What the disruptions change that tankers read (a port's capacity factor, a price series'
+shock) is scheduled into the timeline at the instant it happens, so a tanker berthing after a
+closure started waits, as on the event path. (Events of the very same instant may run in
+another order than SimPy's; with random times that has probability zero.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+import simpy
+
+from sim.engine.conditions import Conditions, PriceSetter
+from sim.engine.crude import Parcel
+from sim.engine.port_book import COMPONENTS, PortBook
+from sim.engine.records import CargoRecord, LotRecord
+from sim.engine.shipping import Shipping
+from sim.engine.topology import Topology
+from sim.kinds import EventKind
+from sim.registry import COST_COMPONENTS
+
+if TYPE_CHECKING:
+    from sim.engine.network_step import RoutePlan
+    from sim.engine.simulation import Simulation
+
+CostBook = dict[tuple[str, str, tuple[str, ...]], dict[str, float]]
+
+
+class PortArrays:
+    """Every replication's port tanks: stock (replications × ports) and tonnes by crude key."""
+
+    def __init__(self, n: int, stock_t: np.ndarray, by_key_t: np.ndarray, capacity_t: np.ndarray):
+        self.stock_t = np.repeat(stock_t[None, :], n, axis=0)
+        self.by_key_t = np.repeat(by_key_t[None, :, :], n, axis=0)
+        self.capacity_t = capacity_t
+
+
+class _TankView:
+    """One replication's row of a port's tanks, as `sim.engine.crude.Tank` (what tankers use)."""
+
+    def __init__(self, ports: PortArrays, r: int, p: int, keys: list[str]):
+        self._ports, self._r, self._p, self._keys = ports, r, p, keys
+
+    @property
+    def stock_t(self) -> float:
+        return float(self._ports.stock_t[self._r, self._p])
+
+    def room_t(self) -> float:
+        return max(0.0, float(self._ports.capacity_t[self._p]) - self.stock_t)
+
+    def receive(self, parcel: Parcel) -> None:
+        """`Tank.receive` (contaminated cargoes are refused by `unsupported`)."""
+        tonnes = parcel.tonnes_t
+        if tonnes <= 0:
+            return
+        row = self._ports.by_key_t[self._r, self._p]
+        for key, share in parcel.mix.items():
+            row[self._keys.index(key)] += share * tonnes
+        self._ports.stock_t[self._r, self._p] = self.stock_t + tonnes
+
+
+class _RefineryView:
+    """What a reorder rule reads of a refinery: its tanks' stock in one replication."""
+
+    def __init__(self, stock_t: Callable[[], np.ndarray], r: int, n: int):
+        self._stock_t, self._r, self._n = stock_t, r, n
+
+    @property
+    def tank(self) -> _RefineryView:
+        return self
+
+    @property
+    def stock_t(self) -> float:
+        return float(self._stock_t()[self._r, self._n])
+
+
+class _NetworkView:
+    def __init__(self, refineries: dict[str, _RefineryView], ports: dict[str, _TankView]):
+        self.refineries = refineries
+        self.ports = ports
+
+
+class CargoRun:
+    """One replication's cargoes: stands in for `Simulation` to the event path's `Shipping`."""
+
+    def __init__(
+        self,
+        topology: Topology,
+        start_date: dt.date,
+        horizon_days: float,
+        prices: PriceSetter,
+        seed_sequence: np.random.SeedSequence,
+        network: _NetworkView,
+        log: Callable[[float, str, EventKind, str], None],
+        port_books: dict[str, PortBook],
+    ):
+        self.topology = topology
+        self.start_date = start_date
+        self.horizon_days = horizon_days
+        self.dt = 1.0
+        self.prices = prices
+        self.seed_sequence = seed_sequence
+        self.network = network
+        self._log = log
+        self.env = simpy.Environment()
+        self.conditions = Conditions.at_start(topology, start_date)
+        #: The start of the step the array path is at (`Simulation._clock_now`).
+        self.clock_now = 0.0
+        self.cargoes: list[CargoRecord] = []
+        self.shipping = Shipping(cast("Simulation", self))
+        # The ports' books are the chunk's arrays (`PortBooks`): drawn from for every
+        # replication at once.
+        self.shipping.port_books = port_books
+        self.shipping.start()
+
+    # -- what `Shipping` reads of `Simulation` -----------------------------------------
+    @property
+    def now(self) -> float:
+        return max(self.env.now, self.clock_now)
+
+    def now_date(self) -> dt.date:
+        return self.start_date + dt.timedelta(days=math.floor(self.now + 1e-9))
+
+    def log(self, asset: str, kind: EventKind, detail: str = "", at: float | None = None) -> None:
+        self._log(self.now if at is None else at, asset, kind, detail)
+
+    def notify_lot(self, record: LotRecord) -> None:
+        """Lots land in port tanks only here: the recorder books those in the daily series,
+        which the array path does not write."""
+
+    def notify_cargo(self, record: CargoRecord) -> None:
+        self.cargoes.append(record)
+
+    # -- driven by the array path --------------------------------------------------------
+    def change_at(self, t: float, kind: str, target: str, value: float) -> None:
+        """A disruption's effect that tankers read, in force from time t (`Disruptions._apply`)."""
+
+        def apply(_: Any) -> None:
+            if kind == "port":
+                self.shipping.port_factor[target] = value
+            else:
+                self.conditions.price_add_usd_per_bbl[target] = value
+
+        event = self.env.timeout(max(0.0, t - self.env.now))
+        event.callbacks.append(apply)
+
+    def advance(self, until_days: float, inclusive: bool = True) -> None:
+        """Run every event due by `until_days`, within 1e-9 days as the network clock lets
+        SimPy run them first (`Simulation._clock`); if not `inclusive`, those before it, as
+        SimPy's `run(until=...)` at the end."""
+        env = self.env
+        limit = until_days + 1e-9 if inclusive else until_days
+        while True:
+            nxt = env.peek()
+            if nxt > limit or (nxt == limit and not inclusive):
+                return
+            env.step()
+
+
+class PortBooks:
+    """Every replication's cost books of one port's tanks as arrays (`PortBook`, pro rata by
+    (origin, sea link)), and the costs of the crude drawn from them so far, by route."""
+
+    def __init__(self, n: int, port: str, topology: Topology, routes: list[RoutePlan]):
+        self.port = port
+        self.keys = sorted({(c.origin, c.sea_link) for c in topology.cargoes if c.port == port})
+        self._index = {k: e for e, k in enumerate(self.keys)}
+        self.routes = routes
+        n_e, n_q, n_x = len(self.keys), len(routes), len(COMPONENTS)
+        self.tonnes_t = np.zeros((n, n_e))
+        self.usd = np.zeros((n, n_e, n_x))
+        #: Drawn so far by (replication, route, entry): tonnes, USD by component, and whether
+        #: any draw of that entry went that way (the cost row exists).
+        self.drawn_t = np.zeros((n, n_q, n_e))
+        self.drawn_usd = np.zeros((n, n_q, n_e, n_x))
+        self.booked = np.zeros((n, n_q, n_e), dtype=bool)
+
+    def view(self, r: int) -> PortBook:
+        return cast(PortBook, _BookView(self, r))
+
+    def draw(self, drawn_t: np.ndarray, stock_after_t: np.ndarray, volumes: np.ndarray) -> None:
+        """`PortBook.draw` of every replication, the taken costs to the routes by their share
+        of the step's tonnes (`Shipping.book_port_draw`); `volumes`: replications × routes."""
+        stock_before = stock_after_t + drawn_t
+        drawing = (drawn_t > 0) & (stock_before > 0)
+        if not drawing.any():
+            return
+        safe = np.where(drawing, stock_before, 1.0)
+        share = np.where(drawing, np.minimum(1.0, drawn_t / safe), 0.0)
+        taken_t = self.tonnes_t * share[:, None]
+        taken_usd = self.usd * share[:, None, None]
+        self.usd -= taken_usd
+        self.tonnes_t -= taken_t
+        total = volumes.sum(axis=1)
+        route_share = np.where(
+            (total > 0)[:, None] & drawing[:, None],
+            volumes / np.where(total > 0, total, 1.0)[:, None],
+            0.0,
+        )
+        took = taken_t > 0
+        for q in range(len(self.routes)):
+            goes = (route_share[:, q] > 0)[:, None] & took
+            w = np.where(goes, route_share[:, q][:, None], 0.0)
+            self.drawn_t[:, q] += taken_t * w
+            self.drawn_usd[:, q] += taken_usd * w[..., None]
+            self.booked[:, q] |= goes
+
+    def costs(self, r: int) -> CostBook:
+        """Replication r's cost rows of crude drawn from this port (`Recorder.on_cost`)."""
+        out: CostBook = {}
+        for q, route in enumerate(self.routes):
+            for e, (origin, sea_link) in enumerate(self.keys):
+                if not self.booked[r, q, e]:
+                    continue
+                head = (sea_link, self.port) if sea_link else (self.port,)
+                row = dict.fromkeys(("tonnes_t", *COST_COMPONENTS), 0.0)
+                tonnes = float(self.drawn_t[r, q, e])
+                row["tonnes_t"] = tonnes
+                for x, k in enumerate(COMPONENTS):
+                    row[k] += float(self.drawn_usd[r, q, e, x])
+                for k, per_t in route.cost_components_usd_per_t.items():
+                    row[k] += per_t * tonnes
+                out[(route.destination, origin, (*head, *route.link_names))] = row
+        return out
+
+
+class _BookView:
+    """Replication r's row of `PortBooks`, as the `PortBook` that `Shipping` adds cargoes to."""
+
+    def __init__(self, books: PortBooks, r: int):
+        self._books, self._r = books, r
+
+    def add(self, origin: str, sea_link: str, tonnes_t: float, unit_usd: dict[str, float]) -> None:
+        if tonnes_t <= 0:
+            return
+        books, e = self._books, self._books._index[(origin, sea_link)]
+        books.tonnes_t[self._r, e] += tonnes_t
+        for component, per_t in unit_usd.items():
+            books.usd[self._r, e, COMPONENTS.index(component)] += per_t * tonnes_t
+
+    def add_cost(self, origin: str, sea_link: str, component: str, usd: float) -> None:
+        books, e = self._books, self._books._index[(origin, sea_link)]
+        books.usd[self._r, e, COMPONENTS.index(component)] += usd
+
+
+def merge_costs(into: CostBook, more: CostBook) -> None:
+    for key, row in more.items():
+        acc = into.setdefault(key, dict.fromkeys(row, 0.0))
+        for k, v in row.items():
+            acc[k] = acc.get(k, 0.0) + v
+
+
+def cargo_runs(
+    topology: Topology,
+    start_date: dt.date,
+    horizon_days: float,
+    prices: PriceSetter,
+    sequences: list[np.random.SeedSequence],
+    refineries: list[str],
+    stock_t: Callable[[], np.ndarray],
+    ports: PortArrays,
+    keys: list[str],
+    logs: list[Callable[[float, str, EventKind, str], None]],
+    books: dict[str, PortBooks],
+) -> list[CargoRun]:
+    """One `CargoRun` per replication, over views of the chunk's arrays."""
+    out = []
+    for r, sequence in enumerate(sequences):
+        network = _NetworkView(
+            {name: _RefineryView(stock_t, r, n) for n, name in enumerate(refineries)},
+            {name: _TankView(ports, r, p, keys) for p, name in enumerate(topology.ports)},
+        )
+        views = {name: b.view(r) for name, b in books.items()}
+        out.append(
+            CargoRun(topology, start_date, horizon_days, prices, sequence, network, logs[r], views)
+        )
+    return out
