@@ -10,15 +10,20 @@ quotas (cut to what the month still allows, counted, a used-up quota planned aro
 month turns), cargoes and the port tanks they land in (each replication's cargo timeline runs
 the event path's own `Shipping` processes in plain Python, see sim.array_cargo; contracts drawing
 from a port's tanks are cut to its stock and drawn with its mix here, their cargo costs booked
-per draw), the allocator's plans (one call per distinct request, cached), and
+per draw), rail corridors (each corridor's trains a ring of load-step slots, see sim.array_rail:
+due `transit_days` after loading, unloaded first in the step up to the refinery's room, in load
+order, the rest waiting; routes loading rail count against the refinery's room as the event
+path counts them; crude on rail is in the refinery's plan and in the final inventory), the
+allocator's plans (one call per distinct request, cached), and
 scheduled or random disruptions of links, refineries, ports, contracts, countries and prices
 drawn from the engine's own `disruption:<name>` streams, so replication r here is replication r
 there. Recording keeps the recorder's totals as arrays and builds each replication's rows with
 the recorder's own code (sim.recording), so the tables are the same tables.
 
-What it cannot do (rail, disruptions of transit conditions (quota factors, fee changes) or of
-cargo options (directly or through their country), contamination (of cargoes too), contracts
-free to route, steps other than one day, the per-day series)
+What it cannot do (rail corridors loaded by several routes or not running from a source to a
+refinery, disruptions of transit conditions (quota factors, fee changes) or of cargo options
+(directly or through their country), contamination (of cargoes too), contracts free to route,
+steps other than one day, the per-day series)
 is found up front by `unsupported`; the runner then says so once and uses the event path.
 
 The event path stays the reference: tests/test_array_path.py checks every shipped scenario this
