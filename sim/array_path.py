@@ -10,15 +10,20 @@ quotas (cut to what the month still allows, counted, a used-up quota planned aro
 month turns), cargoes and the port tanks they land in (each replication's cargo timeline runs
 the event path's own `Shipping` processes in plain Python, see sim.array_cargo; contracts drawing
 from a port's tanks are cut to its stock and drawn with its mix here, their cargo costs booked
-per draw), the allocator's plans (one call per distinct request, cached), and
+per draw), rail corridors (each corridor's trains a ring of load-step slots, see sim.array_rail:
+due `transit_days` after loading, unloaded first in the step up to the refinery's room, in load
+order, the rest waiting; routes loading rail count against the refinery's room as the event
+path counts them; crude on rail is in the refinery's plan and in the final inventory), the
+allocator's plans (one call per distinct request, cached), and
 scheduled or random disruptions of links, refineries, ports, contracts, countries and prices
 drawn from the engine's own `disruption:<name>` streams, so replication r here is replication r
 there. Recording keeps the recorder's totals as arrays and builds each replication's rows with
 the recorder's own code (sim.recording), so the tables are the same tables.
 
-What it cannot do (rail, disruptions of transit conditions (quota factors, fee changes) or of
-cargo options (directly or through their country), contamination (of cargoes too), contracts
-free to route, steps other than one day, the per-day series)
+What it cannot do (rail corridors loaded by several routes or not running from a source to a
+refinery, disruptions of transit conditions (quota factors, fee changes) or of cargo options
+(directly or through their country), contamination (of cargoes too), contracts free to route,
+steps other than one day, the per-day series)
 is found up front by `unsupported`; the runner then says so once and uses the event path.
 
 The event path stays the reference: tests/test_array_path.py checks every shipped scenario this
@@ -48,6 +53,7 @@ from typing import Any, cast
 import numpy as np
 
 from sim.array_cargo import PortArrays, PortBooks, cargo_runs, merge_costs
+from sim.array_rail import RailArrays
 from sim.economics.valuation import PRICED_PRODUCTS
 from sim.engine.allocator import Allocator, Plan, PlanRequest
 from sim.engine.conditions import QUOTA_EPS_T, Conditions, PriceSetter
@@ -102,9 +108,7 @@ def unsupported(scenario: Scenario, topology: Topology) -> list[str]:
     if dirty:
         out.append("contaminated cargoes: " + ", ".join(dirty))
     used = {link for c in topology.contracts for route in c.routes or () for link in route}
-    rail = [x.name for x in topology.links if x.kind != "pipeline" and x.index in used]
-    if rail:
-        out.append("rail carrying crude: " + ", ".join(rail))
+    out += _rail_problems(topology)
     out += [problem for c in topology.contracts for problem in _contract_problems(c, topology)]
     idle_shared = [
         x.name
@@ -118,6 +122,23 @@ def unsupported(scenario: Scenario, topology: Topology) -> list[str]:
             bad = [e.value for e, _ in effects if e not in _SUPPORTED_EFFECTS.get(kind, ())]
             if bad:
                 out.append(f"disruption {d.name}: {', '.join(bad)} on a {kind.value}")
+    return out
+
+
+def _rail_problems(topology: Topology) -> list[str]:
+    """Rail corridors the array path's trains (sim.array_rail) cannot follow: one loaded by
+    several routes (several parcels a step, unloaded in an order a slot cannot keep), one
+    loaded from a line's outflow (several parcels of different crude a step) or ending
+    elsewhere than at a refinery."""
+    out = []
+    for x in topology.links:
+        if x.kind == "pipeline":
+            continue
+        routes = [r for c in topology.contracts for r in c.routes or () if x.index in r]
+        if len(routes) > 1:
+            out.append(f"rail corridor {x.name} loaded by {len(routes)} routes")
+        elif routes and (routes[0][0] != x.index or x.to_node not in topology.refineries):
+            out.append(f"rail corridor {x.name} not running from a source to a refinery")
     return out
 
 
@@ -397,6 +418,12 @@ class ArrayPath:
             ]
             for a in lay.link_order
         }
+        #: Rail corridors carrying crude (their trains in `_Chunk.rails`), and those
+        #: unloading into each refinery (by index), in the event path's order.
+        self.rail_links = [a for a in lay.link_order if topology.links[a].kind == "rail"]
+        self.rail_into: dict[int, list[int]] = defaultdict(list)
+        for a in self.rail_links:
+            self.rail_into[lay.refineries.index(topology.links[a].to_node)].append(a)
         #: Each port's tank capacity, t.
         self.port_capacity_t = np.array([x.tank_capacity_t for x in topology.ports.values()])
         #: Each carrying link's hops: [(next link or -1 - refinery, routes making that hop)].
@@ -815,6 +842,11 @@ class _Chunk:
         #: has gone anywhere yet (a shared line pushes its shippers' crude on after they stop).
         self.last_shares = {a: np.zeros((n, len(path.hop_list[a]))) for a in lay.link_order}
         self.last_valid = {a: np.zeros(n, dtype=bool) for a in lay.link_order}
+        #: Each rail corridor's loaded trains, and what they unloaded this step into each
+        #: refinery (t, t by key).
+        self.rails = {a: RailArrays(n, n_k, topo.links[a].transit_days) for a in path.rail_links}
+        self.rail_in_t = np.zeros((n, n_ref))
+        self.rail_in_by_key_t = np.zeros((n, n_ref, n_k))
         #: Receipts each refinery can still take this step (shared lines' extra crude), t.
         self.room_left_t = np.zeros((n, n_ref))
         self.third_party_in_t = np.zeros(n)
@@ -1013,6 +1045,8 @@ class _Chunk:
             run.clock_now = self.path.horizon
             run.advance(self.path.horizon + 0.5, inclusive=False)
         self._close_month()
+        #: Crude left on rail at the end (in the final inventory), t.
+        self.rail_content_t = sum((x.content_t() for x in self.rails.values()), np.zeros(self.n))
 
     def _plan(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(route rates, nominations, nominations with volume factors) for this step."""
@@ -1062,9 +1096,9 @@ class _Chunk:
         self._cut_to_caps(volumes, planned)
         self._cut_to_quotas(volumes)
         self._cut_to_port_stocks(volumes)
-        self._cut_to_room(volumes, planned_run)
+        self._cut_to_room(k, volumes, planned_run)
         drawn_t = self._draw_ports(volumes)
-        received_t, received_c = self._move(volumes, rates)
+        received_t, received_c = self._move(k, volumes, rates)
         run_t = self._deliver(now, received_t, received_c, planned_run)
         self._record(k, now, volumes, received_t, run_t)
         shipped = np.zeros((self.n, len(self.path.topology.contracts)))
@@ -1139,6 +1173,10 @@ class _Chunk:
         expected = np.zeros((self.n, len(specs)))
         for q in range(len(lay.routes)):
             expected[:, lay.route_refinery[q]] += self._expected_route(q, rates)
+        for n, links in self.path.rail_into.items():
+            if specs[n].lookahead_days > 0:  # and crude already on rail to it
+                for a in links:
+                    expected[:, n] += self.rails[a].content_t() / specs[n].lookahead_days
         self.expected = expected
         ceiling = self._ceiling()
         plans = np.array([s.lookahead_days > 0 for s in specs])
@@ -1225,18 +1263,26 @@ class _Chunk:
         )
         return self.restart_allowed[:, n] & will & (rate >= margin * (1.0 - 1e-12))
 
-    def _cut_to_room(self, volumes: np.ndarray, planned_run: np.ndarray) -> None:
-        """Refineries take no more than their tanks have room for (`receipt_limit_t`)."""
+    def _cut_to_room(self, k: int, volumes: np.ndarray, planned_run: np.ndarray) -> None:
+        """Trains due unload first; refineries take no more than their tanks have room for
+        (`receipt_limit_t`), so trains that do not fit wait and pipeline receipts are cut
+        (`NetworkStep._cut_to_refinery_room`). Routes loading rail count as receipts there."""
         lay = self.path.layout
         for n, s in enumerate(self.path._specs):
             idx = np.nonzero(lay.route_refinery == n)[0]
             want = np.zeros(self.n)
             for q in idx:
                 want = want + volumes[:, q]
-            run = self._feasible(n, want, planned_run)
+            trains = self.path.rail_into.get(n, ())
+            rail_t = np.zeros(self.n)
+            for a in trains:
+                rail_t = rail_t + self.rails[a].due_t(k)
+            run = self._feasible(n, want + rail_t, planned_run)
             stopped = ~self.online[:, n] & ~self._may_restart(n, run)
             run = np.where(stopped, 0.0, run)
             limit = np.maximum(s.tank_capacity_t - self.stock_t[:, n], 0.0) + run
+            if trains:
+                limit = limit - self._unload(n, trains, rail_t, limit)
             over = want > limit
             if over.any():
                 scale = np.maximum(0.0, limit[over]) / want[over]
@@ -1245,6 +1291,25 @@ class _Chunk:
             for q in idx:
                 got = got + volumes[:, q]
             self.room_left_t[:, n] = np.maximum(0.0, limit - got)
+
+    def _unload(
+        self, n: int, trains: list[int] | tuple[()], due_t: np.ndarray, limit: np.ndarray
+    ) -> np.ndarray:
+        """Unload the trains due into refinery n, in order and no more than `limit` where all
+        of them do not fit (`NetworkStep._unload_what_fits`); returns the tonnes unloaded."""
+        room = np.where(due_t > limit, np.maximum(0.0, limit), np.inf)
+        got_t = np.zeros(self.n)
+        got_by_key_t = np.zeros((self.n, len(self.path.layout.keys)))
+        for a in trains:
+            out_t, out_by_key_t = self.rails[a].unload(room)
+            room = room - out_t
+            got_t = got_t + out_t
+            got_by_key_t += out_by_key_t
+            # A corridor's flow is what it unloaded (`NetworkStep._move_and_deliver`).
+            self.link_out_by_key_t[a] += out_by_key_t
+        self.rail_in_t[:, n] = got_t
+        self.rail_in_by_key_t[:, n] = got_by_key_t
+        return got_t
 
     def _shares(
         self, volumes: np.ndarray, rates: np.ndarray, present: np.ndarray
@@ -1274,8 +1339,8 @@ class _Chunk:
         share_a, _, _ = shares[a]
         most = np.full(self.n, np.inf)
         for i, (nxt, _) in enumerate(self.path.hop_list[a]):
-            if nxt == _HAND_IN:
-                continue  # a swap's hand-in takes what comes (the event path's `_room_through`)
+            if nxt == _HAND_IN or nxt in self.rails:
+                continue  # a swap's hand-in and rail loads take what comes (`_room_through`)
             share = share_a[:, i]
             positive = share > 0
             if nxt < 0:
@@ -1290,7 +1355,7 @@ class _Chunk:
         """`NetworkStep._use_room`: `tonnes` going on from link `a` take refineries' room."""
         share_a, _, _ = shares[a]
         for i, (nxt, _) in enumerate(self.path.hop_list[a]):
-            if nxt == _HAND_IN:
+            if nxt == _HAND_IN or nxt in self.rails:
                 continue
             part = tonnes * share_a[:, i]
             if nxt < 0:
@@ -1327,8 +1392,11 @@ class _Chunk:
             self._use_room(np.where(going, extra, 0.0), a, shares)
         return out_t, out_c
 
-    def _move(self, volumes: np.ndarray, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Crude through the lines, upstream first; what each refinery receives (t, by key)."""
+    def _move(
+        self, k: int, volumes: np.ndarray, rates: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Crude through the lines, upstream first, and onto rail; what each refinery receives
+        (t, by key), the trains unloaded this step included."""
         path, lay = self.path, self.path.layout
         n_ref, n_k = len(lay.refineries), len(lay.keys)
         in_t: dict[int, np.ndarray] = {}
@@ -1347,6 +1415,9 @@ class _Chunk:
                 v = volumes[:, q]
                 t = t + v
                 c = c + v[:, None] * self.port_mix[:, p]
+            if a in self.rails:  # loaded now, unloaded `transit_days` later
+                self.rails[a].load(k, t, c)
+                continue
             if a in lay.shared:
                 out_t, out_c = self._push_shared(a, t, c, shares)
             else:
@@ -1366,6 +1437,9 @@ class _Chunk:
                 else:
                     received_t[:, -1 - nxt] += share * out_t
                     received_c[:, -1 - nxt] += share[:, None] * out_c
+        if self.rails:
+            received_t += self.rail_in_t
+            received_c += self.rail_in_by_key_t
         return received_t, received_c
 
     def _deliver(
@@ -1563,6 +1637,7 @@ class _Chunk:
                 + self.ports.stock_t[r].sum()
                 + sum(topo.links[a].linefill_t for a in lay.link_order)
                 + path._idle_linefill_t
+                + float(self.rail_content_t[r])
             ),
             lots_landed_t=shipping.lots_landed_t if shipping else 0.0,
             swapped_out_t=float(self.swapped_out_t[r]),
