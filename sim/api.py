@@ -5,34 +5,39 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from sim.recording import ReplicationResult
-from sim.results import SUMMARY_KPIS, RunWriter
+from sim.results import SUMMARY_KPIS, RunWriter, read_table
 from sim.runner import DAILY_CHOICES, ScenarioResult, simulate, simulate_to_precision
 from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Scenario
 from sim.scenario.variants import with_values
+from sim.statistics import KpiValues
 
 
 @dataclass
 class RunOutput:
-    """Where a run wrote its files, and its results in memory: each replication's summary and
-    refinery rows (the long tables — daily, flows, events, ... — went to the folder's CSVs as
-    replications finished, and are not kept; `simulate` keeps everything in memory)."""
+    """Where a run wrote its files, and what it kept in memory: each KPI's value per
+    replication (`kpis`) and the scenario as run (`result.scenario`, with its replication
+    count; `result.replications` is empty). Every table went to the folder's CSVs as
+    replications finished, so a run's memory does not grow with its replications; `summary`
+    and `refineries` read their rows back on first use. (`simulate` keeps everything.)"""
 
     folder: Path
     result: ScenarioResult
+    kpis: KpiValues
 
-    @property
+    @cached_property
     def summary(self) -> list[dict]:
-        """One row per replication, as in summary.csv."""
-        return self.result.rows("summary")
+        """One row per replication, as in summary.csv (read from it on first use)."""
+        return read_table(self.folder / "summary.csv", "summary")
 
-    @property
+    @cached_property
     def refineries(self) -> list[dict]:
-        """One row per replication and refinery, as in refineries.csv."""
-        return self.result.rows("refineries")
+        """One row per replication and refinery, as in refineries.csv (read on first use)."""
+        return read_table(self.folder / "refineries.csv", "refineries")
 
 
 def _with_settings(scenario: Scenario, replications: int | None, seed: int | None) -> Scenario:
@@ -62,7 +67,7 @@ def run(
     Raises ScenarioError for invalid input; ResultsExistError if the folder exists and
     `force` is false, another process is writing it, or `force` would replace a folder this
     program did not write (sim.folders); MassBalanceError if the engine's books do not close.
-    The long tables go to the folder as replications finish (see `RunOutput`). `progress`, if
+    Every table goes to the folder as replications finish (see `RunOutput`). `progress`, if
     given, is called with (replications done, replications planned) as each one finishes (to a
     target precision: planned is `max_replications`).
     """
@@ -96,11 +101,11 @@ def run(
 
         if target_ci:
             result = simulate_to_precision(
-                scenario, target_ci, max_replications, daily=daily, on_result=on_result
+                scenario, target_ci, max_replications, daily=daily, on_result=on_result, keep=False
             )
         else:
-            result = simulate(scenario, daily=daily, on_result=on_result)
+            result = simulate(scenario, daily=daily, on_result=on_result, keep=False)
         folder = writer.finish(
             result, started_utc=started, scenario_file=scenario_file, target_ci=target_ci
         )
-    return RunOutput(folder, result)
+    return RunOutput(folder, result, writer.kpis)

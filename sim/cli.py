@@ -256,7 +256,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.api import run
-    from sim.runner import half_widths
 
     if _bad_counts(args):
         return EXIT_INVALID
@@ -280,21 +279,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
     if target_ci and not args.quiet:
-        n = len(output.summary)
-        widths = half_widths(output.result.replications, list(target_ci))
+        n = len(output.kpis)
+        widths = {k: output.kpis.half_width(k) for k in target_ci}
         reached = all(widths[k] <= target_ci[k] for k in target_ci)
         state = "reached" if reached else f"NOT reached (stopped at --max-replications {n})"
         detail = ", ".join(f"{k} ±{widths[k]:.4g} (target {target_ci[k]:g})" for k in target_ci)
         print(f"target confidence interval {state} with {n} replications: {detail}")
     if not args.quiet:
-        rows = output.summary
-        n = len(rows)
-
-        def mean(key: str) -> float:
-            return sum(r[key] for r in rows) / n
-
+        mean = output.kpis.mean
         print(
-            f"{output.result.scenario.scenario.name}: {n} replication(s); mean per replication: "
+            f"{output.result.scenario.scenario.name}: {len(output.kpis)} replication(s); "
+            "mean per replication: "
             f"refinery intake {mean('refinery_intake_t') / 1e6:.3f} Mt, "
             f"unserved {mean('unserved_t') / 1e3:.1f} kt, "
             f"run-cut days {mean('run_cut_days'):.1f}, "

@@ -2,9 +2,10 @@
 
 Besides scenario loading, only this module and sim.folders (which every result folder goes
 through) touch the filesystem. A run's folder is claimed before the run, so a second writer is
-refused at once; it is written into a hidden temporary beside the final one — the long tables
-a replication at a time, as replications finish, so memory does not grow with their number —
-and put in place whole at the end. A folder under `results/` is therefore complete or absent;
+refused at once; it is written into a hidden temporary beside the final one — every table's rows
+a replication at a time, as replications finish, keeping only each KPI's value for
+summary_stats.csv, so memory does not grow with their number — and put in place whole at the
+end. A folder under `results/` is therefore complete or absent;
 an existing one is replaced only when asked (`force`), only if this program wrote it, and only
 once the new one is complete (docs/reliability.md).
 """
@@ -15,6 +16,7 @@ import csv
 import datetime as dt
 import math
 import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -28,26 +30,54 @@ from sim.registry import SUMMARY_KPIS
 from sim.runner import ScenarioResult
 from sim.scenario.schema import Scenario
 from sim.scenario.variants import resolved_json, scenario_sha256
-from sim.statistics import describe
+from sim.statistics import KpiValues
 
 #: Columns of every table of a run's folder, in order (declared in sim.registry).
 TABLES: dict[str, tuple[str, ...]] = {t.name: t.header for t in registry.RUN_TABLES}
+_UNITS: dict[str, dict[str, str]] = {
+    t.name: {c.name: c.unit for c in t.columns} for t in registry.RUN_TABLES
+}
 STATS_COLUMNS = registry.SUMMARY_STATS.header
-#: Tables with many rows per replication (per day, link, event, cargo...): written as each
-#: replication finishes, then dropped from memory. summary and refineries stay in memory.
-STREAMED: tuple[str, ...] = tuple(t for t in TABLES if t not in ("summary", "refineries"))
-
-
-def summary_stats(result: ScenarioResult) -> list[dict[str, Any]]:
-    """One row per KPI: its distribution over the replications (summary_stats.csv)."""
-    rows = result.rows("summary")
-    return [{"kpi": kpi, **describe(r[kpi] for r in rows)} for kpi in SUMMARY_KPIS]
+#: Tables with many rows per replication (per day, link, event, cargo...): dropped from a
+#: replication's result once written. (summary and refineries, a few KB, stay with it, for a
+#: caller that keeps the results.)
+DROPPED: tuple[str, ...] = tuple(t for t in TABLES if t not in ("summary", "refineries"))
+#: A cell `CsvWriter` wrote from an int (a float is written with a point or an exponent).
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def run_folder(out: str | Path, scenario: Scenario) -> Path:
     """`<out>/<scenario name>/seed<seed>-<first 10 hex of the scenario hash>`."""
     sha = scenario_sha256(scenario)
     return Path(out) / scenario.scenario.name / f"seed{scenario.scenario.seed}-{sha[:10]}"
+
+
+def _number(cell: str) -> int | float:
+    if _INTEGER.fullmatch(cell):
+        return int(cell)
+    return float(cell) if cell else math.nan
+
+
+def read_table(path: Path, table: str) -> list[dict[str, Any]]:
+    """The rows of one of a run's CSVs (`table`: its name in sim.registry) as `CsvWriter`
+    wrote them: a column with a unit as numbers (an int where an int was written, a float
+    otherwise, NaN for an empty cell); an id or text column (no unit) as ints if every cell is
+    one, else as text. Floats come back as written: rounded to 6 decimals."""
+    units = _UNITS[table]
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        columns: list[list[Any]] = [[] for _ in header]
+        for line in reader:
+            for column, cell in zip(columns, line, strict=True):
+                column.append(cell)
+    for i, name in enumerate(header):
+        cells = columns[i]
+        if units.get(name):
+            columns[i] = [_number(c) for c in cells]
+        elif all(_INTEGER.fullmatch(c) for c in cells):
+            columns[i] = [int(c) for c in cells]
+    return [dict(zip(header, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def _cell(value: Any) -> str:
@@ -113,7 +143,8 @@ class RunWriter:
     On entering, the folder is claimed (unless `claim` is false: a run to a target precision
     learns its folder's name, which holds the replication count, only at the end) and a
     temporary made beside it. Called with each replication's result as it finishes (the
-    runner's `on_result`), it appends the long tables' rows and drops them from the result.
+    runner's `on_result`), it appends every table's rows, drops the long tables from the
+    result, and keeps the replication's KPIs (`kpis`) and engine seconds for the rest.
     `finish` writes the rest and puts the folder in place. However the block ends otherwise,
     the temporary is removed and the claim released.
     """
@@ -124,6 +155,10 @@ class RunWriter:
         self.claim = claim
         self.staging = Staging(out, "run", force=force)
         self.tables: dict[str, CsvWriter] = {}
+        #: Each KPI's value per replication taken, in order (summary_stats.csv; `sim.run`).
+        self.kpis = KpiValues(SUMMARY_KPIS)
+        self.engine_seconds = 0.0
+        self.taken = 0
 
     def __enter__(self) -> RunWriter:
         folder = run_folder(self.out, self.scenario)
@@ -131,7 +166,7 @@ class RunWriter:
             if self.claim:
                 self.staging.claim(folder)
             tmp = self.staging.temporary(folder)
-            for table in STREAMED:
+            for table in TABLES:
                 self.tables[table] = CsvWriter(tmp / f"{table}.csv", TABLES[table])
         except BaseException:
             self._close()
@@ -139,10 +174,19 @@ class RunWriter:
         return self
 
     def __call__(self, replication: ReplicationResult) -> None:
-        """Append a finished replication's long tables, and drop them from its result."""
-        for table, writer in self.tables.items():
-            writer.write(getattr(replication, table))
+        """Append a finished replication's tables, and drop the long ones from its result."""
+        self._take(replication)
+        for table in DROPPED:
             setattr(replication, table, [])
+        self.taken += 1
+
+    def _take(self, replication: ReplicationResult) -> None:
+        for table, writer in self.tables.items():
+            rows = getattr(replication, table)
+            writer.write([rows] if isinstance(rows, dict) else rows)
+        self.kpis.add(replication.summary)
+        # Summed in replication order, as a sum over the replications held in memory would.
+        self.engine_seconds += replication.counters["engine_seconds"]
 
     def finish(
         self,
@@ -152,25 +196,24 @@ class RunWriter:
         scenario_file: str | None = None,
         target_ci: dict[str, float] | None = None,
     ) -> Path:
-        """Write the rest of the folder and put it in place; return its path. Rows still in
-        `result` (not streamed) are written too; `result` is not changed."""
+        """Write the rest of the folder and put it in place; return its path. The replications
+        `result` holds past those this writer took as they finished (all of them for a result
+        held in memory; none for a run that streamed them, kept or not) are written too;
+        `result` is not changed."""
         scenario = result.scenario
         tmp = self.staging.tmp
         assert tmp is not None
+        for replication in result.replications[self.taken :]:
+            self._take(replication)
         counts = {}
-        for table, columns in TABLES.items():
-            if table in self.tables:
-                writer = self.tables[table]
-                writer.write(result.rows(table))
-                writer.close()
-                counts[table] = writer.rows
-            else:
-                counts[table] = write_csv(tmp / f"{table}.csv", columns, result.rows(table))
+        for table, writer in self.tables.items():
+            writer.close()
+            counts[table] = writer.rows
         counts["summary_stats"] = write_csv(
-            tmp / "summary_stats.csv", STATS_COLUMNS, summary_stats(result)
+            tmp / "summary_stats.csv", STATS_COLUMNS, self.kpis.describe()
         )
         write_text(tmp / "scenario.resolved.json", resolved_json(scenario))
-        engine_seconds = sum(r.counters["engine_seconds"] for r in result.replications)
+        engine_seconds = self.engine_seconds
         manifest = {
             **base_manifest("run", seed=scenario.scenario.seed, started_utc=started_utc),
             "scenario_name": scenario.scenario.name,

@@ -1,8 +1,9 @@
 """Running a scenario: its replications, each from its own seed sequence.
 
 Results are kept in memory, unless the caller takes each replication's result as it finishes
-(`on_result`): sim.results writes the long tables to disk then and drops them, so a run of many
-replications with `daily="all"` holds one replication's per-day rows at a time.
+(`on_result`) and asks for none to be kept (`keep=False`): sim.results writes every table to
+disk then, and keeps only each KPI's value, so a run's memory does not grow with its
+replications beyond 8 bytes per KPI and replication.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sim.randomness import replication_seed_sequence
 from sim.recording import Recorder, ReplicationResult, check_mass_balance
 from sim.scenario.schema import Scenario
 from sim.scenario.variants import with_values
-from sim.statistics import mean_ci
+from sim.statistics import KpiValues
 
 #: `daily` values: which replications record the per-day series (sim.kinds.Daily).
 DAILY_CHOICES = tuple(d.value for d in Daily)
@@ -93,6 +94,10 @@ def run_replication(
     return sim, result
 
 
+def _ignore(result: ReplicationResult) -> None:
+    """What becomes of a result nobody takes or keeps."""
+
+
 class Replicator:
     """Runs replications of one scenario, sharing the compiled network, the allocator's plan
     cache and the unpacked plans between them (and between batches)."""
@@ -130,15 +135,22 @@ class Replicator:
         return None
 
     def run(
-        self, replications: range, daily: str = "first", on_result: OnResult | None = None
+        self,
+        replications: range,
+        daily: str = "first",
+        on_result: OnResult | None = None,
+        keep: bool = True,
     ) -> list[ReplicationResult]:
+        """The replications' results in order (none if not `keep`: `on_result` took them)."""
         results: list[ReplicationResult] = []
         pending: list[int] = []  # replications waiting for the array path, in order
 
+        taken = on_result or _ignore
+        kept = results.append if keep else _ignore
+
         def done(result: ReplicationResult) -> None:
-            if on_result is not None:
-                on_result(result)
-            results.append(result)
+            taken(result)
+            kept(result)
 
         def flush() -> None:
             if self._array is not None and len(pending) >= ARRAY_MIN_REPLICATIONS:
@@ -189,13 +201,15 @@ def simulate(
     daily: str = "first",
     on_result: OnResult | None = None,
     engine: str | None = None,
+    keep: bool = True,
 ) -> ScenarioResult:
     """Run every replication of `scenario` (nothing is written here; `on_result` is called
     with each replication's result as it finishes). `engine`: `event` or `array` (default:
-    `engine_setting()`)."""
+    `engine_setting()`). With `keep=False` the result holds no replications: `on_result` has
+    taken each one (what `sim.run` does, so its memory stays flat)."""
     replicator = Replicator(scenario, engine=engine)
     return replicator.result(
-        replicator.run(range(scenario.scenario.replications), daily, on_result)
+        replicator.run(range(scenario.scenario.replications), daily, on_result, keep)
     )
 
 
@@ -205,30 +219,30 @@ def simulate_to_precision(
     max_replications: int,
     daily: str = "first",
     on_result: OnResult | None = None,
+    keep: bool = True,
 ) -> ScenarioResult:
     """Add replications until every named KPI's 95 % CI half-width is at most its target (or
     `max_replications` is reached). Replication r is the same whichever batch runs it, so the
-    result equals a plain run with the final count. The returned scenario carries that count."""
+    result equals a plain run with the final count. The returned scenario carries that count.
+    `keep=False`: as `simulate` (the stopping rule needs only the targeted KPIs' values)."""
     replicator = Replicator(scenario)
+    values = KpiValues(target_half_width)
+
+    def take(result: ReplicationResult) -> None:
+        values.add(result.summary)
+        if on_result is not None:
+            on_result(result)
+
     n = max(2, scenario.scenario.replications)
-    results = replicator.run(range(n), daily, on_result)
-    while n < max_replications and not _precise_enough(results, target_half_width):
+    results = replicator.run(range(n), daily, take, keep)
+    while n < max_replications and not precise_enough(values, target_half_width):
         more = min(n, max_replications - n)  # double each time
-        results += replicator.run(range(n, n + more), daily, on_result)
+        results += replicator.run(range(n, n + more), daily, take, keep)
         n += more
     replicator.scenario = with_values(scenario, {"scenario.replications": n})
     return replicator.result(results)
 
 
-def half_widths(results: list[ReplicationResult], kpis: list[str]) -> dict[str, float]:
-    """95 % CI half-width of each KPI's mean over the replications."""
-    out = {}
-    for kpi in kpis:
-        _, _, _, low, high = mean_ci(r.summary[kpi] for r in results)
-        out[kpi] = (high - low) / 2
-    return out
-
-
-def _precise_enough(results: list[ReplicationResult], target: dict[str, float]) -> bool:
-    widths = half_widths(results, list(target))
-    return all(widths[k] <= target[k] for k in target)
+def precise_enough(values: KpiValues, target: dict[str, float]) -> bool:
+    """Whether every targeted KPI's 95 % CI half-width is at most its target."""
+    return all(values.half_width(k) <= target[k] for k in target)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -55,3 +57,38 @@ def describe(values: Iterable[float]) -> dict[str, float]:
         "p50": p50,
         "p95": p95,
     }
+
+
+class KpiValues:
+    """Each KPI's value per replication, in replication order, as 8-byte floats: what the
+    statistics over replications need (summary_stats.csv, a run to a target precision), in
+    8 bytes per KPI and replication where the summary row they come from, a dict, takes ≈ 5 KB.
+    """
+
+    def __init__(self, kpis: Iterable[str]):
+        self.values: dict[str, array] = {kpi: array("d") for kpi in kpis}
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        """Take one replication's KPIs from its summary row."""
+        for kpi, values in self.values.items():
+            values.append(row[kpi])
+
+    def __len__(self) -> int:
+        return len(next(iter(self.values.values()), ()))
+
+    def __getitem__(self, kpi: str) -> array:
+        return self.values[kpi]
+
+    def mean(self, kpi: str) -> float:
+        """Plain mean over the replications, NaN included (as summing the rows would)."""
+        values = self.values[kpi]
+        return sum(values) / len(values)
+
+    def half_width(self, kpi: str) -> float:
+        """Half-width of the 95 % confidence interval of the KPI's mean (`mean_ci`)."""
+        _, _, _, low, high = mean_ci(self.values[kpi])
+        return (high - low) / 2
+
+    def describe(self) -> list[dict[str, Any]]:
+        """One row per KPI, in order: `{"kpi": name, **describe(values)}` (summary_stats.csv)."""
+        return [{"kpi": kpi, **describe(values)} for kpi, values in self.values.items()]

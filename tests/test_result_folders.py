@@ -8,6 +8,7 @@ import datetime as dt
 import errno
 import gc
 import json
+import math
 import os
 import random
 import signal
@@ -408,24 +409,68 @@ def test_recover_puts_back_a_folder_a_killed_force_left_aside(tmp_path):
 # ------------------------------------------------------------------ streaming
 
 
+def same_rows_as_written(read: list[dict], held: list[dict]) -> None:
+    """Rows read back from a CSV equal the rows held in memory, type for type, floats as
+    written (rounded to 6 decimals; NaN for a missing value)."""
+    assert len(read) == len(held) and read
+    for got, want in zip(read, held, strict=True):
+        assert set(got) == set(want)
+        for column, value in want.items():
+            assert type(got[column]) is type(value), (column, got[column], value)
+            if isinstance(value, float) and math.isnan(value):
+                assert math.isnan(got[column]), column
+            elif isinstance(value, float):
+                assert got[column] == round(value, 6), column
+            else:
+                assert got[column] == value, column
+
+
+def assert_same_files(streamed: Path, held: Path) -> None:
+    for name in RUN_FILES:
+        if name != "manifest.json":
+            assert (streamed / name).read_bytes() == (held / name).read_bytes(), name
+    a, b = (json.loads((f / "manifest.json").read_text()) for f in (streamed, held))
+    assert {k: v for k, v in a.items() if not k.endswith(("_utc", "seconds"))} == {
+        k: v for k, v in b.items() if not k.endswith(("_utc", "seconds"))
+    }
+
+
 def test_streamed_tables_are_the_bytes_of_a_run_held_in_memory(tmp_path):
     scenario = load_scenario(BASE, ["scenario.horizon_days=60", "scenario.replications=3"])
     streamed = run(scenario, out=tmp_path / "a", daily="all")
-    assert all(rep.daily == [] and rep.events == [] for rep in streamed.result.replications)
-    assert len(streamed.summary) == 3 and streamed.refineries  # kept in memory
+    assert streamed.result.replications == [] and len(streamed.kpis) == 3  # nothing kept
     in_memory = simulate(scenario, daily="all")
     held = write_run(in_memory, tmp_path / "b", started_utc=dt.datetime.now(dt.UTC))
-    for name in RUN_FILES:
-        if name != "manifest.json":
-            assert (streamed.folder / name).read_bytes() == (held / name).read_bytes(), name
-    a, b = (json.loads((f / "manifest.json").read_text()) for f in (streamed.folder, held))
-    assert a["rows"] == b["rows"] and a["rows"]["daily"] == 3 * 60 * 7
+    assert_same_files(streamed.folder, held)
+    manifest = json.loads((held / "manifest.json").read_text())
+    assert manifest["rows"]["daily"] == 3 * 60 * 7 and manifest["rows"]["summary"] == 3
+    # The rows sim.run returns are read back from its CSVs, as simulate() holds them.
+    same_rows_as_written(streamed.summary, in_memory.rows("summary"))
+    same_rows_as_written(streamed.refineries, in_memory.rows("refineries"))
+    assert list(streamed.kpis["unserved_t"]) == [r["unserved_t"] for r in in_memory.rows("summary")]
 
 
-def test_what_a_run_keeps_in_memory_does_not_grow_with_daily_rows(tmp_path):
-    """What a run holds once done: summary and refinery rows, not the per-day series (peak RSS
-    of diversified with --daily all, 20 against 200 replications: docs/reliability.md)."""
-    scenario = load_scenario(BASE, ["scenario.horizon_days=90"])
+def test_the_array_path_streams_each_replication_as_the_event_path(tmp_path, monkeypatch):
+    """On the array path (which builds a chunk of replications at once) a run still takes each
+    replication's result on its own, in order, and writes what a run held in memory writes."""
+    monkeypatch.setenv("SIM_ENGINE", "array")
+    scenario = load_scenario(BASE, ["scenario.horizon_days=45", "scenario.replications=20"])
+    taken: list[int] = []
+    replicas = simulate(scenario, daily="none", on_result=lambda r: taken.append(r.replication),
+                        keep=False)  # fmt: skip
+    assert taken == list(range(20)) and replicas.replications == []
+    streamed = run(scenario, out=tmp_path / "a", daily="none")
+    in_memory = simulate(scenario, daily="none", engine="array")
+    held = write_run(in_memory, tmp_path / "b", started_utc=dt.datetime.now(dt.UTC))
+    assert_same_files(streamed.folder, held)
+    same_rows_as_written(streamed.summary, in_memory.rows("summary"))
+
+
+def test_what_a_run_keeps_in_memory_does_not_grow_with_replications(tmp_path):
+    """What a run holds once done: each KPI's value (8 bytes a replication), not the per-day
+    series nor the summary and refinery rows (peak RSS of `sim run` at 100 and 10,000
+    replications: docs/performance.md)."""
+    scenario = load_scenario(BASE, ["scenario.horizon_days=30"])
 
     def kept(replications: int) -> int:
         gc.collect()
@@ -434,15 +479,17 @@ def test_what_a_run_keeps_in_memory_does_not_grow_with_daily_rows(tmp_path):
             output = run(scenario, out=tmp_path / str(replications), replications=replications,
                          daily="all")  # fmt: skip
             gc.collect()  # the simulations' reference cycles
-            assert len(output.summary) == replications
-            return tracemalloc.get_traced_memory()[0]
+            held = tracemalloc.get_traced_memory()[0]
         finally:
             tracemalloc.stop()
+        assert len(output.kpis) == replications == len(output.summary)
+        return held
 
     kept(1)  # caches, imports
-    few, many = kept(2), kept(12)
-    # Held in memory, 10 more replications' daily rows (630 each) would add several MB.
-    assert many - few < 300_000, (few, many)
+    few, many = kept(2), kept(42)
+    # Held in memory, 40 more replications' summary and refinery rows would add ≈ 400 kB (and
+    # their daily rows, 210 each, several MB); their KPI values take 40 × 37 × 8 B ≈ 12 kB.
+    assert many - few < 100_000, (few, many)
 
 
 # ------------------------------------------------------------------ sweeps
