@@ -1,189 +1,38 @@
-"""The array path's chunk: the state of many replications of one scenario stepped together,
-day by day: disruptions switched, plans, refineries and their run planner, contracts with
-nominations, make-up and quotas, ports and rail, lines moved, and each replication's result
-built with the recorder's own code."""
+"""The array path's chunk: many replications of one scenario stepped together, day by day:
+month turns and disruptions switched, the allocator's plans, port draws, rail unloads, lines
+moved and refineries run. Its state is set up by sim.array_state; the refineries' planner
+(sim.array_refineries), contracts' make-up and transit quotas (sim.array_contracts) and each
+replication's rows (sim.array_rows) are mixed in, each a concept of its own."""
 
 from __future__ import annotations
 
-import copy
-import itertools
 import math
-from collections import defaultdict
-from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from sim.array_books import VALUED, Books, FinalNetwork, cut_spells, time_below
-from sim.array_cargo import PortArrays, PortBooks, cargo_runs, merge_costs
-from sim.array_layout import HAND_IN, switch_times
-from sim.array_pipes import Pipes, SharedPipe
-from sim.array_rail import RailArrays
+from sim.array_books import time_below
+from sim.array_contracts import ContractRules
+from sim.array_layout import HAND_IN
+from sim.array_pipes import SharedPipe
+from sim.array_refineries import RefineryPlanner
+from sim.array_rows import RowBuilder
 from sim.engine.conditions import QUOTA_EPS_T
-from sim.engine.network_step import NetworkStep
-from sim.engine.records import DisruptionRecord, RunEnd
+from sim.engine.records import DisruptionRecord
 from sim.engine.topology import DisruptionSpec
 from sim.kinds import Effect, EventKind, TargetKind
-from sim.randomness import replication_seed_sequence
-from sim.recording.recorder import DisruptionSpell, RefineryTotals
-from sim.recording.result import ReplicationResult
-from sim.registry import COST_COMPONENTS
+from sim.recording.recorder import DisruptionSpell
 from sim.units import days_in_month, first_of_next_month, month_key
 
-if TYPE_CHECKING:
-    from sim.array_path import ArrayPath
-
-
+#: As the recorder: a run below target by less than this is not a cut, t.
 _CUT_TOLERANCE_T = 1e-6
-#: As sim.engine.makeup.
-_MAKEUP_RELATIVE_TOLERANCE = 1e-9
-_MAKEUP_ABSOLUTE_T = 1e-6
-
-
 #: Each effect's combining rule and neutral value (properties: looked up once, not per switch).
 _COMBINE = {e: (e.combine, e.neutral) for e in Effect}
 
 
-class Chunk:
-    """The state of `len(replications)` replications stepped together."""
-
-    def __init__(self, path: ArrayPath, replications: list[int]):
-        self.path = path
-        lay = path.layout
-        topo = path.topology
-        self.replications = replications
-        n, steps = len(replications), path.steps
-        self.n = n
-        n_ref, n_c, n_k = len(lay.refineries), len(topo.contracts), len(lay.keys)
-        specs = path._specs
-        counter = itertools.count()
-        self.books = [Books(counter) for _ in replications]
-        #: Events of every replication alike (month turns, contract dates), kept once.
-        self.common = Books(counter)
-        seed = path.scenario.scenario.seed
-        end = path.horizon + path.scenario.scenario.step_days / 2
-        self.switches: dict[int, list[tuple[int, float, int, bool]]] = defaultdict(list)
-        sequences = [replication_seed_sequence(seed, rep) for rep in replications]
-        for r, sequence in enumerate(sequences):
-            for t, d, on in switch_times(topo, sequence, end, path.horizon):
-                self.switches[math.ceil(t)].append((r, t, d, on))
-        self.link_factor = np.ones((n, len(topo.links)))
-        self.volume_factor = np.ones((n, n_c))
-        self.capacity_factor = np.ones((n, n_ref))
-        self.active = np.array([c.start_day <= 0 < c.end_day for c in topo.contracts])
-        self.month = path.scenario.scenario.start_date.replace(day=1)
-        self.purchase_usd_per_t = np.zeros((n, n_c))
-        self.crude_usd_per_t = np.zeros((n, n_c))
-        self._set_prices(range(n))
-        self.pipes = {
-            a: SharedPipe(n, topo.links[a].linefill_t, lay.linefill_mix[a], lay.third_key)
-            if a in lay.shared
-            else Pipes(n, topo.links[a].linefill_t, lay.linefill_mix[a])
-            for a in lay.link_order
-        }
-        #: Where each link's outflow went last, by share of each of its hops, and whether it
-        #: has gone anywhere yet (a shared line pushes its shippers' crude on after they stop).
-        self.last_shares = {a: np.zeros((n, len(path.hop_list[a]))) for a in lay.link_order}
-        self.last_valid = {a: np.zeros(n, dtype=bool) for a in lay.link_order}
-        #: Each rail corridor's loaded trains, and what they unloaded this step into each
-        #: refinery (t, t by key).
-        self.rails = {a: RailArrays(n, n_k, topo.links[a].transit_days) for a in path.rail_links}
-        self.rail_in_t = np.zeros((n, n_ref))
-        self.rail_in_by_key_t = np.zeros((n, n_ref, n_k))
-        #: Receipts each refinery can still take this step (shared lines' extra crude), t.
-        self.room_left_t = np.zeros((n, n_ref))
-        self.third_party_in_t = np.zeros(n)
-        self.third_party_out_t = np.zeros(n)
-        #: Crude handed in under swaps (it leaves the simulated network), t.
-        self.swapped_out_t = np.zeros(n)
-        # Refineries.
-        self.stock_t = np.array([[s.initial_stock_t for s in specs]] * n, dtype=float)
-        self.stock_by_key_t = np.array(
-            [[s.initial_stock_t * lay.stock_mix[i] for i, s in enumerate(specs)]] * n
-        ).reshape(n, n_ref, n_k)
-        self.online = np.ones((n, n_ref), dtype=bool)
-        # Ports' tanks, and each replication's cargo timeline (sim.array_cargo).
-        self.ports = PortArrays(
-            n,
-            np.array([x.initial_stock_t for x in topo.ports.values()], dtype=float),
-            lay.port_stock_by_key_t,
-            path.port_capacity_t,
-        )
-        #: The crude drawn from each port's tanks this step, by key (shares of 1).
-        self.port_mix = np.zeros((n, len(topo.ports), n_k))
-        #: Each port's cost books, every replication's (sim.array_cargo).
-        self.port_books = {
-            name: PortBooks(n, name, topo, [lay.routes[q] for q in lay.port_routes[p]])
-            for p, name in enumerate(topo.ports)
-        }
-        self.cargo_runs = (
-            cargo_runs(
-                topo,
-                path.scenario.scenario.start_date,
-                path.horizon,
-                path.prices,
-                sequences,
-                lay.refineries,
-                lambda: self.stock_t,
-                self.ports,
-                lay.keys,
-                [b.log for b in self.books],
-                self.port_books,
-            )
-            if topo.cargoes
-            else []
-        )
-        self.restart_allowed = np.zeros((n, n_ref), dtype=bool)
-        self.restart_ready_days = np.full((n, n_ref), math.inf)
-        self.initial_inventory_t = (
-            self.stock_t.sum(axis=1)[0]
-            + path._port_stock_t
-            + sum(topo.links[a].linefill_t for a in lay.link_order)
-            + path._idle_linefill_t
-        )
-        # Make-up.
-        self.owed_t = np.zeros((n, n_c))
-        self.window_end_days = np.full((n, n_c), np.nan)
-        self.nominated_t = np.zeros((n, n_c))
-        self.contract_shipped_t = np.zeros((n, n_c))
-        self.makeup_t = np.zeros((n, n_c))
-        # Recording.
-        self.intake_t = np.zeros((n, n_ref))
-        self.runs_t = np.zeros((n, n_ref))
-        self.unserved_t = np.zeros((n, n_ref))
-        self.cut_days = np.zeros((n, n_ref), dtype=int)
-        self.min_stock_t = self.stock_t.copy()
-        self.stock_integral_t_days = np.zeros((n, n_ref))
-        self.low_stock_days = np.zeros((n, n_ref))
-        self.cut = np.zeros((n, steps), dtype=bool)
-        self.route_t = np.zeros((n, len(lay.routes)))
-        self.route_crude_usd = np.zeros((n, len(lay.routes)))
-        self.purchase_usd = np.zeros((n, n_c))
-        self.transport_usd = np.zeros((n, n_c))
-        self.link_out_by_key_t = {a: np.zeros((n, n_k)) for a in lay.link_order}
-        self.month_runs_by_key_t = np.zeros((n, n_ref, n_k))
-        self.month_days = 0.0
-        self.valued_month = path.scenario.scenario.start_date.replace(day=1)
-        self.month_close_days = self._close_days()
-        #: Valuation totals (`RunValuation.totals`) by replication, refinery, crude key and
-        #: part, and whether each (refinery, key) has a row.
-        self.valued_parts = np.zeros((n, n_ref, n_k, len(VALUED)))
-        self.valued_booked = np.zeros((n, n_ref, n_k), dtype=bool)
-        self.plan_row = np.full(n, -1)
-        self.plans_used = np.zeros(n, dtype=int)
-        # Transit quotas (`Conditions.quota_used_t`, `Simulation.quota_spent`).
-        self.quota_used_t = np.zeros((n, len(topo.transit)))
-        self.quota_spent = np.zeros((n, len(topo.transit)), dtype=bool)
-        self._request: np.ndarray | None = None
+class Chunk(RefineryPlanner, ContractRules, RowBuilder):
+    """`len(replications)` replications of one scenario stepped together, day by day."""
 
     # -- discrete changes ------------------------------------------------------------
-    def _set_prices(self, rows: Any) -> None:
-        groups: dict[tuple, list[int]] = defaultdict(list)
-        for r in rows:
-            groups[self.books[r].shock].append(r)
-        for shock, members in groups.items():
-            prices = self.path.prices_for(self.month, shock)
-            self.purchase_usd_per_t[members] = prices.purchase_usd_per_t
-            self.crude_usd_per_t[members] = prices.crude_usd_per_t
 
     def _before_step(self, k: int) -> None:
         """What SimPy runs at or before day k: month turns, contract dates, disruptions,
@@ -389,121 +238,6 @@ class Chunk:
         ):
             if idx:
                 books.draw(drawn_t[:, p], self.ports.stock_t[:, p], volumes[:, idx])
-
-    def _ceiling(self) -> np.ndarray:
-        target = np.array([s.target_run_t_per_day for s in self.path._specs])
-        capacity = np.array([s.capacity_t_per_day for s in self.path._specs])
-        derated = np.minimum(target, capacity * self.capacity_factor)
-        return np.where(self.capacity_factor < 1.0, derated, target)
-
-    def _planned_rate(self, expected: np.ndarray) -> np.ndarray:
-        """P of each refinery (sim.engine.refinery), t/day."""
-        specs = self.path._specs
-        floor = np.array(
-            [
-                max(s.min_operating_stock_t, s.cover_target_days * s.target_run_t_per_day)
-                for s in specs
-            ]
-        )
-        lookahead = np.array([s.lookahead_days if s.lookahead_days > 0 else 1.0 for s in specs])
-        above = np.maximum(self.stock_t - floor, 0.0)
-        return expected + above / lookahead
-
-    def _plan_runs(self, rates: np.ndarray) -> np.ndarray:
-        """Each refinery's planned run rate for the step, t/day (`Refinery.plan`)."""
-        lay, specs = self.path.layout, self.path._specs
-        expected = np.zeros((self.n, len(specs)))
-        for q in range(len(lay.routes)):
-            expected[:, lay.route_refinery[q]] += self._expected_route(q, rates)
-        for n, links in self.path.rail_into.items():
-            if specs[n].lookahead_days > 0:  # and crude already on rail to it
-                for a in links:
-                    expected[:, n] += self.rails[a].content_t() / specs[n].lookahead_days
-        self.expected = expected
-        ceiling = self._ceiling()
-        plans = np.array([s.lookahead_days > 0 for s in specs])
-        minimum = np.array([s.min_technical_rate_t_per_day for s in specs])
-        planned = np.minimum(ceiling, np.maximum(self._planned_rate(expected), minimum))
-        return np.where(plans, planned, ceiling)
-
-    def _expected_route(self, q: int, rates: np.ndarray) -> np.ndarray:
-        """What route q brings over the look-ahead, t/day: from a port, no more than the port's
-        stock (shared by planned rate) allows (`NetworkStep._expected_t_per_day`)."""
-        p = self.path.port_of_route.get(q)
-        if p is None:
-            return rates[:, q]
-        lay = self.path.layout
-        spec = self.path._specs[lay.route_refinery[q]]
-        drawn = rates[:, lay.port_routes[p]].sum(axis=1)
-        safe = np.where(drawn > 0, drawn, 1.0)
-        stock = np.where(drawn > 0, self.ports.stock_t[:, p] * rates[:, q] / safe, 0.0)
-        lookahead = spec.lookahead_days if spec.lookahead_days > 0 else 1.0
-        return np.minimum(rates[:, q], stock / lookahead)
-
-    def _cut_to_caps(self, volumes: np.ndarray, planned: np.ndarray) -> None:
-        """Make-up never ships more than is owed (`NetworkStep._cut_to_caps`)."""
-        open_ = ~np.isnan(self.window_end_days)
-        if not open_.any():
-            return
-        cap = np.where(open_, planned * 1.0 + self.owed_t, np.inf)
-        for c in range(cap.shape[1]):
-            idx = np.nonzero(self.path.layout.route_contract == c)[0]
-            if not len(idx):
-                continue
-            want = volumes[:, idx].sum(axis=1)
-            over = want > cap[:, c]
-            if over.any():
-                scale = np.maximum(0.0, cap[over, c]) / want[over]
-                volumes[np.ix_(over, idx)] *= scale[:, None]
-
-    def _quota_left_t(self) -> np.ndarray:
-        """What each transit quota still allows this month, t (`Conditions.quota_left_t`)."""
-        return self.path.quota_t_per_month - self.quota_used_t
-
-    def _cut_to_quotas(self, volumes: np.ndarray) -> None:
-        """Scale the routes counted against each quota to what it still allows, quota after
-        quota (`NetworkStep._cut_to_quotas`)."""
-        left = self._quota_left_t()
-        for t in self.path.quota_order:
-            counts = self.path.quota_counts[t]
-            idx = np.nonzero(counts)[0]
-            if not len(idx):
-                continue
-            want = (volumes[:, idx] * counts[idx]).sum(axis=1)
-            over = want > left[:, t]
-            if over.any():
-                scale = np.maximum(0.0, left[over, t]) / want[over]
-                volumes[np.ix_(over, idx)] *= scale[:, None]
-
-    def _count_quotas(self, now: float, volumes: np.ndarray) -> None:
-        """Count the step's shipments against the quotas; a quota used up is logged once a
-        month (`Simulation._count_quotas`)."""
-        path = self.path
-        if not path.quota_order:
-            return
-        self.quota_used_t += volumes @ path.quota_counts.T
-        spent = (self._quota_left_t() <= QUOTA_EPS_T) & ~self.quota_spent
-        for t in path.quota_order:
-            for r in np.nonzero(spent[:, t])[0]:
-                self.quota_spent[r, t] = True
-                name = path.topology.transit[t].name
-                self.books[r].log(now + 1.0, name, EventKind.QUOTA_EXHAUSTED, month_key(self.month))
-
-    def _feasible(self, n: int, inflow: np.ndarray, planned_run: np.ndarray) -> np.ndarray:
-        """`Refinery.feasible_run_t` of refinery n, t."""
-        above = np.maximum(self.stock_t[:, n] - self.path._specs[n].min_operating_stock_t, 0.0)
-        return np.minimum(inflow + above, planned_run[:, n] * 1.0)
-
-    def _may_restart(self, n: int, run: np.ndarray) -> np.ndarray:
-        """`Refinery._may_restart` of refinery n."""
-        s = self.path._specs[n]
-        will = (run >= s.min_technical_rate_t_per_day * 1.0) & (run > 0)
-        rate = self._planned_rate(self.expected)[:, n] if s.lookahead_days > 0 else run / 1.0
-        margin = min(
-            s.min_technical_rate_t_per_day * (1.0 + s.restart_margin_share),
-            s.target_run_t_per_day,
-        )
-        return self.restart_allowed[:, n] & will & (rate >= margin * (1.0 - 1e-12))
 
     def _cut_to_room(self, k: int, volumes: np.ndarray, planned_run: np.ndarray) -> None:
         """Trains due unload first; refineries take no more than their tanks have room for
@@ -765,150 +499,3 @@ class Chunk:
         self.month_days = 0.0
         self.valued_month = first_of_next_month(self.valued_month)
         self.month_close_days = self._close_days()
-
-    def _close_days(self) -> float:
-        """When the valued month closes (`RunValuation.step`), days."""
-        start = self.path.scenario.scenario.start_date
-        return float((first_of_next_month(self.valued_month) - start).days) - 1e-9
-
-    def _count_contracts(self, now: float, nominal: np.ndarray, shipped: np.ndarray) -> None:
-        """Missed tonnes and make-up windows (`MakeUp.record`)."""
-        topo = self.path.topology
-        self.nominated_t += nominal * 1.0
-        self.contract_shipped_t += shipped
-        for c in [c.index for c in topo.contracts if c.makeup_max_share > 0]:
-            due = nominal[c] * 1.0
-            short = due - shipped[:, c]
-            tolerance = _MAKEUP_RELATIVE_TOLERANCE * due + _MAKEUP_ABSOLUTE_T
-            is_open = ~np.isnan(self.window_end_days[:, c])
-            missed = short > tolerance
-            self.owed_t[missed, c] += short[missed]
-            made_rows = ~missed & (short < 0) & is_open
-            made = np.minimum(-short, self.owed_t[:, c])
-            self.makeup_t[made_rows, c] += made[made_rows]
-            self.owed_t[made_rows, c] -= made[made_rows]
-            self._windows(c, now, float(nominal[c]), short <= tolerance, is_open)
-
-    def _windows(
-        self, c: int, now: float, nominal: float, full: np.ndarray, is_open: np.ndarray
-    ) -> None:
-        """As `MakeUp._windows`, for every replication that owes tonnes or has a window open:
-        the masks find the (rare) openings and closings, which are then booked one by one."""
-        contract = self.path.topology.contracts[c]
-        owed, end = self.owed_t[:, c], self.window_end_days[:, c]
-        paid = owed <= _MAKEUP_ABSOLUTE_T
-        opening = ~is_open & full & (nominal > 0) & ~paid
-        done = is_open & paid
-        lost = is_open & ~paid & (now + 1.0 >= end - 1e-9)
-        for r in np.nonzero(opening)[0]:
-            self.window_end_days[r, c] = now + 1.0 + contract.makeup_window_days
-            detail = (
-                f"{owed[r]:.0f} t missed; up to {contract.makeup_max_share * nominal:.0f} t/day "
-                f"extra for {contract.makeup_window_days:g} days"
-            )
-            self.books[r].log(now + 1.0, contract.name, EventKind.MAKEUP_START, detail)
-        for r in np.nonzero(done | lost)[0]:
-            detail = (
-                "all made up" if done[r] else f"window closed: {owed[r]:.0f} t not made up, lost"
-            )
-            self.books[r].log(now + 1.0, contract.name, EventKind.MAKEUP_END, detail)
-        closing = done | lost
-        self.owed_t[closing, c] = 0.0
-        self.window_end_days[closing, c] = np.nan
-
-    # -- results ---------------------------------------------------------------------
-    def result(self, r: int, seconds: float) -> ReplicationResult:
-        """Replication r's rows, made by the recorder's own code from these totals."""
-        path, lay, topo = self.path, self.path.layout, self.path.topology
-        rec = copy.copy(path._template)
-        rec.replication = self.replications[r]
-        rec.network = cast(NetworkStep, FinalNetwork(path, self.stock_t[r], self.stock_by_key_t[r]))
-        rec.refinery = {}
-        for n, name in enumerate(lay.refineries):
-            tot = RefineryTotals(0.0)
-            tot.intake_t = float(self.intake_t[r, n])
-            tot.runs_t = float(self.runs_t[r, n])
-            tot.unserved_t = float(self.unserved_t[r, n])
-            tot.cut_days = int(self.cut_days[r, n])
-            tot.min_stock_t = float(self.min_stock_t[r, n])
-            tot.stock_integral_t_days = float(self.stock_integral_t_days[r, n])
-            tot.low_stock_days = float(self.low_stock_days[r, n])
-            rec.refinery[name] = tot
-        rec.shipped_t = [0.0] * len(topo.contracts)
-        for q in range(len(lay.routes)):
-            rec.shipped_t[lay.route_contract[q]] += float(self.route_t[r, q])
-        rec.purchase_usd = [float(x) for x in self.purchase_usd[r]]
-        rec.transport_usd = [float(x) for x in self.transport_usd[r]]
-        # A swap's tonnes enter twice: at its source, and handed out (`RoutePlan.supply_entries`).
-        rec.supplied_t = float((self.route_t[r] * path.supply_entries).sum())
-        rec.costs = self._cost_book(r)
-        shipping = self.cargo_runs[r].shipping if self.cargo_runs else None
-        if self.cargo_runs:
-            for books in self.port_books.values():
-                merge_costs(rec.costs, books.costs(r))
-        book = self.books[r]
-        rec.events = [e for _, _, e in sorted([*book.events, *self.common.events])]
-        rec.disruption_spells = book.spells
-        rec._open_spells = {}
-        rec.daily = []
-        rec.cargoes = self.cargo_runs[r].cargoes if self.cargo_runs else []
-        rec.cut_spells, rec._cut_since = cut_spells(self.cut[r])
-        rec._link_mix_t = [{} for _ in topo.links]
-        for a, out in self.link_out_by_key_t.items():
-            rec._link_mix_t[a] = {i: [{lay.keys[i]: 1.0}, float(t)] for i, t in enumerate(out[r])}
-        rec.steps = path.steps
-        rec._open_plan = None
-        valuation = copy.copy(path._valuation)
-        valuation._runs = {n: defaultdict(float) for n in valuation.refineries}
-        valuation._run_accs = list(valuation._runs.items())
-        valuation.totals = {
-            (name, lay.keys[i]): dict(
-                zip(VALUED, map(float, self.valued_parts[r, n, i]), strict=True)
-            )
-            for n, name in enumerate(lay.refineries)
-            for i in np.nonzero(self.valued_booked[r, n])[0]
-        }
-        rec.valuation = valuation
-        rec.end = RunEnd(
-            end_days=path.horizon,
-            initial_inventory_t=float(self.initial_inventory_t),
-            final_inventory_t=float(
-                self.stock_t[r].sum()
-                + self.ports.stock_t[r].sum()
-                + sum(topo.links[a].linefill_t for a in lay.link_order)
-                + path._idle_linefill_t
-                + float(self.rail_content_t[r])
-            ),
-            lots_landed_t=shipping.lots_landed_t if shipping else 0.0,
-            swapped_out_t=float(self.swapped_out_t[r]),
-            third_party_in_t=float(self.third_party_in_t[r]),
-            third_party_out_t=float(self.third_party_out_t[r]),
-            cargoes_discharged=shipping.discharged if shipping else 0,
-            nominated_t=tuple(float(x) for x in self.nominated_t[r]),
-            contract_shipped_t=tuple(float(x) for x in self.contract_shipped_t[r]),
-            makeup_t=tuple(float(x) for x in self.makeup_t[r]),
-            cargoes_open=sum(shipping.open_cargoes) if shipping else 0,
-            steps=path.steps,
-            plans_used=int(self.plans_used[r]),
-            simpy_events=0,
-            engine_seconds=seconds,
-        )
-        return rec.result()
-
-    def _cost_book(self, r: int) -> dict[tuple[str, str, tuple[str, ...]], dict[str, float]]:
-        lay, topo = self.path.layout, self.path.topology
-        book: dict[tuple[str, str, tuple[str, ...]], dict[str, float]] = {}
-        for q, route in enumerate(lay.routes):
-            tonnes = float(self.route_t[r, q])
-            # Crude drawn from a port's tanks is booked when drawn, with its cargoes' costs.
-            if tonnes <= 0 or not route.supply_entries:
-                continue
-            c = topo.contracts[route.contract]
-            key = (route.destination, c.origin, route.link_names)
-            row = book.setdefault(key, dict.fromkeys(("tonnes_t", *COST_COMPONENTS), 0.0))
-            row["tonnes_t"] += tonnes
-            row["crude_usd"] += float(self.route_crude_usd[r, q])
-            row["premium_usd"] += tonnes * c.premium_usd_per_t
-            for k, per_t in route.cost_components_usd_per_t.items():
-                row[k] += per_t * tonnes
-        return book

@@ -24,7 +24,14 @@ What it cannot do (rail corridors loaded by several routes or not running from a
 refinery, disruptions of transit conditions (quota factors, fee changes) or of cargo options
 (directly or through their country), contamination (of cargoes too), contracts free to route,
 steps other than one day, the per-day series)
-is found up front by `unsupported`; the runner then says so once and uses the event path.
+is found up front by `unsupported` (sim.array_refusals); the runner then says so once and uses
+the event path.
+
+This module is what is built once per scenario (`ArrayPath`: plans, prices, valuation, caps) and
+the chunking; the rest is split by concept: sim.array_layout (the scenario as array indices,
+disruption switch times), sim.array_state and sim.array_chunk (a chunk's arrays and its daily
+step), sim.array_pipes (lines), sim.array_refineries (the run planner), sim.array_contracts
+(make-up, quotas), sim.array_books and sim.array_rows (books, a replication's rows).
 
 The event path stays the reference: tests/test_array_path.py checks every shipped scenario this
 path accepts against it, table by table, to `ARRAY_RELATIVE_TOLERANCE`.
