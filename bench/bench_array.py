@@ -11,7 +11,7 @@ The cases:
 
 - `event`: `simulate(scenario, daily="none")` on the event path (the reference);
 - `array`: the same call with `SIM_ENGINE=array`: every table's rows, as a user gets them;
-- `array-step`: the array path's stepping alone (sim.array_path `_Chunk.run`, chunk by chunk,
+- `array-step`: the array path's stepping alone (sim.array_chunk `Chunk.run`, chunk by chunk,
   no rows built): the part that `plain` bounds;
 - `plain`: the honest lower bound, written here: the same network and routes, every
   replication as an array axis, each contract's monthly nomination on its declared route, the
@@ -60,6 +60,7 @@ print(json.dumps(out))
 def array_steps(scenario, replications: int) -> None:
     """The array path's stepping of `replications`, chunk by chunk, no rows built."""
     from sim import array_path
+    from sim.array_chunk import Chunk
     from sim.engine.allocator import Allocator
     from sim.engine.topology import compile_topology
 
@@ -67,7 +68,7 @@ def array_steps(scenario, replications: int) -> None:
     path = array_path.ArrayPath(scenario, topology, Allocator(topology))
     size = array_path.CHUNK_REPLICATIONS
     for start in range(0, replications, size):
-        array_path._Chunk(path, list(range(start, min(replications, start + size)))).run()
+        Chunk(path, list(range(start, min(replications, start + size)))).run()
 
 
 def plain_step_runs(scenario, replications: int):

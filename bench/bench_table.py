@@ -17,7 +17,7 @@ Columns:
 - event path: `Replicator(...).run(range(n), daily="none")` with `engine="event"` (what
   `simulate(scenario, daily="none")` does);
 - array path: the same with `engine="array"` (below 16 replications the runner runs them on the
-  event path, and the cell says so); refused scenarios say why (sim.array_path.unsupported);
+  event path, and the cell says so); refused scenarios say why (sim.array_refusals.unsupported);
 - common style: bench_engine's `run_common_style` (a `simpy.Container` per node, a process per
   pipeline doing get/put each day, a process per refinery) on the same network, moving the
   volumes the engine's allocator plans for each day; its per-day plans are computed before the
@@ -133,7 +133,7 @@ def child(mode: str, case: str, reps: int, trace: bool = False) -> dict[str, Any
 
 def refusal(case: str) -> str | None:
     """Why the array path refuses a case (None: it runs it)."""
-    from sim.array_path import unsupported
+    from sim.array_refusals import unsupported
     from sim.engine.topology import compile_topology
 
     scenario = load_case(case, 1)

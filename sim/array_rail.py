@@ -12,7 +12,7 @@ than any train behind it, so it is due at every later step, as the event path's 
 (re-queued at the head with the time they waited) are. Unloading in order is a walk over the due
 slots taking what fits, so a slot partly unloaded keeps its remainder and its shares, as the held
 parcel does. A corridor loaded from several routes in one step would hold several parcels of
-different crude in one slot, in an order this cannot keep: `sim.array_path.unsupported` refuses
+different crude in one slot, in an order this cannot keep: `sim.array_refusals.unsupported` refuses
 that (the shipped corridors carry one route each).
 """
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.array_path import CHUNK_REPLICATIONS, ArrayPath, unsupported
+from sim.array_path import CHUNK_REPLICATIONS, ArrayPath
+from sim.array_refusals import unsupported
 from sim.engine.allocator import Allocator
 from sim.engine.simulation import ExecutableCache, Simulation
 from sim.engine.topology import Topology, compile_topology

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 import sim.array_path
+import sim.array_pipes
 import sim.runner
-from sim.array_path import ARRAY_RELATIVE_TOLERANCE, unsupported
+from sim.array_path import ARRAY_RELATIVE_TOLERANCE
+from sim.array_refusals import unsupported
 from sim.engine.topology import compile_topology
 from sim.engines import engine_setting
 from sim.recording import ReplicationResult
@@ -256,7 +258,7 @@ def test_chunks_and_the_daily_replication_change_nothing(monkeypatch):
     """Replication 0 records its days on the event path, the rest run in chunks of 3, with
     lines' rings of entries starting at 4 rows (so they grow)."""
     monkeypatch.setattr(sim.array_path, "CHUNK_REPLICATIONS", 3)
-    monkeypatch.setattr(sim.array_path, "PIPE_SLOTS", 4)
+    monkeypatch.setattr(sim.array_pipes, "PIPE_SLOTS", 4)
     event, array = _runs(SCENARIOS / "risk_regime.toml", 8, daily="first")
     assert array[0].daily and not array[1].daily
     assert [r.replication for r in array] == list(range(8))
@@ -523,11 +525,11 @@ def test_events_of_one_instant_in_two_books_sort_in_the_order_logged():
     compared the records themselves (a TypeError, met at 10,000 risk-regime replications)."""
     import itertools
 
-    from sim.array_path import _Books
+    from sim.array_books import Books
     from sim.kinds import EventKind
 
     counter = itertools.count()
-    common, book = _Books(counter), _Books(counter)
+    common, book = Books(counter), Books(counter)
     common.log(31.0, "network", EventKind.MONTH_START, "2019-02")
     book.log(31.0, "unecha_mozyr", EventKind.DISRUPTION_START, "outage")
     merged = [e for _, _, e in sorted([*book.events, *common.events])]

@@ -1,0 +1,193 @@
+"""The array path's pipelines: each carrying line's batches followed by crude key as rings of
+cumulative tonnes per replication; lines shared with third parties, whose background flow
+pushes the shippers' crude on."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Rows a line's ring of entries starts with (it doubles when its crude takes longer).
+PIPE_SLOTS = 64
+
+
+class Pipes:
+    """Every carrying line's batches as cumulative tonnes (and tonnes by crude key) at the
+    end of each entry, one entry per step: what leaves at the head over a step is the
+    difference of the cumulative curve at the head's two positions (a full line).
+
+    Entries live in a ring of `slots` rows (entry e in row e mod slots), grown when the
+    entries between the furthest-behind head and the tail no longer fit: memory follows the
+    transit time of the line, not the horizon.
+    """
+
+    def __init__(self, n: int, linefill_t: float, mix: np.ndarray):
+        slots = PIPE_SLOTS
+        self.n, self.k, self.slots = n, len(mix), slots
+        self.cum_t = np.zeros((slots, n))
+        self.cum_c = np.zeros((slots, n, self.k))
+        self.cum_t[1] = linefill_t
+        self.cum_c[1] = linefill_t * mix
+        self.entries = 2
+        self.rows = np.arange(n)
+        #: Entry each replication's head is in (the first ending at or past the head).
+        self.head = np.ones(n, dtype=int)
+        self.head_t = np.zeros(n)
+        self.head_c = np.zeros((n, self.k))
+
+    def _grow(self) -> None:
+        first, last = int(self.head.min()) - 1, self.entries - 1
+        slots = 2 * self.slots
+        cum_t, cum_c = np.zeros((slots, self.n)), np.zeros((slots, self.n, self.k))
+        for e in range(first, last + 1):
+            cum_t[e % slots] = self.cum_t[e % self.slots]
+            cum_c[e % slots] = self.cum_c[e % self.slots]
+        self.cum_t, self.cum_c, self.slots = cum_t, cum_c, slots
+
+    def push(self, in_t: np.ndarray, in_c: np.ndarray) -> np.ndarray:
+        """Tonnes by key leaving the head when `in_t` (by key `in_c`) enter at the tail."""
+        self._append(in_t, in_c)
+        return self._pop(in_t)
+
+    def _append(self, in_t: np.ndarray, in_c: np.ndarray) -> None:
+        """A new entry at the tail."""
+        e = self.entries
+        if e - int(self.head.min()) + 2 > self.slots:
+            self._grow()
+        slots = self.slots
+        np.add(self.cum_t[(e - 1) % slots], in_t, out=self.cum_t[e % slots])
+        np.add(self.cum_c[(e - 1) % slots], in_c, out=self.cum_c[e % slots])
+        self.entries = e + 1
+
+    def _locate(self, new: np.ndarray, head: np.ndarray) -> np.ndarray:
+        """The entry each position `new` is in, walking on from `head` (no change)."""
+        slots, n, e, rows = self.slots, self.n, self.entries, self.rows
+        flat_t = self.cum_t.reshape(-1)
+        behind = (flat_t[(head % slots) * n + rows] < new) & (head < e - 1)
+        while behind.any():
+            head = head + behind
+            behind = (flat_t[(head % slots) * n + rows] < new) & (head < e - 1)
+        return head
+
+    def _cum_at(self, new: np.ndarray, head: np.ndarray) -> np.ndarray:
+        """Cumulative tonnes by key at positions `new`, in entries `head`."""
+        slots, n, rows = self.slots, self.n, self.rows
+        flat_t = self.cum_t.reshape(-1)
+        flat_c = self.cum_c.reshape(-1, self.k)
+        at, before = (head % slots) * n + rows, ((head - 1) % slots) * n + rows
+        low_t, high_t = flat_t[before], flat_t[at]
+        length = high_t - low_t
+        frac = np.where(length > 0, (new - low_t) / np.where(length > 0, length, 1.0), 1.0)
+        frac = np.clip(frac, 0.0, 1.0)[:, None]
+        low_c, high_c = flat_c[before], flat_c[at]
+        return low_c + frac * (high_c - low_c)
+
+    def _pop(self, out_t: np.ndarray) -> np.ndarray:
+        """Tonnes by key leaving the head when `out_t` leave."""
+        new = self.head_t + out_t
+        head = self._locate(new, self.head)
+        at_head = self._cum_at(new, head)
+        out = at_head - self.head_c
+        self.head, self.head_t, self.head_c = head, new, at_head
+        return out
+
+
+class Unfollowable(Exception):
+    """A chunk met something the array path does not replay exactly; its replications run
+    on the event path instead."""
+
+
+class SharedPipe(Pipes):
+    """A line shared with third parties (sim.engine.crude `PipelineFIFO.push_shared`): each
+    step the simulated shippers' crude and then the third parties' batch enter as two
+    entries; the third parties' crude leaving at the head leaves the network there."""
+
+    def __init__(self, n: int, linefill_t: float, mix: np.ndarray, third: int):
+        super().__init__(n, linefill_t, mix)
+        self.linefill_t, self.mix, self.third = linefill_t, mix, third
+        #: The day-0 linefill is one entry until the first step lays it out.
+        self.unsplit = True
+
+    def lay_out(self, own_t: np.ndarray, background_t: np.ndarray) -> None:
+        """`PipelineFIFO._lay_out`: alternating batches in the first step's proportions."""
+        step_t = own_t + background_t
+        if not (step_t > 0).all():
+            raise Unfollowable("a shared line starts without flow")
+        self.unsplit = False
+        total = self.linefill_t
+        pairs = np.minimum(10_000, np.ceil(total / step_t)).astype(int)
+        chunk = total / pairs
+        own = chunk * own_t / step_t
+        most = int(pairs.max())
+        self.slots = max(PIPE_SLOTS, 1 << (2 * most + 64).bit_length())
+        self.cum_t = np.zeros((self.slots, self.n))
+        self.cum_c = np.zeros((self.slots, self.n, self.k))
+        self.entries = 1
+        third = np.zeros(self.k)
+        third[self.third] = 1.0
+        for i in range(most):
+            here = i < pairs
+            a = np.where(here, own, 0.0)
+            b = np.where(here, chunk - own, 0.0)
+            self._append(a, a[:, None] * self.mix)
+            self._append(b, b[:, None] * third)
+        self.head = np.ones(self.n, dtype=int)
+
+    def own_ahead(self, tonnes_t: np.ndarray) -> np.ndarray:
+        """`PipelineFIFO.own_in_head`: of the next `tonnes_t` leaving (within the content),
+        the simulated shippers' tonnes."""
+        tail_t = self.cum_t[(self.entries - 1) % self.slots]
+        end = np.minimum(self.head_t + tonnes_t, tail_t)
+        third_at = self._third_at(end, self._locate(end, self.head))
+        head_own = self.head_t - self.head_c[:, self.third]
+        return (end - third_at) - head_own
+
+    def _third_at(self, new: np.ndarray, head: np.ndarray) -> np.ndarray:
+        """`_cum_at` of the third parties' key alone (one column, not every key)."""
+        slots, n, rows = self.slots, self.n, self.rows
+        flat_t = self.cum_t.reshape(-1)
+        third = self.cum_c[..., self.third].reshape(-1)
+        at, before = (head % slots) * n + rows, ((head - 1) % slots) * n + rows
+        low_t, high_t = flat_t[before], flat_t[at]
+        length = high_t - low_t
+        frac = np.where(length > 0, (new - low_t) / np.where(length > 0, length, 1.0), 1.0)
+        frac = np.clip(frac, 0.0, 1.0)
+        low_c, high_c = third[before], third[at]
+        return low_c + frac * (high_c - low_c)
+
+    def until_own(self, own_t: np.ndarray) -> np.ndarray:
+        """`PipelineFIFO.push_until_own`: tonnes that can leave before more than `own_t` of
+        the simulated shippers' crude has (third-party batches pass whole): the first entry
+        from the head holding shippers' crude whose end reaches the goal, found over every
+        live entry at once."""
+        head, rows = self.head, self.rows
+        head_own = self.head_t - self.head_c[:, self.third]
+        goal = head_own + own_t
+        first, last = int(head.min()), self.entries - 1
+        entries = np.arange(first, last + 1)
+        ends = entries % self.slots
+        starts = (entries - 1) % self.slots
+        own_end = self.cum_t[ends] - self.cum_c[ends, :, self.third]
+        at_head = entries[:, None] == head[None, :]
+        own_start = np.where(
+            at_head, head_own[None, :], self.cum_t[starts] - self.cum_c[starts, :, self.third]
+        )
+        start_t = np.where(at_head, self.head_t[None, :], self.cum_t[starts])
+        reach = (entries[:, None] >= head[None, :]) & (own_end >= goal) & (own_end - own_start > 0)
+        found = reach.any(axis=0)
+        j = reach.argmax(axis=0)
+        inside = start_t[j, rows] + (goal - own_start[j, rows]) - self.head_t
+        beyond = (self.cum_t[last % self.slots] - self.head_t) + (goal - own_end[-1])
+        return np.where(found, inside, beyond)
+
+    def push_shared(
+        self, own_t: np.ndarray, own_c: np.ndarray, background_t: np.ndarray
+    ) -> np.ndarray:
+        """The shippers' crude, then the third parties' batch, in at the tail; returns what
+        leaves at the head by key (third parties' key included)."""
+        if self.unsplit:
+            self.lay_out(own_t, background_t)
+        third = np.zeros((self.n, self.k))
+        third[:, self.third] = background_t
+        self._append(own_t, own_c)
+        self._append(background_t, third)
+        return self._pop(own_t + background_t)
