@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_table import ROOT, cli_memory  # noqa: E402
+from bench_table import base_run_figure, cli_memory  # noqa: E402
 
 _TRACED = r"""
 import sys, tempfile, tracemalloc
@@ -34,14 +32,7 @@ with tempfile.TemporaryDirectory() as out:
 
 
 def traced_peak_mb(reps: int, engine: str) -> float:
-    done = subprocess.run(
-        [sys.executable, "-c", _TRACED, str(ROOT / "scenarios" / "base.toml"), str(reps)],
-        env={**os.environ, "SIM_ENGINE": engine},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return float(done.stdout.strip().splitlines()[-1])
+    return base_run_figure(_TRACED, reps, engine)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -197,8 +197,14 @@ def cli_memory(reps: int, engine: str = "array") -> float:
     """Peak RSS, MB, of `python -m sim run scenarios/base.toml --daily none` with `reps`
     replications: the user's path, which streams the long tables to disk as replications finish.
     Measured through a go-between process, whose RUSAGE_CHILDREN holds that run's peak alone."""
+    return base_run_figure(_CLI, reps, engine)
+
+
+def base_run_figure(script: str, reps: int, engine: str) -> float:
+    """The number a fresh process running `script` (argv: scenarios/base.toml, `reps`) prints
+    last, on the path `engine`."""
     done = subprocess.run(
-        [sys.executable, "-c", _CLI, str(ROOT / "scenarios" / "base.toml"), str(reps)],
+        [sys.executable, "-c", script, str(ROOT / "scenarios" / "base.toml"), str(reps)],
         env={**os.environ, "SIM_ENGINE": engine},
         capture_output=True,
         text=True,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -70,7 +69,8 @@ def build_layout(scenario: Scenario, topology: Topology) -> Layout:
     plan = Plan(
         tuple(tuple((lk, 1.0) for ci, lk in pairs if ci == c.index) for c in topology.contracts)
     )
-    routes = executable(plan, topology).routes
+    unpacked = executable(plan, topology)
+    routes = unpacked.routes
     through: dict[int, list[int]] = defaultdict(list)
     injected: dict[int, list[int]] = defaultdict(list)
     handed_out: dict[int, list[int]] = defaultdict(list)
@@ -98,7 +98,7 @@ def build_layout(scenario: Scenario, topology: Topology) -> Layout:
     backgrounds = [getattr(f, "background_mix", None) for f in network.fifos]
     for mix in [*mixes, *(b for b in backgrounds if b)]:
         keys += [k for k in mix if k not in keys]
-    order = _topological([r.next_hops() for r in routes])
+    order = unpacked.link_order  # the event path's own order: upstream first
     third = [keys.index(next(iter(b))) for b in backgrounds if b]
     return Layout(
         routes=routes,
@@ -140,30 +140,6 @@ def build_layout(scenario: Scenario, topology: Topology) -> Layout:
     )
 
 
-def _topological(hop_lists: list[list[tuple[int, Any]]]) -> list[int]:
-    used = sorted({a for hops in hop_lists for a, _ in hops})
-    after: dict[int, set[int]] = defaultdict(set)
-    for hops in hop_lists:
-        for a, b in hops:
-            if isinstance(b, int):
-                after[a].add(b)
-    indegree = dict.fromkeys(used, 0)
-    for a in used:
-        for b in after[a]:
-            indegree[b] += 1
-    ready, order = [x for x in used if indegree[x] == 0], []
-    while ready:
-        ready.sort()
-        link = ready.pop(0)
-        order.append(link)
-        for b in sorted(after[link]):
-            indegree[b] -= 1
-            if indegree[b] == 0:
-                ready.append(b)
-    return order
-
-
-# ---------------------------------------------------------------------------- disruptions
 def switch_times(
     topology: Topology, seed_sequence: np.random.SeedSequence, end_days: float, horizon: float
 ) -> list[tuple[float, int, bool]]:

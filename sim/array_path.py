@@ -57,7 +57,7 @@ import numpy as np
 from sim.array_books import VALUED
 from sim.array_chunk import Chunk
 from sim.array_layout import build_layout
-from sim.economics.valuation import PRICED_PRODUCTS
+from sim.economics.valuation import PRICED_PRODUCTS, products_t
 from sim.engine.allocator import Allocator, PlanRequest
 from sim.engine.conditions import Conditions, PriceSetter
 from sim.engine.crude import split_mix_key
@@ -307,20 +307,16 @@ class ArrayPath:
         over = blend > config.sulphur_limit_pct
         naphtha = t * fraction("naphtha_mass_frac")
         vc, rc = vgo * vgo_share[:, None], residue * residue_share[:, None]
-        yv, yr = config.vacuum_gas_oil_yields, config.vacuum_residue_yields
-        g = config.naphtha_to_gasoline_mass_frac
-        products = {
-            "gasoline": g * naphtha + vc * yv.gasoline_mass_frac + rc * yr.gasoline_mass_frac,
-            "diesel": t * fraction("middle_distillates_mass_frac")
-            + vc * yv.diesel_mass_frac
-            + rc * yr.diesel_mass_frac,
-            "naphtha": (1.0 - g) * naphtha,
-            "fuel_oil": (vgo - vc)
-            + (residue - rc)
-            + vc * yv.fuel_oil_mass_frac
-            + rc * yr.fuel_oil_mass_frac,
-            "coke": vc * yv.coke_mass_frac + rc * yr.coke_mass_frac,
-        }
+        products = products_t(
+            config,
+            naphtha,
+            t * fraction("middle_distillates_mass_frac"),
+            t * fraction("light_ends_mass_frac"),
+            vgo,
+            residue,
+            vc,
+            rc,
+        )
         prices = self._valuation.valuer.prices_usd_per_t(month)
         worth = sum(products[p] * prices[p] for p in PRICED_PRODUCTS)
         excess = config.sulphur_cost_usd_per_t_per_pct * t * (sulphur - config.sulphur_limit_pct)

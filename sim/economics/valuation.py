@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sim.engine.crude import split_mix_key
 from sim.scenario.schema import Grade, RefineryConfig, Scenario
@@ -107,6 +108,37 @@ class RunValue:
         return 1.0 - self.per_t(self.products_t["fuel_oil"])
 
 
+def products_t(
+    config: RefineryConfig,
+    naphtha_t: Any,
+    middle_distillates_t: Any,
+    light_ends_t: Any,
+    vacuum_gas_oil_t: Any,
+    vacuum_residue_t: Any,
+    vgo_converted_t: Any,
+    residue_converted_t: Any,
+) -> dict[str, Any]:
+    """Products of one crude's straight-run cuts, t: naphtha split into gasoline and naphtha,
+    the converted vacuum gas oil and residue by their yields, the rest as fuel oil. Floats or
+    numpy arrays alike (the array path values every replication at once with this)."""
+    yv, yr = config.vacuum_gas_oil_yields, config.vacuum_residue_yields
+    g = config.naphtha_to_gasoline_mass_frac
+    vc, rc = vgo_converted_t, residue_converted_t
+    return {
+        "gasoline": g * naphtha_t + vc * yv.gasoline_mass_frac + rc * yr.gasoline_mass_frac,
+        "diesel": middle_distillates_t + vc * yv.diesel_mass_frac + rc * yr.diesel_mass_frac,
+        "naphtha": (1.0 - g) * naphtha_t,
+        "fuel_oil": (vacuum_gas_oil_t - vc)
+        + (vacuum_residue_t - rc)
+        + vc * yv.fuel_oil_mass_frac
+        + rc * yr.fuel_oil_mass_frac,
+        "coke": vc * yv.coke_mass_frac + rc * yr.coke_mass_frac,
+        FUEL_AND_LOSS: light_ends_t
+        + vc * yv.fuel_and_loss_mass_frac
+        + rc * yr.fuel_and_loss_mass_frac,
+    }
+
+
 def value_runs(
     config: RefineryConfig,
     runs_t: Mapping[str, float],
@@ -144,8 +176,6 @@ def value_runs(
 
     blend_sulphur = sum(t * sulphur[k] for k, t in run.items()) / total_t
     over_limit = blend_sulphur > config.sulphur_limit_pct
-    yv, yr = config.vacuum_gas_oil_yields, config.vacuum_residue_yields
-    g = config.naphtha_to_gasoline_mass_frac
     by_crude = {}
     for key, t in run.items():
         a = assays[key]
@@ -153,21 +183,16 @@ def value_runs(
         vgo = t * a.vacuum_gas_oil_mass_frac
         residue = t * a.vacuum_residue_mass_frac
         vc, rc = vgo * vgo_share, residue * residue_share
-        products = {
-            "gasoline": g * naphtha + vc * yv.gasoline_mass_frac + rc * yr.gasoline_mass_frac,
-            "diesel": t * a.middle_distillates_mass_frac
-            + vc * yv.diesel_mass_frac
-            + rc * yr.diesel_mass_frac,
-            "naphtha": (1.0 - g) * naphtha,
-            "fuel_oil": (vgo - vc)
-            + (residue - rc)
-            + vc * yv.fuel_oil_mass_frac
-            + rc * yr.fuel_oil_mass_frac,
-            "coke": vc * yv.coke_mass_frac + rc * yr.coke_mass_frac,
-            FUEL_AND_LOSS: t * a.light_ends_mass_frac
-            + vc * yv.fuel_and_loss_mass_frac
-            + rc * yr.fuel_and_loss_mass_frac,
-        }
+        products = products_t(
+            config,
+            naphtha,
+            t * a.middle_distillates_mass_frac,
+            t * a.light_ends_mass_frac,
+            vgo,
+            residue,
+            vc,
+            rc,
+        )
         worth = sum(products[p] * prices_usd_per_t[p] for p in PRICED_PRODUCTS)
         sulphur_cost = (
             config.sulphur_cost_usd_per_t_per_pct * t * (sulphur[key] - config.sulphur_limit_pct)
