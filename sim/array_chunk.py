@@ -19,14 +19,18 @@ from sim.array_rows import RowBuilder
 from sim.engine.conditions import QUOTA_EPS_T
 from sim.engine.records import DisruptionRecord
 from sim.engine.topology import DisruptionSpec
-from sim.kinds import Effect, EventKind, TargetKind
+from sim.kinds import Combine, Effect, EventKind, TargetKind
 from sim.recording.recorder import DisruptionSpell
 from sim.units import days_in_month, first_of_next_month, month_key
 
 #: As the recorder: a run below target by less than this is not a cut, t.
 _CUT_TOLERANCE_T = 1e-6
-#: Each effect's combining rule and neutral value (properties: looked up once, not per switch).
-_COMBINE = {e: (e.combine, e.neutral) for e in Effect}
+#: Each effect's combining rule (`Combine.apply` as a builtin: the same min, max or sum) and
+#: neutral value, looked up once, not per switch.
+_COMBINE = {
+    e: ({Combine.LOWEST: min, Combine.HIGHEST: max, Combine.SUM: sum}[e.combine], e.neutral)
+    for e in Effect
+}
 
 
 class Chunk(RefineryPlanner, ContractRules, RowBuilder):
@@ -88,14 +92,15 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
                 else:
                     active.pop(d.name, None)
                 combine, neutral = _COMBINE[effect]
-                combined = combine.apply(active.values(), neutral)
+                combined = combine(active.values()) if active else neutral
                 self._apply(r, kind, target, effect, combined)
                 if self.cargo_runs and kind in (TargetKind.PORT, TargetKind.PRICE):
                     at = t if happened is None else happened
                     self.cargo_runs[r].change_at(at, kind.value, target, combined)
-        record = DisruptionRecord(t, d.name, d.target, d.target_kind, d.effects, on)
         if on:
-            spell = DisruptionSpell(record)
+            spell = DisruptionSpell(
+                DisruptionRecord(t, d.name, d.target, d.target_kind, d.effects, on)
+            )
             book.spells.append(spell)
             book.open_spells[d.name] = spell
             book.log(t, d.target, EventKind.DISRUPTION_START, self.path.start_detail[d.name])
@@ -106,7 +111,9 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
     def _apply(self, r: int, kind: TargetKind, target: str, effect: Effect, value: float) -> None:
         topo, book = self.path.topology, self.books[r]
         if kind is TargetKind.LINK:
-            self.link_factor[r, topo.link_index[target]] = value
+            a = topo.link_index[target]
+            self.link_factor[r, a] = value
+            self.link_caps_t[r, a] = self.path.link_cap_t_per_day(a, value)
         elif kind is TargetKind.REFINERY:
             self.capacity_factor[r, self.path.layout.refineries.index(target)] = value
         elif kind is TargetKind.CONTRACT and effect is Effect.VOLUME_FACTOR:
@@ -155,9 +162,7 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
         # A quota with tonnes left does not bound the plan (the step stops its crude exactly);
         # one used up is a rate of 0 (`Simulation._plan_request`).
         quotas = np.where(self._quota_left_t() <= QUOTA_EPS_T, 0.0, math.inf)
-        request = np.concatenate(
-            [planned + extra, path.link_caps(self.link_factor), quotas], axis=1
-        )
+        request = np.concatenate([planned + extra, self.link_caps_t, quotas], axis=1)
         if self._request is None:
             changed = np.ones(self.n, dtype=bool)
         else:

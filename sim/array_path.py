@@ -222,26 +222,34 @@ class ArrayPath:
     def link_caps(self, factors: np.ndarray) -> np.ndarray:
         """Capacity each link leaves the simulated contracts at these factors, t/day."""
         out = np.empty_like(factors)
-        for i, link in enumerate(self.topology.links):
+        for i in range(len(self.topology.links)):
             column = factors[:, i]
             for value in np.unique(column):
-                key = (i, float(value))
-                cap = self._caps_cache.get(key)
-                if cap is None:
-                    cap = self._caps_cache[key] = link.available_t_per_day(float(value))
-                out[column == value, i] = cap
+                out[column == value, i] = self.link_cap_t_per_day(i, float(value))
         return out
+
+    def link_cap_t_per_day(self, link: int, factor: float) -> float:
+        """Capacity link `link` leaves the simulated contracts at capacity factor `factor`."""
+        key = (link, float(factor))
+        cap = self._caps_cache.get(key)
+        if cap is None:
+            spec = self.topology.links[link]
+            cap = self._caps_cache[key] = spec.available_t_per_day(float(factor))
+        return cap
 
     def plan_rows(self, rates: np.ndarray, caps: np.ndarray, quotas: np.ndarray) -> np.ndarray:
         """Index into the plan table of each replication's request (the allocator solves each
         distinct request once, as it does for the event path); `quotas` is the rate each
         transit quota allows (0 used up, inf otherwise, as `Simulation._plan_request`)."""
         request = np.ascontiguousarray(np.concatenate([rates, caps, quotas], axis=1))
-        out = np.empty(len(request), dtype=int)
-        for r, row in enumerate(request):
+        # Many replications ask alike: look up each distinct request once, not row by row.
+        distinct, first, back = np.unique(request, axis=0, return_index=True, return_inverse=True)
+        out = np.empty(len(distinct), dtype=int)
+        for u, row in enumerate(distinct):
             key = row.tobytes()
             index = self._plan_rows.get(key)
             if index is None:
+                r = first[u]
                 plan = self.allocator.plan(
                     PlanRequest(
                         tuple(float(x) for x in rates[r]),
@@ -258,8 +266,8 @@ class ArrayPath:
                 index = self._plan_rows[key] = len(self._plan_table)
                 self._plan_table.append(vector)
                 self._plan_present.append(present)
-            out[r] = index
-        return out
+            out[u] = index
+        return out[back.reshape(-1)]
 
     def plan_array(self) -> np.ndarray:
         """The plan table as one array (rows: plans, columns: routes), t/day."""

@@ -50,6 +50,8 @@ class ChunkState:
             for t, d, on in switch_times(topo, sequence, end, path.horizon):
                 self.switches[math.ceil(t)].append((r, t, d, on))
         self.link_factor = np.ones((n, len(topo.links)))
+        #: What each link leaves the contracts at these factors, t/day (kept with them).
+        self.link_caps_t = path.link_caps(self.link_factor)
         self.volume_factor = np.ones((n, n_c))
         self.capacity_factor = np.ones((n, n_ref))
         self.active = np.array([c.start_day <= 0 < c.end_day for c in topo.contracts])
