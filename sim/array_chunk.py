@@ -7,6 +7,7 @@ replication's rows (sim.array_rows) are mixed in, each a concept of its own."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -27,10 +28,12 @@ from sim.units import days_in_month, first_of_next_month, month_key
 _CUT_TOLERANCE_T = 1e-6
 #: Each effect's combining rule (`Combine.apply` as a builtin: the same min, max or sum) and
 #: neutral value, looked up once, not per switch.
-_COMBINE = {
-    e: ({Combine.LOWEST: min, Combine.HIGHEST: max, Combine.SUM: sum}[e.combine], e.neutral)
-    for e in Effect
+_BUILTIN: dict[Combine, Callable[[Iterable[float]], float]] = {
+    Combine.LOWEST: min,
+    Combine.HIGHEST: max,
+    Combine.SUM: sum,
 }
+_COMBINE = {e: (_BUILTIN[e.combine], e.neutral) for e in Effect}
 
 
 class Chunk(RefineryPlanner, ContractRules, RowBuilder):
@@ -114,6 +117,8 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
             a = topo.link_index[target]
             self.link_factor[r, a] = value
             self.link_caps_t[r, a] = self.path.link_cap_t_per_day(a, value)
+            if a in self.background_t:
+                self.background_t[a][r] = self.path.background_one_t_per_day(a, float(value))
         elif kind is TargetKind.REFINERY:
             self.capacity_factor[r, self.path.layout.refineries.index(target)] = value
         elif kind is TargetKind.CONTRACT and effect is Effect.VOLUME_FACTOR:
@@ -179,7 +184,7 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
             self.plans_used[rows[moved]] += 1
             self.plan_row[rows] = new
             self._request = request
-        rates = path.plan_array()[self.plan_row]
+        rates = path.plan_array().take(self.plan_row, axis=0)
         return rates, nominal, planned
 
     def _step(self, k: int, now: float) -> None:
@@ -293,26 +298,29 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
         return got_t
 
     def _shares(
-        self, volumes: np.ndarray, rates: np.ndarray, present: np.ndarray
+        self, volumes: np.ndarray, rates: np.ndarray, planned: np.ndarray
     ) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per link: (share of its outflow to each hop, whether it has hops, whether the plan
         routes anything through it): by this step's volumes, else the plan's rates, else where
-        it went last (`NetworkStep._hops`)."""
+        it went last (`NetworkStep._hops`). `planned`: replications × links in `moves` order."""
         out: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        for a, _, through, _ in self.path.moves:
-            hops = self.path.hop_list[a]
-            total_v = volumes[:, through].sum(axis=1)
-            total_r = rates[:, through].sum(axis=1)
-            shares = self.last_shares[a].copy()
-            by_r = (total_v <= 0) & (total_r > 0)
+        for j, (a, _, _, _) in enumerate(self.path.moves):
+            sums = self.path.hop_sums[a]
+            sums_v, sums_r = volumes @ sums, rates @ sums
+            total_v, total_r = sums_v[:, -1], sums_r[:, -1]
             by_v = total_v > 0
-            for i, (_, qs) in enumerate(hops):
-                if by_r.any():
-                    shares[by_r, i] = rates[np.ix_(by_r, qs)].sum(axis=1) / total_r[by_r]
-                if by_v.any():
-                    shares[by_v, i] = volumes[np.ix_(by_v, qs)].sum(axis=1) / total_v[by_v]
+            by_r = ~by_v & (total_r > 0)
+            shares = np.where(
+                by_v[:, None],
+                sums_v[:, :-1] / np.where(by_v, total_v, 1.0)[:, None],
+                np.where(
+                    by_r[:, None],
+                    sums_r[:, :-1] / np.where(by_r, total_r, 1.0)[:, None],
+                    self.last_shares[a],
+                ),
+            )
             valid = by_v | by_r | self.last_valid[a]
-            out[a] = (shares, np.asarray(valid), np.asarray(present[:, through].any(axis=1)))
+            out[a] = (shares, valid, planned[:, j])
         return out
 
     def _room_through(self, a: int, shares: dict) -> np.ndarray:
@@ -353,14 +361,17 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
         pipe = self.pipes[a]
         assert isinstance(pipe, SharedPipe)
         _, valid, _ = shares[a]
-        background = self.path.background_t_per_day(a, self.link_factor[:, a]) * 1.0
+        background = self.background_t[a]
         if not pipe.unsplit:
             limited = pipe.own_ahead(t + background) > t + 1e-9
             if limited.any():
+                # Only where the shippers' crude would be pushed out beyond what they send.
+                rows = np.nonzero(limited)[0]
                 room = np.where(valid, self._room_through(a, shares), 0.0)
-                most = pipe.until_own(t + room)
-                cut = np.maximum(0.0, np.minimum(background, most - t))
-                background = np.where(limited, cut, background)
+                most = pipe.until_own((t + room)[rows], rows)
+                cut = np.maximum(0.0, np.minimum(background[rows], most - t[rows]))
+                background = background.copy()
+                background[rows] = cut
         out_c = pipe.push_shared(t, c, background)
         third = out_c[:, pipe.third].copy()
         out_c[:, pipe.third] = 0.0
@@ -384,7 +395,7 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
         in_c: dict[int, np.ndarray] = {}
         received_t = np.zeros((self.n, n_ref))
         received_c = np.zeros((self.n, n_ref, n_k))
-        shares = self._shares(volumes, rates, path.present_array()[self.plan_row])
+        shares = self._shares(volumes, rates, path.through_array().take(self.plan_row, axis=0))
         for a, injected, _, _ in path.moves:
             t = in_t.get(a, 0.0) + np.zeros(self.n)
             c = in_c.get(a, 0.0) + np.zeros((self.n, n_k))

@@ -170,6 +170,20 @@ class ArrayPath:
             )
             for a in lay.link_order
         ]
+        #: Per carrying link: routes × (its hops, then itself) of 0 and 1, so that one product
+        #: with a step's volumes by route sums each hop's and the link's tonnes.
+        self.hop_sums = {}
+        for a, _, through, hops in self.moves:
+            sums = np.zeros((len(lay.routes), len(hops) + 1))
+            for i, (_, qs) in enumerate(hops):
+                sums[qs, i] = 1.0
+            sums[through, -1] = 1.0
+            self.hop_sums[a] = sums
+        #: Routes × carrying links (in `moves` order): 1 where the route runs through the link.
+        self._through = np.zeros((len(lay.routes), len(self.moves)))
+        for j, (_, _, through, _) in enumerate(self.moves):
+            self._through[through, j] = 1.0
+        self._through_array = np.zeros((0, len(self.moves)), dtype=bool)
 
     def run(self, replications: list[int]) -> list[ReplicationResult]:
         out: list[ReplicationResult] = []
@@ -210,14 +224,18 @@ class ArrayPath:
     def background_t_per_day(self, link: int, factors: np.ndarray) -> np.ndarray:
         """The third parties' flow on a shared line at these capacity factors, t/day."""
         out = np.empty_like(factors)
-        spec = self.topology.links[link]
         for value in np.unique(factors):
-            key = (link, float(value))
-            rate = self._background_cache.get(key)
-            if rate is None:
-                rate = self._background_cache[key] = spec.third_party_flow_t_per_day(float(value))
-            out[factors == value] = rate
+            out[factors == value] = self.background_one_t_per_day(link, float(value))
         return out
+
+    def background_one_t_per_day(self, link: int, factor: float) -> float:
+        """The third parties' flow on shared line `link` at capacity factor `factor`, t/day."""
+        key = (link, factor)
+        rate = self._background_cache.get(key)
+        if rate is None:
+            spec = self.topology.links[link]
+            rate = self._background_cache[key] = spec.third_party_flow_t_per_day(factor)
+        return rate
 
     def link_caps(self, factors: np.ndarray) -> np.ndarray:
         """Capacity each link leaves the simulated contracts at these factors, t/day."""
@@ -274,12 +292,14 @@ class ArrayPath:
         if self._plan_array is None or len(self._plan_array) != len(self._plan_table):
             self._plan_array = np.array(self._plan_table)
             self._present_array = np.array(self._plan_present)
+            self._through_array = (self._present_array @ self._through) > 0
         return self._plan_array
 
-    def present_array(self) -> np.ndarray:
-        """Which routes each plan lists (rows: plans, columns: routes)."""
+    def through_array(self) -> np.ndarray:
+        """Whether each plan routes anything through each carrying link (rows: plans,
+        columns: links in `moves` order)."""
         self.plan_array()
-        return self._present_array
+        return self._through_array
 
     def value_rows(self, refinery: str, runs_t: np.ndarray, month: str, days: float) -> np.ndarray:
         """`sim.economics.valuation.value_runs` for many runs at once: `runs_t` by replication

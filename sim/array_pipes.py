@@ -15,7 +15,8 @@ class Pipes:
     end of each entry, one entry per step: what leaves at the head over a step is the
     difference of the cumulative curve at the head's two positions (a full line).
 
-    Entries live in a ring of `slots` rows (entry e in row e mod slots), grown when the
+    Entries live in a ring of `slots` rows (entry e in row e mod slots; `slots` a power of
+    two, so e mod slots is e & (slots - 1), cheaper on arrays), grown when the
     entries between the furthest-behind head and the tail no longer fit: memory follows the
     transit time of the line, not the horizon.
     """
@@ -60,25 +61,36 @@ class Pipes:
 
     def _locate(self, new: np.ndarray, head: np.ndarray) -> np.ndarray:
         """The entry each position `new` is in, walking on from `head` (no change)."""
-        slots, n, e, rows = self.slots, self.n, self.entries, self.rows
+        mask, n, e, rows = self.slots - 1, self.n, self.entries, self.rows
         flat_t = self.cum_t.reshape(-1)
-        behind = (flat_t[(head % slots) * n + rows] < new) & (head < e - 1)
-        while behind.any():
-            head = head + behind
-            behind = (flat_t[(head % slots) * n + rows] < new) & (head < e - 1)
-        return head
+        behind = (flat_t.take((head & mask) * n + rows) < new) & (head < e - 1)
+        if not behind.any():
+            return head
+        # Most heads move an entry or two; a line back from an outage walks over many empty
+        # entries in a few replications: walk on only those still behind.
+        head = head.copy()
+        walking = np.nonzero(behind)[0]
+        at, goal = head[walking] + 1, new[walking]
+        while True:
+            behind = (flat_t.take((at & mask) * n + walking) < goal) & (at < e - 1)
+            if not behind.all():
+                head[walking] = at
+                walking, at, goal = walking[behind], at[behind], goal[behind]
+                if not len(walking):
+                    return head
+            at = at + 1
 
     def _cum_at(self, new: np.ndarray, head: np.ndarray) -> np.ndarray:
         """Cumulative tonnes by key at positions `new`, in entries `head`."""
-        slots, n, rows = self.slots, self.n, self.rows
+        mask, n, rows = self.slots - 1, self.n, self.rows
         flat_t = self.cum_t.reshape(-1)
         flat_c = self.cum_c.reshape(-1, self.k)
-        at, before = (head % slots) * n + rows, ((head - 1) % slots) * n + rows
-        low_t, high_t = flat_t[before], flat_t[at]
+        at, before = (head & mask) * n + rows, ((head - 1) & mask) * n + rows
+        low_t, high_t = flat_t.take(before), flat_t.take(at)
         length = high_t - low_t
         frac = np.where(length > 0, (new - low_t) / np.where(length > 0, length, 1.0), 1.0)
         frac = np.clip(frac, 0.0, 1.0)[:, None]
-        low_c, high_c = flat_c[before], flat_c[at]
+        low_c, high_c = flat_c.take(before, axis=0), flat_c.take(at, axis=0)
         return low_c + frac * (high_c - low_c)
 
     def _pop(self, out_t: np.ndarray) -> np.ndarray:
@@ -143,40 +155,42 @@ class SharedPipe(Pipes):
 
     def _third_at(self, new: np.ndarray, head: np.ndarray) -> np.ndarray:
         """`_cum_at` of the third parties' key alone (one column, not every key)."""
-        slots, n, rows = self.slots, self.n, self.rows
+        mask, n, rows = self.slots - 1, self.n, self.rows
         flat_t = self.cum_t.reshape(-1)
-        third = self.cum_c[..., self.third].reshape(-1)
-        at, before = (head % slots) * n + rows, ((head - 1) % slots) * n + rows
-        low_t, high_t = flat_t[before], flat_t[at]
+        flat_c, k, third = self.cum_c.reshape(-1), self.k, self.third  # a view, not a copy
+        at, before = (head & mask) * n + rows, ((head - 1) & mask) * n + rows
+        low_t, high_t = flat_t.take(before), flat_t.take(at)
         length = high_t - low_t
         frac = np.where(length > 0, (new - low_t) / np.where(length > 0, length, 1.0), 1.0)
         frac = np.clip(frac, 0.0, 1.0)
-        low_c, high_c = third[before], third[at]
+        low_c, high_c = flat_c.take(before * k + third), flat_c.take(at * k + third)
         return low_c + frac * (high_c - low_c)
 
-    def until_own(self, own_t: np.ndarray) -> np.ndarray:
-        """`PipelineFIFO.push_until_own`: tonnes that can leave before more than `own_t` of
-        the simulated shippers' crude has (third-party batches pass whole): the first entry
-        from the head holding shippers' crude whose end reaches the goal, found over every
-        live entry at once."""
-        head, rows = self.head, self.rows
-        head_own = self.head_t - self.head_c[:, self.third]
+    def until_own(self, own_t: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """`PipelineFIFO.push_until_own` in replications `rows` (indices; `own_t` is theirs):
+        tonnes that can leave before more than `own_t` of the simulated shippers' crude has
+        (third-party batches pass whole): the first entry from the head holding shippers'
+        crude whose end reaches the goal, found over every live entry at once."""
+        head, head_t = self.head[rows], self.head_t[rows]
+        head_own = head_t - self.head_c[rows, self.third]
         goal = head_own + own_t
         first, last = int(head.min()), self.entries - 1
         entries = np.arange(first, last + 1)
-        ends = entries % self.slots
-        starts = (entries - 1) % self.slots
-        own_end = self.cum_t[ends] - self.cum_c[ends, :, self.third]
+        ends = (entries % self.slots)[:, None]
+        starts = ((entries - 1) % self.slots)[:, None]
+        own_end = self.cum_t[ends, rows] - self.cum_c[ends, rows, self.third]
         at_head = entries[:, None] == head[None, :]
+        start_cum_t = self.cum_t[starts, rows]
         own_start = np.where(
-            at_head, head_own[None, :], self.cum_t[starts] - self.cum_c[starts, :, self.third]
+            at_head, head_own[None, :], start_cum_t - self.cum_c[starts, rows, self.third]
         )
-        start_t = np.where(at_head, self.head_t[None, :], self.cum_t[starts])
+        start_t = np.where(at_head, head_t[None, :], start_cum_t)
         reach = (entries[:, None] >= head[None, :]) & (own_end >= goal) & (own_end - own_start > 0)
         found = reach.any(axis=0)
         j = reach.argmax(axis=0)
-        inside = start_t[j, rows] + (goal - own_start[j, rows]) - self.head_t
-        beyond = (self.cum_t[last % self.slots] - self.head_t) + (goal - own_end[-1])
+        live = np.arange(len(rows))
+        inside = start_t[j, live] + (goal - own_start[j, live]) - head_t
+        beyond = (self.cum_t[last % self.slots, rows] - head_t) + (goal - own_end[-1])
         return np.where(found, inside, beyond)
 
     def push_shared(

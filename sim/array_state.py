@@ -52,6 +52,10 @@ class ChunkState:
         self.link_factor = np.ones((n, len(topo.links)))
         #: What each link leaves the contracts at these factors, t/day (kept with them).
         self.link_caps_t = path.link_caps(self.link_factor)
+        #: The third parties' flow on each shared line at these factors, t/day (kept with them).
+        self.background_t = {
+            a: path.background_t_per_day(a, self.link_factor[:, a]) for a in lay.shared
+        }
         self.volume_factor = np.ones((n, n_c))
         self.capacity_factor = np.ones((n, n_ref))
         self.active = np.array([c.start_day <= 0 < c.end_day for c in topo.contracts])

@@ -534,3 +534,14 @@ def test_events_of_one_instant_in_two_books_sort_in_the_order_logged():
     book.log(31.0, "unecha_mozyr", EventKind.DISRUPTION_START, "outage")
     merged = [e for _, _, e in sorted([*book.events, *common.events])]
     assert [e.kind for e in merged] == [EventKind.MONTH_START, EventKind.DISRUPTION_START]
+
+
+def test_switch_combines_as_the_event_path() -> None:
+    """The array path combines overlapping disruptions with builtins (`_BUILTIN`, looked up
+    once): each must be `Combine.apply` of the event path."""
+    from sim.array_chunk import _BUILTIN
+    from sim.kinds import Combine
+
+    for rule in Combine:
+        for values in ([0.5], [0.25, 0.75, 0.5], [10.0, -3.0]):
+            assert _BUILTIN[rule](values) == rule.apply(values, 1.0)
