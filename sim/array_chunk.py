@@ -417,7 +417,7 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
             self.link_out_by_key_t[a] += out_c
             share_a, valid, planned = shares[a]
             moved = planned & ((t > 0) | (a in lay.shared)) & valid
-            self.last_shares[a][moved] = share_a[moved]
+            np.copyto(self.last_shares[a], share_a, where=moved[:, None])
             self.last_valid[a] |= moved
             for i, (nxt, _) in enumerate(path.hop_list[a]):
                 share = np.where(valid, share_a[:, i], 0.0)
@@ -475,11 +475,7 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
         """The recorder's running totals (`Recorder.on_step`)."""
         path, lay = self.path, self.path.layout
         self.month_days += 1.0
-        specs = path._specs
-        target = np.array([s.target_run_t_per_day for s in specs]) * 1.0
-        low_level = np.array(
-            [path.scenario.scenario.low_stock_days * s.target_run_t_per_day for s in specs]
-        )
+        target, low_level = path.target_t, path.low_level_t
         end = self.stock_t
         start = end - received + run
         self.intake_t += received
@@ -493,7 +489,7 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
         self.cut_days += run < target - _CUT_TOLERANCE_T
         self.route_t += volumes
         self.route_crude_usd += volumes * self.crude_usd_per_t[:, lay.route_contract]
-        costs = np.array([r.cost_usd_per_t for r in lay.routes])
+        costs = path.route_cost_usd_per_t
         for q in range(len(lay.routes)):
             c = lay.route_contract[q]
             self.purchase_usd[:, c] += volumes[:, q] * self.purchase_usd_per_t[:, c]

@@ -101,6 +101,24 @@ class ArrayPath:
         self._template = Recorder(scenario, topology, network, 0, False)
         self._valuation = RunValuation(scenario)
         self._specs = [topology.refineries[n] for n in self.layout.refineries]
+        specs = self._specs
+        #: The refineries' constants as arrays (by refinery), built once, not every step.
+        self.target_t = np.array([s.target_run_t_per_day for s in specs], dtype=float)
+        self.capacity_t = np.array([s.capacity_t_per_day for s in specs], dtype=float)
+        self.floor_t = np.array(
+            [
+                max(s.min_operating_stock_t, s.cover_target_days * s.target_run_t_per_day)
+                for s in specs
+            ],
+            dtype=float,
+        )
+        self.lookahead_days = np.array(
+            [s.lookahead_days if s.lookahead_days > 0 else 1.0 for s in specs], dtype=float
+        )
+        self.plans_ahead = np.array([s.lookahead_days > 0 for s in specs])
+        self.minimum_t = np.array([s.min_technical_rate_t_per_day for s in specs], dtype=float)
+        self.low_level_t = scenario.scenario.low_stock_days * self.target_t
+        self.route_cost_usd_per_t = np.array([r.cost_usd_per_t for r in self.layout.routes])
         self._port_stock_t = sum(t.stock_t for t in network.ports.values())
         self._idle_linefill_t = sum(
             network.fifos[i].content_t()

@@ -13,23 +13,14 @@ class RefineryPlanner(ChunkState):
     """Each refinery's planned run, feasible run and restart (mixed into `Chunk`)."""
 
     def _ceiling(self) -> np.ndarray:
-        target = np.array([s.target_run_t_per_day for s in self.path._specs])
-        capacity = np.array([s.capacity_t_per_day for s in self.path._specs])
-        derated = np.minimum(target, capacity * self.capacity_factor)
-        return np.where(self.capacity_factor < 1.0, derated, target)
+        path = self.path
+        derated = np.minimum(path.target_t, path.capacity_t * self.capacity_factor)
+        return np.where(self.capacity_factor < 1.0, derated, path.target_t)
 
     def _planned_rate(self, expected: np.ndarray) -> np.ndarray:
         """P of each refinery (sim.engine.refinery), t/day."""
-        specs = self.path._specs
-        floor = np.array(
-            [
-                max(s.min_operating_stock_t, s.cover_target_days * s.target_run_t_per_day)
-                for s in specs
-            ]
-        )
-        lookahead = np.array([s.lookahead_days if s.lookahead_days > 0 else 1.0 for s in specs])
-        above = np.maximum(self.stock_t - floor, 0.0)
-        return expected + above / lookahead
+        above = np.maximum(self.stock_t - self.path.floor_t, 0.0)
+        return expected + above / self.path.lookahead_days
 
     def _plan_runs(self, rates: np.ndarray) -> np.ndarray:
         """Each refinery's planned run rate for the step, t/day (`Refinery.plan`)."""
@@ -42,11 +33,11 @@ class RefineryPlanner(ChunkState):
                 for a in links:
                     expected[:, n] += self.rails[a].content_t() / specs[n].lookahead_days
         self.expected = expected
+        # The step's P: the stocks it reads do not change before the refineries run.
+        self.planned_rate_t = self._planned_rate(expected)
         ceiling = self._ceiling()
-        plans = np.array([s.lookahead_days > 0 for s in specs])
-        minimum = np.array([s.min_technical_rate_t_per_day for s in specs])
-        planned = np.minimum(ceiling, np.maximum(self._planned_rate(expected), minimum))
-        return np.where(plans, planned, ceiling)
+        planned = np.minimum(ceiling, np.maximum(self.planned_rate_t, self.path.minimum_t))
+        return np.where(self.path.plans_ahead, planned, ceiling)
 
     def _expected_route(self, q: int, rates: np.ndarray) -> np.ndarray:
         """What route q brings over the look-ahead, t/day: from a port, no more than the port's
@@ -71,7 +62,7 @@ class RefineryPlanner(ChunkState):
         """`Refinery._may_restart` of refinery n."""
         s = self.path._specs[n]
         will = (run >= s.min_technical_rate_t_per_day * 1.0) & (run > 0)
-        rate = self._planned_rate(self.expected)[:, n] if s.lookahead_days > 0 else run / 1.0
+        rate = self.planned_rate_t[:, n] if s.lookahead_days > 0 else run / 1.0
         margin = min(
             s.min_technical_rate_t_per_day * (1.0 + s.restart_margin_share),
             s.target_run_t_per_day,
