@@ -188,15 +188,6 @@ class ArrayPath:
             )
             for a in lay.link_order
         ]
-        #: Per carrying link: routes × (its hops, then itself) of 0 and 1, so that one product
-        #: with a step's volumes by route sums each hop's and the link's tonnes.
-        self.hop_sums = {}
-        for a, _, through, hops in self.moves:
-            sums = np.zeros((len(lay.routes), len(hops) + 1))
-            for i, (_, qs) in enumerate(hops):
-                sums[qs, i] = 1.0
-            sums[through, -1] = 1.0
-            self.hop_sums[a] = sums
         #: Routes × carrying links (in `moves` order): 1 where the route runs through the link.
         self._through = np.zeros((len(lay.routes), len(self.moves)))
         for j, (_, _, through, _) in enumerate(self.moves):
