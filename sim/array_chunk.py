@@ -300,7 +300,7 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
             got_t = got_t + out_t
             got_by_key_t += out_by_key_t
             # A corridor's flow is what it unloaded (`NetworkStep._move_and_deliver`).
-            self.link_out_by_key_t[a] += out_by_key_t
+            self.link_out_by_key_t[a] += out_by_key_t.T
         self.rail_in_t[:, n] = got_t
         self.rail_in_by_key_t[:, n] = got_by_key_t
         return got_t
@@ -383,8 +383,8 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
                 background = background.copy()
                 background[rows] = cut
         out_c = pipe.push_shared(t, c, background)
-        third = out_c[:, pipe.third].copy()
-        out_c[:, pipe.third] = 0.0
+        third = out_c[pipe.third].copy()
+        out_c[pipe.third] = 0.0
         self.third_party_in_t += background
         self.third_party_out_t += third
         out_t = (t + background) - third
@@ -398,27 +398,29 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
         self, k: int, volumes: np.ndarray, rates: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Crude through the lines, upstream first, and onto rail; what each refinery receives
-        (t, by key), the trains unloaded this step included."""
+        (t, by key), the trains unloaded this step included. Tonnes by key move key-major
+        (keys × replications, as sim.array_pipes keeps them); what the refineries receive by
+        key is handed on as replications × refineries × keys."""
         path, lay = self.path, self.path.layout
         n_ref, n_k = len(lay.refineries), len(lay.keys)
         in_t: dict[int, np.ndarray] = {}
         in_c: dict[int, np.ndarray] = {}
         received_t = np.zeros((self.n, n_ref))
-        received_c = np.zeros((self.n, n_ref, n_k))
+        received_c = np.zeros((n_ref, n_k, self.n))
         shares = self._shares(volumes, rates, path.through_array().take(self.plan_row, axis=0))
         for a, injected, _, _ in path.moves:
             t = in_t.get(a, 0.0) + np.zeros(self.n)
-            c = in_c.get(a, 0.0) + np.zeros((self.n, n_k))
+            c = in_c.get(a, 0.0) + np.zeros((n_k, self.n))
             for q, mix in injected:
                 v = volumes[:, q]
                 t = t + v
-                c = c + v[:, None] * mix
+                c = c + mix[:, None] * v
             for q, p in path.port_moves.get(a, ()):
                 v = volumes[:, q]
                 t = t + v
-                c = c + v[:, None] * self.port_mix[:, p]
+                c = c + self.port_mix[:, p].T * v
             if a in self.rails:  # loaded now, unloaded `transit_days` later
-                self.rails[a].load(k, t, c)
+                self.rails[a].load(k, t, c.T)
                 continue
             if a in lay.shared:
                 out_t, out_c = self._push_shared(a, t, c, shares)
@@ -433,16 +435,17 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
                 share = np.where(valid, share_a[:, i], 0.0)
                 if nxt >= 0:
                     in_t[nxt] = in_t.get(nxt, 0.0) + share * out_t
-                    in_c[nxt] = in_c.get(nxt, 0.0) + share[:, None] * out_c
+                    in_c[nxt] = in_c.get(nxt, 0.0) + share * out_c
                 elif nxt == HAND_IN:
                     self.swapped_out_t += share * out_t
                 else:
                     received_t[:, -1 - nxt] += share * out_t
-                    received_c[:, -1 - nxt] += share[:, None] * out_c
+                    received_c[-1 - nxt] += share * out_c
+        by_key = received_c.transpose(2, 0, 1)
         if self.rails:
             received_t += self.rail_in_t
-            received_c += self.rail_in_by_key_t
-        return received_t, received_c
+            by_key = by_key + self.rail_in_by_key_t
+        return received_t, by_key
 
     def _deliver(
         self, now: float, received_t: np.ndarray, received_c: np.ndarray, planned_run: np.ndarray

@@ -15,6 +15,11 @@ class Pipes:
     end of each entry, one entry per step: what leaves at the head over a step is the
     difference of the cumulative curve at the head's two positions (a full line).
 
+    Tonnes by key are kept key-major (entries × keys × replications, and keys ×
+    replications in and out): a few keys by thousands of replications, so that what is
+    broadcast over the replications runs along the long axis (2-4× cheaper than along the
+    keys).
+
     Entries live in a ring of `slots` rows (entry e in row e mod slots; `slots` a power of
     two, so e mod slots is e & (slots - 1), cheaper on arrays), grown when the
     entries between the furthest-behind head and the tail no longer fit: memory follows the
@@ -25,27 +30,30 @@ class Pipes:
         slots = PIPE_SLOTS
         self.n, self.k, self.slots = n, len(mix), slots
         self.cum_t = np.zeros((slots, n))
-        self.cum_c = np.zeros((slots, n, self.k))
+        self.cum_c = np.zeros((slots, self.k, n))
         self.cum_t[1] = linefill_t
-        self.cum_c[1] = linefill_t * mix
+        self.cum_c[1] = linefill_t * mix[:, None]
         self.entries = 2
         self.rows = np.arange(n)
+        #: Offset of (key, replication) within one entry's row of `cum_c`.
+        self.cells = np.arange(self.k)[:, None] * n + self.rows[None, :]
         #: Entry each replication's head is in (the first ending at or past the head).
         self.head = np.ones(n, dtype=int)
         self.head_t = np.zeros(n)
-        self.head_c = np.zeros((n, self.k))
+        self.head_c = np.zeros((self.k, n))
 
     def _grow(self) -> None:
         first, last = int(self.head.min()) - 1, self.entries - 1
         slots = 2 * self.slots
-        cum_t, cum_c = np.zeros((slots, self.n)), np.zeros((slots, self.n, self.k))
+        cum_t, cum_c = np.zeros((slots, self.n)), np.zeros((slots, self.k, self.n))
         for e in range(first, last + 1):
             cum_t[e % slots] = self.cum_t[e % self.slots]
             cum_c[e % slots] = self.cum_c[e % self.slots]
         self.cum_t, self.cum_c, self.slots = cum_t, cum_c, slots
 
     def push(self, in_t: np.ndarray, in_c: np.ndarray) -> np.ndarray:
-        """Tonnes by key leaving the head when `in_t` (by key `in_c`) enter at the tail."""
+        """Tonnes by key (keys × replications) leaving the head when `in_t` (by key `in_c`,
+        keys × replications) enter at the tail."""
         self._append(in_t, in_c)
         return self._pop(in_t)
 
@@ -81,16 +89,19 @@ class Pipes:
             at = at + 1
 
     def _cum_at(self, new: np.ndarray, head: np.ndarray) -> np.ndarray:
-        """Cumulative tonnes by key at positions `new`, in entries `head`."""
+        """Cumulative tonnes by key (keys × replications) at positions `new`, in entries
+        `head`."""
         mask, n, rows = self.slots - 1, self.n, self.rows
         flat_t = self.cum_t.reshape(-1)
-        flat_c = self.cum_c.reshape(-1, self.k)
-        at, before = (head & mask) * n + rows, ((head - 1) & mask) * n + rows
-        low_t, high_t = flat_t.take(before), flat_t.take(at)
+        flat_c = self.cum_c.reshape(-1)
+        at_row, before_row = head & mask, (head - 1) & mask
+        low_t, high_t = flat_t.take(before_row * n + rows), flat_t.take(at_row * n + rows)
         length = high_t - low_t
         frac = np.where(length > 0, (new - low_t) / np.where(length > 0, length, 1.0), 1.0)
-        frac = np.clip(frac, 0.0, 1.0)[:, None]
-        low_c, high_c = flat_c.take(before, axis=0), flat_c.take(at, axis=0)
+        frac = np.clip(frac, 0.0, 1.0)
+        size = self.k * n
+        low_c = flat_c.take(before_row * size + self.cells)
+        high_c = flat_c.take(at_row * size + self.cells)
         return low_c + frac * (high_c - low_c)
 
     def _pop(self, out_t: np.ndarray) -> np.ndarray:
@@ -132,7 +143,7 @@ class SharedPipe(Pipes):
         most = int(pairs.max())
         self.slots = max(PIPE_SLOTS, 1 << (2 * most + 64).bit_length())
         self.cum_t = np.zeros((self.slots, self.n))
-        self.cum_c = np.zeros((self.slots, self.n, self.k))
+        self.cum_c = np.zeros((self.slots, self.k, self.n))
         self.entries = 1
         third = np.zeros(self.k)
         third[self.third] = 1.0
@@ -140,8 +151,8 @@ class SharedPipe(Pipes):
             here = i < pairs
             a = np.where(here, own, 0.0)
             b = np.where(here, chunk - own, 0.0)
-            self._append(a, a[:, None] * self.mix)
-            self._append(b, b[:, None] * third)
+            self._append(a, self.mix[:, None] * a)
+            self._append(b, third[:, None] * b)
         self.head = np.ones(self.n, dtype=int)
 
     def own_ahead(self, tonnes_t: np.ndarray) -> np.ndarray:
@@ -150,7 +161,7 @@ class SharedPipe(Pipes):
         tail_t = self.cum_t[(self.entries - 1) % self.slots]
         end = np.minimum(self.head_t + tonnes_t, tail_t)
         third_at = self._third_at(end, self._locate(end, self.head))
-        head_own = self.head_t - self.head_c[:, self.third]
+        head_own = self.head_t - self.head_c[self.third]
         return (end - third_at) - head_own
 
     def _third_at(self, new: np.ndarray, head: np.ndarray) -> np.ndarray:
@@ -158,12 +169,13 @@ class SharedPipe(Pipes):
         mask, n, rows = self.slots - 1, self.n, self.rows
         flat_t = self.cum_t.reshape(-1)
         flat_c, k, third = self.cum_c.reshape(-1), self.k, self.third  # a view, not a copy
-        at, before = (head & mask) * n + rows, ((head - 1) & mask) * n + rows
-        low_t, high_t = flat_t.take(before), flat_t.take(at)
+        at_row, before_row = head & mask, (head - 1) & mask
+        low_t, high_t = flat_t.take(before_row * n + rows), flat_t.take(at_row * n + rows)
         length = high_t - low_t
         frac = np.where(length > 0, (new - low_t) / np.where(length > 0, length, 1.0), 1.0)
         frac = np.clip(frac, 0.0, 1.0)
-        low_c, high_c = flat_c.take(before * k + third), flat_c.take(at * k + third)
+        low_c = flat_c.take((before_row * k + third) * n + rows)
+        high_c = flat_c.take((at_row * k + third) * n + rows)
         return low_c + frac * (high_c - low_c)
 
     def until_own(self, own_t: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -172,17 +184,17 @@ class SharedPipe(Pipes):
         (third-party batches pass whole): the first entry from the head holding shippers'
         crude whose end reaches the goal, found over every live entry at once."""
         head, head_t = self.head[rows], self.head_t[rows]
-        head_own = head_t - self.head_c[rows, self.third]
+        head_own = head_t - self.head_c[self.third, rows]
         goal = head_own + own_t
         first, last = int(head.min()), self.entries - 1
         entries = np.arange(first, last + 1)
         ends = (entries % self.slots)[:, None]
         starts = ((entries - 1) % self.slots)[:, None]
-        own_end = self.cum_t[ends, rows] - self.cum_c[ends, rows, self.third]
+        own_end = self.cum_t[ends, rows] - self.cum_c[ends, self.third, rows]
         at_head = entries[:, None] == head[None, :]
         start_cum_t = self.cum_t[starts, rows]
         own_start = np.where(
-            at_head, head_own[None, :], start_cum_t - self.cum_c[starts, rows, self.third]
+            at_head, head_own[None, :], start_cum_t - self.cum_c[starts, self.third, rows]
         )
         start_t = np.where(at_head, head_t[None, :], start_cum_t)
         reach = (entries[:, None] >= head[None, :]) & (own_end >= goal) & (own_end - own_start > 0)
@@ -200,8 +212,8 @@ class SharedPipe(Pipes):
         leaves at the head by key (third parties' key included)."""
         if self.unsplit:
             self.lay_out(own_t, background_t)
-        third = np.zeros((self.n, self.k))
-        third[:, self.third] = background_t
+        third = np.zeros((self.k, self.n))
+        third[self.third] = background_t
         self._append(own_t, own_c)
         self._append(background_t, third)
         return self._pop(own_t + background_t)

@@ -61,7 +61,8 @@ class RowBuilder(ChunkState):
         rec.cut_spells, rec._cut_since = cut_spells(self.cut[r])
         rec._link_mix_t = [{} for _ in topo.links]
         for a, out in self.link_out_by_key_t.items():
-            rec._link_mix_t[a] = {i: [{lay.keys[i]: 1.0}, float(t)] for i, t in enumerate(out[r])}
+            by_key = out[:, r]  # keys × replications
+            rec._link_mix_t[a] = {i: [{lay.keys[i]: 1.0}, float(t)] for i, t in enumerate(by_key)}
         rec.steps = path.steps
         rec._open_plan = None
         valuation = copy.copy(path._valuation)

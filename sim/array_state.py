@@ -148,7 +148,8 @@ class ChunkState:
         self.route_crude_usd = np.zeros((n, len(lay.routes)))
         self.purchase_usd = np.zeros((n, n_c))
         self.transport_usd = np.zeros((n, n_c))
-        self.link_out_by_key_t = {a: np.zeros((n, n_k)) for a in lay.link_order}
+        #: What left each link by crude key, keys × replications (key-major, as the lines), t.
+        self.link_out_by_key_t = {a: np.zeros((n_k, n)) for a in lay.link_order}
         self.month_runs_by_key_t = np.zeros((n, n_ref, n_k))
         self.month_days = 0.0
         self.valued_month = path.scenario.scenario.start_date.replace(day=1)
