@@ -534,3 +534,24 @@ def test_events_of_one_instant_in_two_books_sort_in_the_order_logged():
     book.log(31.0, "unecha_mozyr", EventKind.DISRUPTION_START, "outage")
     merged = [e for _, _, e in sorted([*book.events, *common.events])]
     assert [e.kind for e in merged] == [EventKind.MONTH_START, EventKind.DISRUPTION_START]
+
+
+def test_the_array_path_checks_every_replications_books(monkeypatch):
+    """A result whose books do not close is refused as on the event path: one replication's
+    runs are inflated after the chunk has stepped, so its stocks no longer explain them."""
+    from sim.array_chunk import Chunk
+    from sim.errors import MassBalanceError
+
+    stepped = Chunk.run
+
+    def run_then_break_one_total(chunk: Chunk) -> None:
+        stepped(chunk)
+        chunk.runs_t[2, 0] += 1000.0  # replication 2's first refinery ran 1,000 t from nothing
+
+    monkeypatch.setattr(Chunk, "run", run_then_break_one_total)
+    replicator = Replicator(load_scenario(SCENARIOS / "base.toml"), engine="array")
+    assert replicator._array is not None  # the array path runs base
+    with pytest.raises(
+        MassBalanceError, match="replication 2: mass balance does not close by -1000"
+    ):
+        replicator.run(range(4), daily="none")
