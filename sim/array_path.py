@@ -51,6 +51,7 @@ import datetime as dt
 import math
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -172,12 +173,12 @@ class ArrayPath:
             for a in lay.link_order
         ]
 
-    def run(self, replications: list[int]) -> list[ReplicationResult]:
-        """Each replication's result, in order, its books checked (MassBalanceError)."""
-        out: list[ReplicationResult] = []
+    def run(self, replications: list[int]) -> Iterator[ReplicationResult]:
+        """Each replication's result, in order, its books checked (MassBalanceError). A chunk
+        is stepped whole; its results are then built one at a time as the caller takes them,
+        so beside the chunk's arrays only the replication being taken has rows in memory."""
         for start in range(0, len(replications), CHUNK_REPLICATIONS):
-            out += self._run_chunk(replications[start : start + CHUNK_REPLICATIONS])
-        return out
+            yield from self._run_chunk(replications[start : start + CHUNK_REPLICATIONS])
 
     def _month_starts(self) -> list[tuple[int, dt.date]]:
         """(step, first day) of each month turn within the horizon (as the months process)."""
@@ -329,14 +330,14 @@ class ArrayPath:
         out[..., 3] = t * config.processing_cost_usd_per_t
         return out
 
-    def _run_chunk(self, replications: list[int]) -> list[ReplicationResult]:
+    def _run_chunk(self, replications: list[int]) -> Iterator[ReplicationResult]:
         started = time.process_time()
         chunk = Chunk(self, replications)
         chunk.run()
         # The engine seconds are the step's alone, shared evenly (building rows is not timed).
         seconds = (time.process_time() - started) / max(1, len(replications))
-        out = [chunk.result(i, seconds) for i in range(len(replications))]
-        for result in out:
+        for i in range(len(replications)):
+            result = chunk.result(i, seconds)
             # The same books as the event path's `run_replication` checks (house rule).
             check_mass_balance(result)
-        return out
+            yield result
