@@ -7,8 +7,6 @@ import copy
 from collections import defaultdict
 from typing import cast
 
-import numpy as np
-
 from sim.array_books import VALUED, FinalNetwork, cut_spells
 from sim.array_cargo import merge_costs
 from sim.array_state import ChunkState
@@ -30,19 +28,30 @@ class RowBuilder(ChunkState):
         rec.replication = self.replications[r]
         rec.network = cast(NetworkStep, FinalNetwork(path, self.stock_t[r], self.stock_by_key_t[r]))
         rec.refinery = {}
-        for n, name in enumerate(lay.refineries):
+        # Whole rows to Python floats at once (`tolist`): one call, not one per element.
+        refinery_totals = zip(
+            self.intake_t[r].tolist(),
+            self.runs_t[r].tolist(),
+            self.unserved_t[r].tolist(),
+            self.cut_days[r].tolist(),
+            self.min_stock_t[r].tolist(),
+            self.stock_integral_t_days[r].tolist(),
+            self.low_stock_days[r].tolist(),
+            strict=True,
+        )
+        for name, (intake, runs, unserved, cut, min_stock, integral, below) in zip(
+            lay.refineries, refinery_totals, strict=True
+        ):
             tot = RefineryTotals(0.0)
-            tot.intake_t = float(self.intake_t[r, n])
-            tot.runs_t = float(self.runs_t[r, n])
-            tot.unserved_t = float(self.unserved_t[r, n])
-            tot.cut_days = int(self.cut_days[r, n])
-            tot.min_stock_t = float(self.min_stock_t[r, n])
-            tot.stock_integral_t_days = float(self.stock_integral_t_days[r, n])
-            tot.low_stock_days = float(self.low_stock_days[r, n])
+            tot.intake_t, tot.runs_t, tot.unserved_t = intake, runs, unserved
+            tot.cut_days, tot.min_stock_t = int(cut), min_stock
+            tot.stock_integral_t_days, tot.low_stock_days = integral, below
             rec.refinery[name] = tot
         rec.shipped_t = [0.0] * len(topo.contracts)
-        for q in range(len(lay.routes)):
-            rec.shipped_t[lay.route_contract[q]] += float(self.route_t[r, q])
+        for contract, tonnes in zip(
+            lay.route_contract.tolist(), self.route_t[r].tolist(), strict=True
+        ):
+            rec.shipped_t[contract] += tonnes
         rec.purchase_usd = [float(x) for x in self.purchase_usd[r]]
         rec.transport_usd = [float(x) for x in self.transport_usd[r]]
         # A swap's tonnes enter twice: at its source, and handed out (`RoutePlan.supply_entries`).
@@ -61,18 +70,22 @@ class RowBuilder(ChunkState):
         rec.cut_spells, rec._cut_since = cut_spells(self.cut[r])
         rec._link_mix_t = [{} for _ in topo.links]
         for a, out in self.link_out_by_key_t.items():
-            rec._link_mix_t[a] = {i: [{lay.keys[i]: 1.0}, float(t)] for i, t in enumerate(out[r])}
+            # Keys that left no tonnes are left out: they add 0 to flows.csv's sums, which
+            # lists only positive tonnes.
+            rec._link_mix_t[a] = {
+                i: [{lay.keys[i]: 1.0}, t] for i, t in enumerate(out[r].tolist()) if t != 0.0
+            }
         rec.steps = path.steps
         rec._open_plan = None
         valuation = copy.copy(path._valuation)
         valuation._runs = {n: defaultdict(float) for n in valuation.refineries}
         valuation._run_accs = list(valuation._runs.items())
+        parts, booked = self.valued_parts[r].tolist(), self.valued_booked[r].tolist()
         valuation.totals = {
-            (name, lay.keys[i]): dict(
-                zip(VALUED, map(float, self.valued_parts[r, n, i]), strict=True)
-            )
+            (name, lay.keys[i]): dict(zip(VALUED, parts[n][i], strict=True))
             for n, name in enumerate(lay.refineries)
-            for i in np.nonzero(self.valued_booked[r, n])[0]
+            for i, was_booked in enumerate(booked[n])
+            if was_booked
         }
         rec.valuation = valuation
         rec.end = RunEnd(

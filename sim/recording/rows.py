@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -51,12 +52,16 @@ def refinery_rows(rec: Recorder, horizon: float) -> list[dict[str, Any]]:
     return out
 
 
+#: `split_mix_key` remembered: the same few keys are split for every link of every replication.
+_crude_of_key = functools.cache(split_mix_key)
+
+
 def _link_flow_by_crude(rec: Recorder, link: int) -> dict[tuple[str, str], float]:
     """Tonnes that left a link by (origin, grade)."""
     out: dict[tuple[str, str], float] = defaultdict(float)
     for mix, tonnes in rec._link_mix_t[link].values():
         for key, share in mix.items():
-            out[split_mix_key(key)] += share * tonnes
+            out[_crude_of_key(key)] += share * tonnes
     return out
 
 
