@@ -7,6 +7,8 @@ import copy
 from collections import defaultdict
 from typing import cast
 
+import numpy as np
+
 from sim.array_books import VALUED, FinalNetwork, cut_spells
 from sim.array_cargo import merge_costs
 from sim.array_state import ChunkState
@@ -80,12 +82,17 @@ class RowBuilder(ChunkState):
         valuation = copy.copy(path._valuation)
         valuation._runs = {n: defaultdict(float) for n in valuation.refineries}
         valuation._run_accs = list(valuation._runs.items())
-        parts, booked = self.valued_parts[r].tolist(), self.valued_booked[r].tolist()
+        # Only the (refinery, key) pairs booked, in refinery then key order (C order).
+        booked = self.valued_booked[r]
+        refinery_at, key_at = np.nonzero(booked)
         valuation.totals = {
-            (name, lay.keys[i]): dict(zip(VALUED, parts[n][i], strict=True))
-            for n, name in enumerate(lay.refineries)
-            for i, was_booked in enumerate(booked[n])
-            if was_booked
+            (lay.refineries[n], lay.keys[i]): dict(zip(VALUED, parts, strict=True))
+            for n, i, parts in zip(
+                refinery_at.tolist(),
+                key_at.tolist(),
+                self.valued_parts[r][booked].tolist(),
+                strict=True,
+            )
         }
         rec.valuation = valuation
         rec.end = RunEnd(

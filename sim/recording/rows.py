@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
@@ -80,12 +81,19 @@ def flow_rows(rec: Recorder) -> list[dict[str, Any]]:
     ]
 
 
+@functools.lru_cache(maxsize=4096)
+def _date_text(start: dt.date, day: int) -> str:
+    """ISO date of a whole day since `start` (events of every replication fall on the same
+    few hundred days)."""
+    return date_at(start, day).isoformat()
+
+
 def event_rows(rec: Recorder) -> list[dict[str, Any]]:
     return [
         {
             "replication": rec.replication,
             "time_days": e.time_days,
-            "date": date_at(rec.start_date, e.time_days).isoformat(),
+            "date": _date_text(rec.start_date, int(e.time_days)),
             "asset": e.asset,
             "event": e.kind.value,
             "detail": e.detail,
