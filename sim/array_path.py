@@ -104,6 +104,8 @@ class ArrayPath:
         self._valuation = RunValuation(scenario)
         self._specs = [topology.refineries[n] for n in self.layout.refineries]
         self._port_stock_t = sum(t.stock_t for t in network.ports.values())
+        #: Line fill of the lines the contracts' crude passes (full lines: the same at the end).
+        self._through_linefill_t = sum(topology.links[a].linefill_t for a in self.layout.link_order)
         self._idle_linefill_t = sum(
             network.fifos[i].content_t()
             for i in range(len(topology.links))

@@ -54,8 +54,8 @@ class RowBuilder(ChunkState):
             lay.route_contract.tolist(), self.route_t[r].tolist(), strict=True
         ):
             rec.shipped_t[contract] += tonnes
-        rec.purchase_usd = [float(x) for x in self.purchase_usd[r]]
-        rec.transport_usd = [float(x) for x in self.transport_usd[r]]
+        rec.purchase_usd = self.purchase_usd[r].tolist()
+        rec.transport_usd = self.transport_usd[r].tolist()
         # A swap's tonnes enter twice: at its source, and handed out (`RoutePlan.supply_entries`).
         rec.supplied_t = float((self.route_t[r] * path.supply_entries).sum())
         rec.costs = self._cost_book(r)
@@ -101,7 +101,7 @@ class RowBuilder(ChunkState):
             final_inventory_t=float(
                 self.stock_t[r].sum()
                 + self.ports.stock_t[r].sum()
-                + sum(topo.links[a].linefill_t for a in lay.link_order)
+                + path._through_linefill_t
                 + path._idle_linefill_t
                 + float(self.rail_content_t[r])
             ),
@@ -110,9 +110,9 @@ class RowBuilder(ChunkState):
             third_party_in_t=float(self.third_party_in_t[r]),
             third_party_out_t=float(self.third_party_out_t[r]),
             cargoes_discharged=shipping.discharged if shipping else 0,
-            nominated_t=tuple(float(x) for x in self.nominated_t[r]),
-            contract_shipped_t=tuple(float(x) for x in self.contract_shipped_t[r]),
-            makeup_t=tuple(float(x) for x in self.makeup_t[r]),
+            nominated_t=tuple(self.nominated_t[r].tolist()),
+            contract_shipped_t=tuple(self.contract_shipped_t[r].tolist()),
+            makeup_t=tuple(self.makeup_t[r].tolist()),
             cargoes_open=sum(shipping.open_cargoes) if shipping else 0,
             steps=path.steps,
             plans_used=int(self.plans_used[r]),
