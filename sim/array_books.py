@@ -74,7 +74,7 @@ class FinalNetwork:
             name: _FinalRefinery(
                 path._specs[n],
                 float(stock[n]),
-                {keys[i]: float(t) for i, t in enumerate(stock_c[n]) if t != 0},
+                {keys[i]: t for i, t in enumerate(stock_c[n].tolist()) if t != 0},
             )
             for n, name in enumerate(path.layout.refineries)
         }

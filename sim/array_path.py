@@ -51,6 +51,7 @@ import datetime as dt
 import math
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -64,6 +65,7 @@ from sim.engine.crude import split_mix_key
 from sim.engine.records import Prices
 from sim.engine.simulation import build_network
 from sim.engine.topology import Topology
+from sim.recording.mass_balance import check_mass_balance
 from sim.recording.recorder import Recorder
 from sim.recording.result import ReplicationResult
 from sim.recording.valuation import RunValuation
@@ -120,6 +122,8 @@ class ArrayPath:
         self.low_level_t = scenario.scenario.low_stock_days * self.target_t
         self.route_cost_usd_per_t = np.array([r.cost_usd_per_t for r in self.layout.routes])
         self._port_stock_t = sum(t.stock_t for t in network.ports.values())
+        #: Line fill of the lines the contracts' crude passes (full lines: the same at the end).
+        self._through_linefill_t = sum(topology.links[a].linefill_t for a in self.layout.link_order)
         self._idle_linefill_t = sum(
             network.fifos[i].content_t()
             for i in range(len(topology.links))
@@ -194,11 +198,12 @@ class ArrayPath:
             self._through[through, j] = 1.0
         self._through_array = np.zeros((0, len(self.moves)), dtype=bool)
 
-    def run(self, replications: list[int]) -> list[ReplicationResult]:
-        out: list[ReplicationResult] = []
+    def run(self, replications: list[int]) -> Iterator[ReplicationResult]:
+        """Each replication's result, in order, its books checked (MassBalanceError). A chunk
+        is stepped whole; its results are then built one at a time as the caller takes them,
+        so beside the chunk's arrays only the replication being taken has rows in memory."""
         for start in range(0, len(replications), CHUNK_REPLICATIONS):
-            out += self._run_chunk(replications[start : start + CHUNK_REPLICATIONS])
-        return out
+            yield from self._run_chunk(replications[start : start + CHUNK_REPLICATIONS])
 
     def _month_starts(self) -> list[tuple[int, dt.date]]:
         """(step, first day) of each month turn within the horizon (as the months process)."""
@@ -364,9 +369,14 @@ class ArrayPath:
         out[..., 3] = t * config.processing_cost_usd_per_t
         return out
 
-    def _run_chunk(self, replications: list[int]) -> list[ReplicationResult]:
+    def _run_chunk(self, replications: list[int]) -> Iterator[ReplicationResult]:
         started = time.process_time()
         chunk = Chunk(self, replications)
         chunk.run()
+        # The engine seconds are the step's alone, shared evenly (building rows is not timed).
         seconds = (time.process_time() - started) / max(1, len(replications))
-        return [chunk.result(i, seconds) for i in range(len(replications))]
+        for i in range(len(replications)):
+            result = chunk.result(i, seconds)
+            # The same books as the event path's `run_replication` checks (house rule).
+            check_mass_balance(result)
+            yield result

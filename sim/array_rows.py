@@ -30,21 +30,32 @@ class RowBuilder(ChunkState):
         rec.replication = self.replications[r]
         rec.network = cast(NetworkStep, FinalNetwork(path, self.stock_t[r], self.stock_by_key_t[r]))
         rec.refinery = {}
-        for n, name in enumerate(lay.refineries):
+        # Whole rows to Python floats at once (`tolist`): one call, not one per element.
+        refinery_totals = zip(
+            self.intake_t[r].tolist(),
+            self.runs_t[r].tolist(),
+            self.unserved_t[r].tolist(),
+            self.cut_days[r].tolist(),
+            self.min_stock_t[r].tolist(),
+            self.stock_integral_t_days[r].tolist(),
+            self.low_stock_days[r].tolist(),
+            strict=True,
+        )
+        for name, (intake, runs, unserved, cut, min_stock, integral, below) in zip(
+            lay.refineries, refinery_totals, strict=True
+        ):
             tot = RefineryTotals(0.0)
-            tot.intake_t = float(self.intake_t[r, n])
-            tot.runs_t = float(self.runs_t[r, n])
-            tot.unserved_t = float(self.unserved_t[r, n])
-            tot.cut_days = int(self.cut_days[r, n])
-            tot.min_stock_t = float(self.min_stock_t[r, n])
-            tot.stock_integral_t_days = float(self.stock_integral_t_days[r, n])
-            tot.low_stock_days = float(self.low_stock_days[r, n])
+            tot.intake_t, tot.runs_t, tot.unserved_t = intake, runs, unserved
+            tot.cut_days, tot.min_stock_t = int(cut), min_stock
+            tot.stock_integral_t_days, tot.low_stock_days = integral, below
             rec.refinery[name] = tot
         rec.shipped_t = [0.0] * len(topo.contracts)
-        for q in range(len(lay.routes)):
-            rec.shipped_t[lay.route_contract[q]] += float(self.route_t[r, q])
-        rec.purchase_usd = [float(x) for x in self.purchase_usd[r]]
-        rec.transport_usd = [float(x) for x in self.transport_usd[r]]
+        for contract, tonnes in zip(
+            lay.route_contract.tolist(), self.route_t[r].tolist(), strict=True
+        ):
+            rec.shipped_t[contract] += tonnes
+        rec.purchase_usd = self.purchase_usd[r].tolist()
+        rec.transport_usd = self.transport_usd[r].tolist()
         # A swap's tonnes enter twice: at its source, and handed out (`RoutePlan.supply_entries`).
         rec.supplied_t = float((self.route_t[r] * path.supply_entries).sum())
         rec.costs = self._cost_book(r)
@@ -61,19 +72,27 @@ class RowBuilder(ChunkState):
         rec.cut_spells, rec._cut_since = cut_spells(self.cut[r])
         rec._link_mix_t = [{} for _ in topo.links]
         for a, out in self.link_out_by_key_t.items():
-            by_key = out[:, r]  # keys × replications
-            rec._link_mix_t[a] = {i: [{lay.keys[i]: 1.0}, float(t)] for i, t in enumerate(by_key)}
+            # Keys that left no tonnes are left out: they add 0 to flows.csv's sums, which
+            # lists only positive tonnes. `out` is keys × replications (key-major).
+            rec._link_mix_t[a] = {
+                i: [{lay.keys[i]: 1.0}, t] for i, t in enumerate(out[:, r].tolist()) if t != 0.0
+            }
         rec.steps = path.steps
         rec._open_plan = None
         valuation = copy.copy(path._valuation)
         valuation._runs = {n: defaultdict(float) for n in valuation.refineries}
         valuation._run_accs = list(valuation._runs.items())
+        # Only the (refinery, key) pairs booked, in refinery then key order (C order).
+        booked = self.valued_booked[r]
+        refinery_at, key_at = np.nonzero(booked)
         valuation.totals = {
-            (name, lay.keys[i]): dict(
-                zip(VALUED, map(float, self.valued_parts[r, n, i]), strict=True)
+            (lay.refineries[n], lay.keys[i]): dict(zip(VALUED, parts, strict=True))
+            for n, i, parts in zip(
+                refinery_at.tolist(),
+                key_at.tolist(),
+                self.valued_parts[r][booked].tolist(),
+                strict=True,
             )
-            for n, name in enumerate(lay.refineries)
-            for i in np.nonzero(self.valued_booked[r, n])[0]
         }
         rec.valuation = valuation
         rec.end = RunEnd(
@@ -82,7 +101,7 @@ class RowBuilder(ChunkState):
             final_inventory_t=float(
                 self.stock_t[r].sum()
                 + self.ports.stock_t[r].sum()
-                + sum(topo.links[a].linefill_t for a in lay.link_order)
+                + path._through_linefill_t
                 + path._idle_linefill_t
                 + float(self.rail_content_t[r])
             ),
@@ -91,9 +110,9 @@ class RowBuilder(ChunkState):
             third_party_in_t=float(self.third_party_in_t[r]),
             third_party_out_t=float(self.third_party_out_t[r]),
             cargoes_discharged=shipping.discharged if shipping else 0,
-            nominated_t=tuple(float(x) for x in self.nominated_t[r]),
-            contract_shipped_t=tuple(float(x) for x in self.contract_shipped_t[r]),
-            makeup_t=tuple(float(x) for x in self.makeup_t[r]),
+            nominated_t=tuple(self.nominated_t[r].tolist()),
+            contract_shipped_t=tuple(self.contract_shipped_t[r].tolist()),
+            makeup_t=tuple(self.makeup_t[r].tolist()),
             cargoes_open=sum(shipping.open_cargoes) if shipping else 0,
             steps=path.steps,
             plans_used=int(self.plans_used[r]),

@@ -122,6 +122,41 @@ def transit_countries(scenario: Scenario, route: Sequence[str]) -> tuple[str, ..
     return tuple(code for code in route_countries(scenario, route) if code != home)
 
 
+class CountryFacts:
+    """What the country KPIs ask of one scenario for every delivery of every replication,
+    worked out once per route: a route's transit countries, an origin's country, a country's
+    risk weight (a function of the validated, frozen scenario alone)."""
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+        #: Country of each origin a country lists (`origin_countries`).
+        self.origin_country = origin_countries(scenario)
+        #: Each country's `risk_weight`.
+        self.risk_weight = {code: c.risk_weight for code, c in scenario.countries.items()}
+        self._transit: dict[str | tuple[str, ...], tuple[str, ...]] = {}
+
+    def transit(self, route: str | Sequence[str]) -> tuple[str, ...]:
+        """`transit_countries` of a route given as asset ids or as costs.csv's "a > b > c"."""
+        key = route if isinstance(route, str) else tuple(route)
+        crossed = self._transit.get(key)
+        if crossed is None:
+            assets = route.split(" > ") if isinstance(route, str) else list(route)
+            crossed = self._transit[key] = transit_countries(self.scenario, assets)
+        return crossed
+
+
+#: The facts of the last scenario asked for: every replication of a run asks for the same one.
+_last_facts: CountryFacts | None = None
+
+
+def country_facts(scenario: Scenario) -> CountryFacts:
+    """`CountryFacts` of `scenario`, kept while the same scenario object is asked for."""
+    global _last_facts
+    if _last_facts is None or _last_facts.scenario is not scenario:
+        _last_facts = CountryFacts(scenario)
+    return _last_facts
+
+
 def contract_routes(scenario: Scenario, contract: str) -> list[tuple[str, ...]]:
     """The routes a contract's crude may take, as link ids.
 

@@ -94,17 +94,16 @@ def country_indicators(scenario, deliveries: Iterable[Delivery]) -> dict[str, fl
 
     NaN for every index when nothing was delivered.
     """
-    from sim.countries import origin_countries, transit_countries
+    from sim.countries import country_facts
 
-    by_origin = origin_countries(scenario)
-    weights = {code: c.risk_weight for code, c in scenario.countries.items()}
+    facts = country_facts(scenario)  # per route, once per scenario: asked every replication
+    by_origin, weights = facts.origin_country, facts.risk_weight
     by_country: dict[str, float] = {}
     by_crossing: dict[tuple[str, ...], float] = {}
     for origin, route, tonnes in deliveries:
-        assets = route.split(" > ") if isinstance(route, str) else list(route)
         country = by_origin.get(origin, origin)
         by_country[country] = by_country.get(country, 0.0) + tonnes
-        crossed = transit_countries(scenario, assets)
+        crossed = facts.transit(route)
         by_crossing[crossed] = by_crossing.get(crossed, 0.0) + tonnes
     exposure = exposures(by_crossing)
     delivered = bool(shares(by_country))
@@ -118,12 +117,12 @@ def country_indicators(scenario, deliveries: Iterable[Delivery]) -> dict[str, fl
 
 def transit_exposure(scenario, deliveries: Iterable[Delivery]) -> dict[str, float]:
     """Share of the delivered tonnes that crossed each transit country (see `exposures`)."""
-    from sim.countries import transit_countries
+    from sim.countries import country_facts
 
+    facts = country_facts(scenario)
     by_crossing: dict[tuple[str, ...], float] = {}
     for _, route, tonnes in deliveries:
-        assets = route.split(" > ") if isinstance(route, str) else list(route)
-        crossed = transit_countries(scenario, assets)
+        crossed = facts.transit(route)
         by_crossing[crossed] = by_crossing.get(crossed, 0.0) + tonnes
     return exposures(by_crossing)
 

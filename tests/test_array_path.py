@@ -545,3 +545,24 @@ def test_switch_combines_as_the_event_path() -> None:
     for rule in Combine:
         for values in ([0.5], [0.25, 0.75, 0.5], [10.0, -3.0]):
             assert _BUILTIN[rule](values) == rule.apply(values, 1.0)
+
+
+def test_the_array_path_checks_every_replications_books(monkeypatch):
+    """A result whose books do not close is refused as on the event path: one replication's
+    runs are inflated after the chunk has stepped, so its stocks no longer explain them."""
+    from sim.array_chunk import Chunk
+    from sim.errors import MassBalanceError
+
+    stepped = Chunk.run
+
+    def run_then_break_one_total(chunk: Chunk) -> None:
+        stepped(chunk)
+        chunk.runs_t[2, 0] += 1000.0  # replication 2's first refinery ran 1,000 t from nothing
+
+    monkeypatch.setattr(Chunk, "run", run_then_break_one_total)
+    replicator = Replicator(load_scenario(SCENARIOS / "base.toml"), engine="array")
+    assert replicator._array is not None  # the array path runs base
+    with pytest.raises(
+        MassBalanceError, match="replication 2: mass balance does not close by -1000"
+    ):
+        replicator.run(range(4), daily="none")

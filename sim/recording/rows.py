@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -51,12 +53,16 @@ def refinery_rows(rec: Recorder, horizon: float) -> list[dict[str, Any]]:
     return out
 
 
+#: `split_mix_key` remembered: the same few keys are split for every link of every replication.
+_crude_of_key = functools.cache(split_mix_key)
+
+
 def _link_flow_by_crude(rec: Recorder, link: int) -> dict[tuple[str, str], float]:
     """Tonnes that left a link by (origin, grade)."""
     out: dict[tuple[str, str], float] = defaultdict(float)
     for mix, tonnes in rec._link_mix_t[link].values():
         for key, share in mix.items():
-            out[split_mix_key(key)] += share * tonnes
+            out[_crude_of_key(key)] += share * tonnes
     return out
 
 
@@ -75,12 +81,19 @@ def flow_rows(rec: Recorder) -> list[dict[str, Any]]:
     ]
 
 
+@functools.lru_cache(maxsize=4096)
+def _date_text(start: dt.date, day: int) -> str:
+    """ISO date of a whole day since `start` (events of every replication fall on the same
+    few hundred days)."""
+    return date_at(start, day).isoformat()
+
+
 def event_rows(rec: Recorder) -> list[dict[str, Any]]:
     return [
         {
             "replication": rec.replication,
             "time_days": e.time_days,
-            "date": date_at(rec.start_date, e.time_days).isoformat(),
+            "date": _date_text(rec.start_date, int(e.time_days)),
             "asset": e.asset,
             "event": e.kind.value,
             "detail": e.detail,
