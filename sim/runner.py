@@ -8,6 +8,7 @@ replications beyond 8 bytes per KPI and replication.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -162,12 +163,16 @@ class Replicator:
                     done(self._event(p, record_daily=False))
             pending.clear()
 
+        # Chunks of equal width: 2,500 replications step as 2 × 1,250, not 2,048 + 452 (a
+        # narrow chunk costs more per replication: 452 wide ≈ 0.8 ms against 0.4).
+        chunks = max(1, math.ceil(len(replications) / CHUNK_REPLICATIONS))
+        width = math.ceil(len(replications) / chunks)
         for r in replications:
             record_daily = daily == "all" or (daily == "first" and r == 0)
             if self._array is not None and not record_daily:
                 # The array path keeps no per-day series: those replications run as events.
                 pending.append(r)
-                if len(pending) >= CHUNK_REPLICATIONS:
+                if len(pending) >= width:
                     flush()
                 continue
             if pending:

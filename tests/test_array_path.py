@@ -566,3 +566,25 @@ def test_the_array_path_checks_every_replications_books(monkeypatch):
         MassBalanceError, match="replication 2: mass balance does not close by -1000"
     ):
         replicator.run(range(4), daily="none")
+
+
+def test_replications_are_split_into_chunks_of_equal_width(monkeypatch):
+    """A run is cut into chunks as wide as each other (a narrow last chunk costs more per
+    replication): 50 replications at most 20 wide step as 17 + 17 + 16, in order."""
+    import sim.runner
+    from sim.array_path import ArrayPath
+
+    widths: list[list[int]] = []
+    chunk = ArrayPath._run_chunk
+
+    def recorded(path: ArrayPath, replications: list[int]):
+        widths.append(list(replications))
+        return chunk(path, replications)
+
+    monkeypatch.setattr(sim.runner, "CHUNK_REPLICATIONS", 20)
+    monkeypatch.setattr(ArrayPath, "_run_chunk", recorded)
+    replicator = Replicator(load_scenario(SCENARIOS / "base.toml"), engine="array")
+    results = replicator.run(range(50), daily="none")
+    assert [len(w) for w in widths] == [17, 17, 16]
+    assert [r for w in widths for r in w] == list(range(50))
+    assert [r.replication for r in results] == list(range(50))
