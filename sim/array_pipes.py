@@ -8,6 +8,8 @@ import numpy as np
 
 #: Rows a line's ring of entries starts with (it doubles when its crude takes longer).
 PIPE_SLOTS = 64
+#: Entries from the head `SharedPipe.until_own` looks in first (a step adds two).
+UNTIL_OWN_WINDOW = 4
 
 
 class Pipes:
@@ -182,7 +184,35 @@ class SharedPipe(Pipes):
         """`PipelineFIFO.push_until_own` in replications `rows` (indices; `own_t` is theirs):
         tonnes that can leave before more than `own_t` of the simulated shippers' crude has
         (third-party batches pass whole): the first entry from the head holding shippers'
-        crude whose end reaches the goal, found over every live entry at once."""
+        crude whose end reaches the goal. A step's crude is an entry or two from the head:
+        it is looked for in the first `UNTIL_OWN_WINDOW` entries of each row, and over every
+        live entry (`_until_own_all`) only in the rows where it is not found there."""
+        head, head_t = self.head[rows], self.head_t[rows]
+        head_own = head_t - self.head_c[self.third, rows]
+        goal = head_own + own_t
+        mask, last = self.slots - 1, self.entries - 1
+        ahead = np.arange(UNTIL_OWN_WINDOW)[:, None]
+        entries = head[None, :] + ahead
+        ends, starts = entries & mask, (entries - 1) & mask
+        own_end = self.cum_t[ends, rows] - self.cum_c[ends, self.third, rows]
+        start_cum_t = self.cum_t[starts, rows]
+        at_head = ahead == 0
+        own_start = np.where(
+            at_head, head_own[None, :], start_cum_t - self.cum_c[starts, self.third, rows]
+        )
+        start_t = np.where(at_head, head_t[None, :], start_cum_t)
+        reach = (entries <= last) & (own_end >= goal) & (own_end - own_start > 0)
+        found = reach.any(axis=0)
+        j = reach.argmax(axis=0)
+        live = np.arange(len(rows))
+        out = start_t[j, live] + (goal - own_start[j, live]) - head_t
+        if not found.all():
+            missed = np.nonzero(~found)[0]
+            out[missed] = self._until_own_all(own_t[missed], rows[missed])
+        return out
+
+    def _until_own_all(self, own_t: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """`until_own` over every live entry at once (the rows whose goal is further)."""
         head, head_t = self.head[rows], self.head_t[rows]
         head_own = head_t - self.head_c[self.third, rows]
         goal = head_own + own_t

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import sim.array_path
@@ -588,3 +589,37 @@ def test_replications_are_split_into_chunks_of_equal_width(monkeypatch):
     assert [len(w) for w in widths] == [17, 17, 16]
     assert [r for w in widths for r in w] == list(range(50))
     assert [r.replication for r in results] == list(range(50))
+
+
+@pytest.mark.parametrize("linefill_t", [5_000.0, 300.0])
+def test_until_own_looks_near_the_head_first_and_agrees_with_a_full_search(monkeypatch, linefill_t):
+    """`SharedPipe.until_own` looks in a few entries from the head and searches every live
+    entry only where the goal is further: both give the same tonnes, near and far goals,
+    empty and third-party-only entries included, in a long line and in one whose head is a
+    few entries from its tail."""
+    from sim.array_pipes import SharedPipe
+
+    rng = np.random.default_rng(7)
+    n, third = 64, 2
+    pipe = SharedPipe(n, linefill_t, np.array([0.5, 0.5, 0.0]), third)
+    own, background = rng.uniform(0, 300, n), rng.uniform(50, 300, n)
+    pipe.push_shared(own, np.vstack([own, np.zeros(n), np.zeros(n)]), background)
+    for _ in range(40):
+        own = np.where(rng.random(n) < 0.3, 0.0, rng.uniform(0, 300, n))
+        by_key = np.vstack([own * 0.3, own * 0.7, np.zeros(n)])
+        pipe.push_shared(own, by_key, rng.uniform(0, 300, n))
+    searched = []
+    full_search = SharedPipe._until_own_all
+
+    def counted(self, own_t, rows):
+        searched.append(len(rows))
+        return full_search(self, own_t, rows)
+
+    rows = np.arange(n)
+    for scale in (10.0, 100.0, 1_000.0, 5_000.0):
+        goal = rng.uniform(0, scale, n)
+        expected = pipe._until_own_all(goal, rows)
+        monkeypatch.setattr(SharedPipe, "_until_own_all", counted)
+        assert np.array_equal(pipe.until_own(goal, rows), expected)
+        monkeypatch.setattr(SharedPipe, "_until_own_all", full_search)
+    assert 0 < sum(searched) < 4 * n  # near goals found in the window, far ones searched
