@@ -67,13 +67,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         prog=prog or program_name(), description="Oil supply diversification simulator."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--engine",
-        choices=("event", "array"),
-        help="how replications run: 'event' (the reference, the default) or 'array' (all "
-        "replications of a scenario stepped together with numpy; scenarios it cannot run fall "
-        "back to events, said once)",
-    )
+    _engine_option(parser)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="check scenario files and list every problem")
@@ -176,7 +170,22 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("folder", help="a result folder (run, comparison, sweep, n1 or stress)")
 
     sweep_cli.add_parser(sub)
+    # Also after the command (`run --engine array`), as users write it; a value given before
+    # the command stays unless the command gives its own (SUPPRESS: no default to overwrite).
+    for command in ("run", "n1", "compare", "stress", "sweep"):
+        _engine_option(sub.choices[command], default=argparse.SUPPRESS)
     return parser
+
+
+def _engine_option(parser: argparse.ArgumentParser, default: object = None) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=("event", "array"),
+        default=default,
+        help="how replications run: 'event' (the reference, the default) or 'array' (all "
+        "replications of a scenario stepped together with numpy; scenarios it cannot run fall "
+        "back to events, said once)",
+    )
 
 
 def _kpi_values(texts: Sequence[str], option: str, what: str) -> dict[str, float] | None:

@@ -64,3 +64,24 @@ def test_the_console_script_names_itself_oil_sim(tmp_path):
     assert out.stdout.startswith("usage: oil-sim ")
     version = subprocess.run([str(script), "--version"], capture_output=True, text=True, env=_env())
     assert version.stdout.strip() == f"oil-sim {__version__}"
+
+
+@pytest.mark.parametrize(
+    "argv, engine",
+    [
+        (["--engine", "array", "run", "scenarios/base.toml"], "array"),
+        (["run", "scenarios/base.toml", "--engine", "array"], "array"),
+        (["--engine", "array", "compare", "a.toml", "b.toml"], "array"),
+        (["compare", "a.toml", "b.toml", "--engine", "event"], "event"),
+        (["--engine", "array", "sweep", "s.toml", "--engine", "event"], "event"),
+        (["stress", "a.toml", "--engine", "array"], "array"),
+        (["n1", "a.toml", "--duration-days", "30", "--engine", "array"], "array"),
+        (["run", "scenarios/base.toml"], None),
+    ],
+)
+def test_engine_is_taken_before_or_after_the_command(argv, engine):
+    """`--engine` works where users write it, before the command or after it (the later one
+    wins); without it nothing is set and the environment decides."""
+    from sim.cli import build_parser
+
+    assert build_parser().parse_args(argv).engine == engine
