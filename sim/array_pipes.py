@@ -8,8 +8,6 @@ import numpy as np
 
 #: Rows a line's ring of entries starts with (it doubles when its crude takes longer).
 PIPE_SLOTS = 64
-#: Entries from the head `SharedPipe.until_own` looks in first (a step adds two).
-UNTIL_OWN_WINDOW = 4
 
 
 class Pipes:
@@ -184,31 +182,48 @@ class SharedPipe(Pipes):
         """`PipelineFIFO.push_until_own` in replications `rows` (indices; `own_t` is theirs):
         tonnes that can leave before more than `own_t` of the simulated shippers' crude has
         (third-party batches pass whole): the first entry from the head holding shippers'
-        crude whose end reaches the goal. A step's crude is an entry or two from the head:
-        it is looked for in the first `UNTIL_OWN_WINDOW` entries of each row, and over every
-        live entry (`_until_own_all`) only in the rows where it is not found there."""
+        crude whose end reaches the goal. The shippers' cumulative tonnes never fall along
+        the line, so that entry is found by bisection, row by row at once; a goal past all
+        their crude is reached nowhere (the whole content leaves, and the rest); the rows
+        whose found entry holds none of their crude (a goal at the head) are looked for over
+        every live entry (`_until_own_all`), as are none in the shipped runs."""
         head, head_t = self.head[rows], self.head_t[rows]
         head_own = head_t - self.head_c[self.third, rows]
         goal = head_own + own_t
-        mask, last = self.slots - 1, self.entries - 1
-        ahead = np.arange(UNTIL_OWN_WINDOW)[:, None]
-        entries = head[None, :] + ahead
-        ends, starts = entries & mask, (entries - 1) & mask
-        own_end = self.cum_t[ends, rows] - self.cum_c[ends, self.third, rows]
-        start_cum_t = self.cum_t[starts, rows]
-        at_head = ahead == 0
-        own_start = np.where(
-            at_head, head_own[None, :], start_cum_t - self.cum_c[starts, self.third, rows]
-        )
-        start_t = np.where(at_head, head_t[None, :], start_cum_t)
-        reach = (entries <= last) & (own_end >= goal) & (own_end - own_start > 0)
-        found = reach.any(axis=0)
-        j = reach.argmax(axis=0)
-        live = np.arange(len(rows))
-        out = start_t[j, live] + (goal - own_start[j, live]) - head_t
-        if not found.all():
-            missed = np.nonzero(~found)[0]
-            out[missed] = self._until_own_all(own_t[missed], rows[missed])
+        mask, last, n, k, third = self.slots - 1, self.entries - 1, self.n, self.k, self.third
+        flat_t, flat_c = self.cum_t.reshape(-1), self.cum_c.reshape(-1)
+
+        def own_at(entries: np.ndarray, at_rows: np.ndarray) -> np.ndarray:
+            """The shippers' cumulative tonnes at the end of `entries` (one per row)."""
+            ring = entries & mask
+            return flat_t.take(ring * n + at_rows) - flat_c.take((ring * k + third) * n + at_rows)
+
+        own_tail = own_at(np.full(len(rows), last), rows)
+        tail_t = self.cum_t[last & mask, rows]
+        out = (tail_t - head_t) + (goal - own_tail)  # past all their crude
+        within = np.nonzero(goal <= own_tail)[0]
+        if not len(within):
+            return out
+        w_rows, w_goal = rows[within], goal[within]
+        lo, hi = head[within], np.full(len(within), last)
+        while True:
+            open_ = lo < hi
+            if not open_.any():
+                break
+            mid = (lo + hi) // 2
+            reached = own_at(mid, w_rows) >= w_goal
+            hi = np.where(open_ & reached, mid, hi)
+            lo = np.where(open_ & ~reached, mid + 1, lo)
+        at_head = lo == head[within]
+        before = (lo - 1) & mask
+        own_start = np.where(at_head, head_own[within], own_at(lo - 1, w_rows))
+        start_t = np.where(at_head, head_t[within], flat_t.take(before * n + w_rows))
+        own_end = own_at(lo, w_rows)
+        out[within] = start_t + (w_goal - own_start) - head_t[within]
+        empty = own_end - own_start <= 0
+        if empty.any():
+            again = within[empty]
+            out[again] = self._until_own_all(own_t[again], rows[again])
         return out
 
     def _until_own_all(self, own_t: np.ndarray, rows: np.ndarray) -> np.ndarray:

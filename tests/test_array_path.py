@@ -592,11 +592,11 @@ def test_replications_are_split_into_chunks_of_equal_width(monkeypatch):
 
 
 @pytest.mark.parametrize("linefill_t", [5_000.0, 300.0])
-def test_until_own_looks_near_the_head_first_and_agrees_with_a_full_search(monkeypatch, linefill_t):
-    """`SharedPipe.until_own` looks in a few entries from the head and searches every live
-    entry only where the goal is further: both give the same tonnes, near and far goals,
-    empty and third-party-only entries included, in a long line and in one whose head is a
-    few entries from its tail."""
+def test_until_own_by_bisection_agrees_with_a_full_search(linefill_t):
+    """`SharedPipe.until_own` finds the entry by bisection (and a goal past the shippers'
+    crude without a search): the same tonnes as the search over every live entry, for goals
+    near the head, far along the line, past all of it and at the head itself (no tonnes to
+    go), empty and third-party-only entries included, in a long line and a short one."""
     from sim.array_pipes import SharedPipe
 
     rng = np.random.default_rng(7)
@@ -608,18 +608,13 @@ def test_until_own_looks_near_the_head_first_and_agrees_with_a_full_search(monke
         own = np.where(rng.random(n) < 0.3, 0.0, rng.uniform(0, 300, n))
         by_key = np.vstack([own * 0.3, own * 0.7, np.zeros(n)])
         pipe.push_shared(own, by_key, rng.uniform(0, 300, n))
-    searched = []
-    full_search = SharedPipe._until_own_all
-
-    def counted(self, own_t, rows):
-        searched.append(len(rows))
-        return full_search(self, own_t, rows)
-
     rows = np.arange(n)
-    for scale in (10.0, 100.0, 1_000.0, 5_000.0):
+    tail = (pipe.entries - 1) % pipe.slots
+    own_in_line = (pipe.cum_t[tail] - pipe.cum_c[tail, third]) - (pipe.head_t - pipe.head_c[third])
+    kinds = set()
+    for scale in (0.0, 10.0, 100.0, 1_000.0, 5_000.0, 20_000.0):
         goal = rng.uniform(0, scale, n)
-        expected = pipe._until_own_all(goal, rows)
-        monkeypatch.setattr(SharedPipe, "_until_own_all", counted)
-        assert np.array_equal(pipe.until_own(goal, rows), expected)
-        monkeypatch.setattr(SharedPipe, "_until_own_all", full_search)
-    assert 0 < sum(searched) < 4 * n  # near goals found in the window, far ones searched
+        assert np.array_equal(pipe.until_own(goal, rows), pipe._until_own_all(goal, rows))
+        for g, o in zip(goal, own_in_line, strict=True):
+            kinds.add("head" if g == 0 else "past" if g > o else "within")
+    assert kinds == {"head", "past", "within"}
