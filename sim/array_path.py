@@ -38,7 +38,7 @@ path accepts against it, table by table, to `ARRAY_RELATIVE_TOLERANCE`.
 
 Why numpy and not numba (issue 12 asks): the step is a few hundred array operations a day
 over (replications × crude keys); at 2,048 replications that is ≈ 0.30 ms CPU per
-replication-year stepping on base, ≈ 11× the plain numpy step of bench/bench_array.py, which
+replication-year stepping on base, ≈ 12× the plain numpy step of bench/bench_array.py, which
 moves tonnes only (no batches by crude key, no make-up, no plans, no books). A numba kernel of
 a line's pop (the head walk and the interpolation, one loop over the replications) was
 measured: bit-identical to the numpy code, 170 → 108 µs a push at 2,048 replications (1.6×);
