@@ -196,7 +196,6 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
         return rates, nominal, planned
 
     def _step(self, k: int, now: float) -> None:
-        lay = self.path.layout
         if now >= self.month_close_days:
             self._close_month()
         rates, nominal, planned = self._plan()
@@ -210,8 +209,11 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
         received_t, received_c = self._move(k, volumes, rates)
         run_t = self._deliver(now, received_t, received_c, planned_run)
         self._record(k, now, volumes, received_t, run_t)
+        # Each contract's routes added in route order (as np.add.at added them), column-wise.
         shipped = np.zeros((self.n, len(self.path.topology.contracts)))
-        np.add.at(shipped.T, lay.route_contract, volumes.T)
+        for c, idx in enumerate(self.path.contract_routes):
+            for q in idx:
+                shipped[:, c] += volumes[:, q]
         self._count_contracts(now, nominal, shipped)
         self._count_quotas(now, volumes)
         if self.cargo_runs:
@@ -501,7 +503,7 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
         self.cut[:, k] = (run < target - _CUT_TOLERANCE_T).any(axis=1)
         self.cut_days += run < target - _CUT_TOLERANCE_T
         self.route_t += volumes
-        self.route_crude_usd += volumes * self.crude_usd_per_t[:, lay.route_contract]
+        self.route_crude_usd += volumes * self.crude_usd_per_t.take(lay.route_contract, axis=1)
         costs = path.route_cost_usd_per_t
         for q in range(len(lay.routes)):
             c = lay.route_contract[q]

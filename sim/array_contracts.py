@@ -26,7 +26,7 @@ class ContractRules(ChunkState):
             return
         cap = np.where(open_, planned * 1.0 + self.owed_t, np.inf)
         for c in range(cap.shape[1]):
-            idx = np.nonzero(self.path.layout.route_contract == c)[0]
+            idx = self.path.contract_routes[c]
             if not len(idx):
                 continue
             want = volumes[:, idx].sum(axis=1)
@@ -70,10 +70,9 @@ class ContractRules(ChunkState):
 
     def _count_contracts(self, now: float, nominal: np.ndarray, shipped: np.ndarray) -> None:
         """Missed tonnes and make-up windows (`MakeUp.record`)."""
-        topo = self.path.topology
         self.nominated_t += nominal * 1.0
         self.contract_shipped_t += shipped
-        for c in [c.index for c in topo.contracts if c.makeup_max_share > 0]:
+        for c in self.path.makeup_contracts:
             due = nominal[c] * 1.0
             short = due - shipped[:, c]
             tolerance = _MAKEUP_RELATIVE_TOLERANCE * due + _MAKEUP_ABSOLUTE_T

@@ -123,6 +123,11 @@ class ArrayPath:
         self.minimum_t = np.array([s.min_technical_rate_t_per_day for s in specs], dtype=float)
         self.low_level_t = scenario.scenario.low_stock_days * self.target_t
         self.route_cost_usd_per_t = np.array([r.cost_usd_per_t for r in self.layout.routes])
+        #: Each contract's routes (indices, in route order), and the contracts with make-up.
+        self.contract_routes = [
+            np.nonzero(self.layout.route_contract == c)[0] for c in range(len(topology.contracts))
+        ]
+        self.makeup_contracts = [c.index for c in topology.contracts if c.makeup_max_share > 0]
         self._port_stock_t = sum(t.stock_t for t in network.ports.values())
         #: Line fill of the lines the contracts' crude passes (full lines: the same at the end).
         self._through_linefill_t = sum(topology.links[a].linefill_t for a in self.layout.link_order)
