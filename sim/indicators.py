@@ -94,6 +94,14 @@ def country_indicators(scenario, deliveries: Iterable[Delivery]) -> dict[str, fl
 
     NaN for every index when nothing was delivered.
     """
+    return country_indicators_and_exposure(scenario, deliveries)[0]
+
+
+def country_indicators_and_exposure(
+    scenario, deliveries: Iterable[Delivery]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """`country_indicators` and `transit_exposure` of the same deliveries, worked out together
+    (summary.csv asks for both of every replication)."""
     from sim.countries import country_facts
 
     facts = country_facts(scenario)  # per route, once per scenario: asked every replication
@@ -112,7 +120,7 @@ def country_indicators(scenario, deliveries: Iterable[Delivery]) -> dict[str, fl
         "supplier_country_hhi_risk": weighted_hhi(by_country, weights),
         "transit_hhi": exposure_hhi(exposure) if delivered else float("nan"),
         "transit_hhi_risk": exposure_hhi(exposure, weights) if delivered else float("nan"),
-    }
+    }, exposure
 
 
 def transit_exposure(scenario, deliveries: Iterable[Delivery]) -> dict[str, float]:

@@ -17,6 +17,7 @@ from sim.countries import (
 )
 from sim.indicators import (
     country_indicators,
+    country_indicators_and_exposure,
     exposure_hhi,
     exposures,
     n_minus_1_by_refinery,
@@ -199,6 +200,11 @@ def test_country_indicators_of_delivered_tonnes():
         {"KZ": 0.2, "LT": 0.2, "NO": 0.2, "RU": 0.8}
     )
     assert all(math.isnan(v) for v in country_indicators(s, []).values())
+    # summary.csv asks for both at once: the same numbers exactly.
+    assert country_indicators_and_exposure(s, deliveries) == (
+        country_indicators(s, deliveries),
+        transit_exposure(s, deliveries),
+    )
 
 
 # ------------------------------------------------------------------ static N−1 by hand

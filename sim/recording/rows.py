@@ -128,6 +128,10 @@ def contract_rows(rec: Recorder, end: RunEnd) -> list[dict[str, Any]]:
     return out
 
 
+#: Each cost component and its per-tonne column (named once, not per row).
+_PER_T = tuple((k, f"{k}_per_t") for k in COST_COMPONENTS)
+
+
 def cost_rows(rec: Recorder) -> list[dict[str, Any]]:
     """costs.csv: one row per (refinery, origin, route) of crude delivered. (Margin lost to run
     cuts is a refinery's, in refineries.csv and summary.csv, not a delivery's.)"""
@@ -147,9 +151,9 @@ def cost_rows(rec: Recorder) -> list[dict[str, Any]]:
             "route": route,
             "tonnes_t": tonnes,
         }
-        for k in COST_COMPONENTS:
+        for k, per_t in _PER_T:
             row[k] = book[k]
-            row[f"{k}_per_t"] = book[k] / tonnes if tonnes > 0 else float("nan")
+            row[per_t] = book[k] / tonnes if tonnes > 0 else float("nan")
         row["total_usd"] = total
         row["total_usd_per_t"] = total / tonnes if tonnes > 0 else float("nan")
         out.append(row)

@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from sim.engine.records import RunEnd
 from sim.indicators import (
-    country_indicators,
+    country_indicators_and_exposure,
     hhi,
     n_minus_1_contracted_pct,
     n_minus_1_pct,
     shannon,
-    transit_exposure,
 )
 from sim.indicators import shares as indicator_shares
 from sim.registry import ROUTE_SEPARATOR
@@ -105,8 +104,7 @@ def summary_row(
 def _country_kpis(rec: Recorder, deliveries: list[dict[str, Any]]) -> dict[str, float]:
     """Concentration by supplier country and by transit country (docs/indicators.md)."""
     rows = [(r["origin"], r["route"], r["tonnes_t"]) for r in deliveries if r["tonnes_t"] > 0]
-    kpis = country_indicators(rec.scenario, rows)
-    exposure = transit_exposure(rec.scenario, rows)
+    kpis, exposure = country_indicators_and_exposure(rec.scenario, rows)
     kpis["transit_exposure_max"] = max(exposure.values(), default=0.0) if rows else float("nan")
     return kpis
 
