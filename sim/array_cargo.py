@@ -18,19 +18,21 @@ another order than SimPy's; with random times that has probability zero.)
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL, URGENT
 
 from sim.engine.conditions import Conditions, PriceSetter
 from sim.engine.crude import Parcel
 from sim.engine.port_book import COMPONENTS, PortBook
 from sim.engine.records import CargoRecord, LotRecord
-from sim.engine.shipping import Shipping
-from sim.engine.topology import Topology
+from sim.engine.shipping import Shipping, reorder_fires, reviewing
+from sim.engine.topology import CargoSpec, Topology
 from sim.kinds import EventKind
 from sim.registry import COST_COMPONENTS
 
@@ -95,8 +97,18 @@ class _NetworkView:
         self.ports = ports
 
 
+class _Clock:
+    """The network clock every replication's timeline shares (`Simulation._clock_now`)."""
+
+    now_days = 0.0
+
+
 class CargoRun:
-    """One replication's cargoes: stands in for `Simulation` to the event path's `Shipping`."""
+    """One replication's cargoes: stands in for `Simulation` to the event path's `Shipping`.
+
+    Its reorder rules are not processes here: `CargoTimelines` reviews them for every
+    replication at once, at the place in this environment's event order where the rule's own
+    timeout would be (`review_marks`)."""
 
     def __init__(
         self,
@@ -108,6 +120,7 @@ class CargoRun:
         network: _NetworkView,
         log: Callable[[float, str, EventKind, str], None],
         port_books: dict[str, PortBook],
+        clock: _Clock,
     ):
         self.topology = topology
         self.start_date = start_date
@@ -117,21 +130,27 @@ class CargoRun:
         self.seed_sequence = seed_sequence
         self.network = network
         self._log = log
+        self._clock = clock
         self.env = simpy.Environment()
         self.conditions = Conditions.at_start(topology, start_date)
-        #: The start of the step the array path is at (`Simulation._clock_now`).
-        self.clock_now = 0.0
         self.cargoes: list[CargoRecord] = []
         self.shipping = Shipping(cast("Simulation", self))
         # The ports' books are the chunk's arrays (`PortBooks`): drawn from for every
         # replication at once.
         self.shipping.port_books = port_books
-        self.shipping.start()
+        #: By reorder cargo: the event id its rule's next wake-up takes in this environment
+        #: (first the id its process's start would take), which orders it among the events of
+        #: the same instant as SimPy would.
+        self.review_marks: dict[int, int] = {}
+        self.shipping.start(reorder=self._mark_review)
+
+    def _mark_review(self, cargo: CargoSpec) -> None:
+        self.review_marks[cargo.index] = next(self.env._eid)
 
     # -- what `Shipping` reads of `Simulation` -----------------------------------------
     @property
     def now(self) -> float:
-        return max(self.env.now, self.clock_now)
+        return max(self.env.now, self._clock.now_days)
 
     def now_date(self) -> dt.date:
         return self.start_date + dt.timedelta(days=math.floor(self.now + 1e-9))
@@ -146,9 +165,10 @@ class CargoRun:
     def notify_cargo(self, record: CargoRecord) -> None:
         self.cargoes.append(record)
 
-    # -- driven by the array path --------------------------------------------------------
-    def change_at(self, t: float, kind: str, target: str, value: float) -> None:
-        """A disruption's effect that tankers read, in force from time t (`Disruptions._apply`)."""
+    # -- driven by `CargoTimelines` --------------------------------------------------------
+    def change_at(self, t: float, kind: str, target: str, value: float) -> float:
+        """A disruption's effect that tankers read, in force from time t (`Disruptions._apply`).
+        Returns the time of this timeline's next event."""
 
         def apply(_: Any) -> None:
             if kind == "port":
@@ -158,18 +178,136 @@ class CargoRun:
 
         event = self.env.timeout(max(0.0, t - self.env.now))
         event.callbacks.append(apply)
+        return float(self.env._queue[0][0])
+
+    def run_to(self, limit_days: float, inclusive: bool) -> float:
+        """Run every event due by `limit_days` (if not `inclusive`, before it); returns the
+        time of the next event (inf: none)."""
+        env, queue = self.env, self.env._queue
+        while queue:
+            nxt = queue[0][0]
+            if nxt > limit_days or (nxt == limit_days and not inclusive):
+                return float(nxt)
+            env.step()
+        return math.inf
+
+    def run_before(self, key: tuple[float, int, int]) -> float:
+        """Run every event SimPy would process before the one keyed (time, priority, event
+        id); returns the time of the next event."""
+        env, queue = self.env, self.env._queue
+        while queue and queue[0][:3] < key:
+            env.step()
+        return float(queue[0][0]) if queue else math.inf
+
+
+class _Review:
+    """A reorder rule's next wake-up, at the same instant in every replication (its review
+    times do not depend on the state): first its process's start, then each review."""
+
+    def __init__(self, cargo: CargoSpec, order: int, marks: list[int]):
+        self.cargo = cargo
+        self.at_days = 0.0
+        self.priority = URGENT  # a process's start
+        self.started = False
+        #: Rules waking at the same instant wake in the order their wake-ups were scheduled:
+        #: the same in every replication, so one counter orders them.
+        self.order = order
+        self.marks = marks
+
+    def key(self) -> tuple[float, int, int]:
+        return (self.at_days, self.priority, self.order)
+
+
+class CargoTimelines:
+    """Every replication's cargo timeline, advanced together.
+
+    A reorder rule reviews daily in every replication; run as a SimPy process each review
+    would be a step of every replication's environment. Instead each review happens once for
+    all replications: every timeline first runs the events SimPy would run before the rule's
+    wake-up (those earlier, and those of the same instant scheduled before it, by event id),
+    then `reorder_fires` reads every replication's position at once, and only the
+    replications whose rule fires start a voyage process. Between reviews only the timelines
+    with an event due are touched (`next_days`)."""
+
+    def __init__(
+        self,
+        runs: list[CargoRun],
+        clock: _Clock,
+        topology: Topology,
+        horizon_days: float,
+        refineries: list[str],
+        stock_t: Callable[[], np.ndarray],
+        ports: PortArrays,
+    ):
+        self.runs = runs
+        self._clock = clock
+        self._horizon_days = horizon_days
+        self._refineries = refineries
+        self._stock_t = stock_t
+        self._ports = ports
+        self._port_index = list(topology.ports)
+        self._target = {n: s.target_run_t_per_day for n, s in topology.refineries.items()}
+        self._order = itertools.count()
+        self.reviews = [
+            _Review(c, next(self._order), [run.review_marks[c.index] for run in runs])
+            for c in topology.cargoes
+            if c.schedule_days is None
+        ]
+        #: Each timeline's next event, days (inf: none).
+        self.next_days = np.array([run.run_to(-math.inf, False) for run in runs])
+
+    def change_at(self, r: int, t: float, kind: str, target: str, value: float) -> None:
+        self.next_days[r] = self.runs[r].change_at(t, kind, target, value)
 
     def advance(self, until_days: float, inclusive: bool = True) -> None:
         """Run every event due by `until_days`, within 1e-9 days as the network clock lets
         SimPy run them first (`Simulation._clock`); if not `inclusive`, those before it, as
         SimPy's `run(until=...)` at the end."""
-        env = self.env
         limit = until_days + 1e-9 if inclusive else until_days
-        while True:
-            nxt = env.peek()
-            if nxt > limit or (nxt == limit and not inclusive):
-                return
-            env.step()
+        while self.reviews:
+            review = min(self.reviews, key=_Review.key)
+            t = review.at_days
+            if t > limit or (t == limit and not inclusive):
+                break
+            self._review(review)
+        due = self.next_days <= limit if inclusive else self.next_days < limit
+        for r in np.nonzero(due)[0]:
+            self.next_days[r] = self.runs[r].run_to(limit, inclusive)
+
+    def set_clock(self, now_days: float) -> None:
+        self._clock.now_days = now_days
+
+    def _review(self, review: _Review) -> None:
+        """`Shipping._reorder`'s wake-up at `review.at_days`, in every replication."""
+        t, cargo, runs = review.at_days, review.cargo, self.runs
+        for r in np.nonzero(self.next_days <= t)[0]:
+            self.next_days[r] = runs[r].run_before((t, review.priority, review.marks[r]))
+        first = not review.started
+        review.started = True
+        if first and cargo.start_day > 0:
+            at = t + cargo.start_day  # `yield env.timeout(cargo.start_day)`
+        elif not reviewing(cargo, t, self._horizon_days):
+            self.reviews.remove(review)  # the rule's loop ends: it schedules nothing more
+            return
+        else:
+            for run in runs:
+                run.env._now = t  # SimPy's clock at the rule's wake-up: a voyage starts then
+            dest = cargo.destination
+            fires = reorder_fires(
+                cargo,
+                self._target[dest],
+                self._stock_t()[:, self._refineries.index(dest)],
+                self._ports.stock_t[:, self._port_index.index(cargo.port)],
+                np.array([run.shipping.open_cargo_t[dest] for run in runs]),
+                np.array([run.shipping.open_cargoes[cargo.index] for run in runs]),
+            )
+            for r in np.nonzero(fires)[0]:
+                runs[r].env.process(runs[r].shipping._voyage(cargo))
+                self.next_days[r] = t
+            at = t + cargo.review_days  # `yield env.timeout(cargo.review_days)`
+        review.at_days, review.priority = at, NORMAL
+        review.order = next(self._order)
+        review.marks = [next(run.env._eid) for run in runs]
 
 
 class PortBooks:
@@ -265,7 +403,7 @@ def merge_costs(into: CostBook, more: CostBook) -> None:
             acc[k] = acc.get(k, 0.0) + v
 
 
-def cargo_runs(
+def cargo_timelines(
     topology: Topology,
     start_date: dt.date,
     horizon_days: float,
@@ -277,16 +415,19 @@ def cargo_runs(
     keys: list[str],
     logs: list[Callable[[float, str, EventKind, str], None]],
     books: dict[str, PortBooks],
-) -> list[CargoRun]:
+) -> CargoTimelines:
     """One `CargoRun` per replication, over views of the chunk's arrays."""
-    out = []
+    runs = []
+    clock = _Clock()
     for r, sequence in enumerate(sequences):
         network = _NetworkView(
             {name: _RefineryView(stock_t, r, n) for n, name in enumerate(refineries)},
             {name: _TankView(ports, r, p, keys) for p, name in enumerate(topology.ports)},
         )
         views = {name: b.view(r) for name, b in books.items()}
-        out.append(
-            CargoRun(topology, start_date, horizon_days, prices, sequence, network, logs[r], views)
+        runs.append(
+            CargoRun(
+                topology, start_date, horizon_days, prices, sequence, network, logs[r], views, clock
+            )
         )
-    return out
+    return CargoTimelines(runs, clock, topology, horizon_days, refineries, stock_t, ports)

@@ -66,9 +66,9 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
         if ready.any():
             self.restart_allowed |= ready
             self.restart_ready_days[ready] = math.inf
-        for run in self.cargo_runs:  # tankers: every event due by day k, then the step
-            run.advance(float(k))
-            run.clock_now = float(k)
+        if self.cargo:  # tankers: every event due by day k, then the step
+            self.cargo.advance(float(k))
+            self.cargo.set_clock(float(k))
 
     def _calendar(self, k: int) -> None:
         """Month turns and contract dates due by day k (the same in every replication)."""
@@ -105,9 +105,9 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
                 combine, neutral = _COMBINE[effect]
                 combined = combine(active.values()) if active else neutral
                 self._apply(r, kind, target, effect, combined)
-                if self.cargo_runs and kind in (TargetKind.PORT, TargetKind.PRICE):
+                if self.cargo and kind in (TargetKind.PORT, TargetKind.PRICE):
                     at = t if happened is None else happened
-                    self.cargo_runs[r].change_at(at, kind.value, target, combined)
+                    self.cargo.change_at(r, at, kind.value, target, combined)
         if on:
             spell = DisruptionSpell(
                 DisruptionRecord(t, d.name, d.target, d.target_kind, d.effects, on)
@@ -152,9 +152,9 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
                 at = max(t, self.path.horizon)
                 self._switch(r, at, self.path.topology.disruptions[d], on, happened=t)
         # Tankers until SimPy stops, half a step past the horizon (the clock is at its end).
-        for run in self.cargo_runs:
-            run.clock_now = self.path.horizon
-            run.advance(self.path.horizon + 0.5, inclusive=False)
+        if self.cargo:
+            self.cargo.set_clock(self.path.horizon)
+            self.cargo.advance(self.path.horizon + 0.5, inclusive=False)
         self._close_month()
         #: Crude left on rail at the end (in the final inventory), t.
         self.rail_content_t = sum((x.content_t() for x in self.rails.values()), np.zeros(self.n))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.array_books import VALUED, Books
-from sim.array_cargo import PortArrays, PortBooks, cargo_runs
+from sim.array_cargo import PortArrays, PortBooks, cargo_timelines
 from sim.array_layout import switch_times
 from sim.array_pipes import Pipes, SharedPipe
 from sim.array_rail import RailArrays
@@ -104,8 +104,8 @@ class ChunkState:
             name: PortBooks(n, name, topo, [lay.routes[q] for q in lay.port_routes[p]])
             for p, name in enumerate(topo.ports)
         }
-        self.cargo_runs = (
-            cargo_runs(
+        self.cargo = (
+            cargo_timelines(
                 topo,
                 path.scenario.scenario.start_date,
                 path.horizon,
@@ -119,8 +119,9 @@ class ChunkState:
                 self.port_books,
             )
             if topo.cargoes
-            else []
+            else None
         )
+        self.cargo_runs = self.cargo.runs if self.cargo else []
         self.restart_allowed = np.zeros((n, n_ref), dtype=bool)
         self.restart_ready_days = np.full((n, n_ref), math.inf)
         self.initial_inventory_t = (

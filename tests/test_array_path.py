@@ -618,3 +618,32 @@ def test_until_own_by_bisection_agrees_with_a_full_search(linefill_t):
         for g, o in zip(goal, own_in_line, strict=True):
             kinds.add("head" if g == 0 else "past" if g > o else "within")
     assert kinds == {"head", "past", "within"}
+
+
+def test_cargo_events_of_one_instant_equal_the_event_path():
+    """Without voyage delays and with a 2-day discharge every cargo event falls on a whole
+    day, the instant the reorder rule reviews: a tanker that finishes discharging (or tries
+    again for tank room) that day does so before the review, in SimPy's order of scheduling,
+    so the rule sees the landed crude. The array path reviews all replications at once, at
+    that place in each timeline's order (`CargoTimelines`)."""
+    n = 8
+    scenario = with_values(
+        load_scenario(SCENARIOS / "global_market_odesa.toml"),
+        {
+            "links.black_sea_pivdennyi.delay_days_mean": 0.0,
+            "nodes.pivdennyi.discharge_t_per_day": 42500.0,
+            "scenario.replications": n,
+        },
+    )
+    event = Replicator(scenario, engine="event").run(range(n), daily="none")
+    array = Replicator(scenario, engine="array").run(range(n), daily="none")
+    bought = {(rep.replication, row["bought_day"]) for rep in event for row in rep.cargoes}
+    landed_at_review = [
+        row
+        for rep in event
+        for row in rep.cargoes
+        if row["discharged_day"] % 1 == 0 and (rep.replication, row["discharged_day"]) in bought
+    ]
+    assert len(landed_at_review) >= 10
+    problems = [d for e, a in zip(event, array, strict=True) for d in result_differences(e, a)]
+    assert not problems, "\n".join(problems[:20])

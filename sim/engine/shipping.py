@@ -8,8 +8,8 @@ appear) → discharge into the port's tanks. Costs follow the crude through the 
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
@@ -26,6 +26,29 @@ from sim.units import month_key
 if TYPE_CHECKING:
     from sim.engine.network_step import ExecutablePlan, StepResult
     from sim.engine.simulation import Simulation
+
+
+def reviewing(cargo: CargoSpec, now_days: float, horizon_days: float) -> bool:
+    """Whether a reorder rule still reviews at `now_days` (its loop in `Shipping._reorder`)."""
+    return now_days < min(cargo.end_day, horizon_days)
+
+
+def reorder_fires(
+    cargo: CargoSpec,
+    target_t_per_day: float,
+    refinery_stock_t: Any,
+    port_stock_t: Any,
+    open_cargo_t: Any,
+    open_cargoes: Any,
+) -> Any:
+    """The reorder rule: buy when the inventory position (refinery stock + port stock +
+    tonnes bought and not yet discharged) is below `days_of_cover_below` days of the
+    refinery's target run and fewer than `max_open_cargoes` are open. Floats give a bool;
+    numpy arrays (the array path's replications) give a bool array, element by element the
+    same arithmetic."""
+    position = refinery_stock_t + port_stock_t + open_cargo_t
+    below = position / target_t_per_day < (cargo.days_of_cover_below or 0.0)
+    return below & (open_cargoes < cargo.max_open_cargoes)
 
 
 class Shipping:
@@ -50,10 +73,14 @@ class Shipping:
         self.lots_landed_t = 0.0
         self._rngs: dict[str, np.random.Generator] = {}
 
-    def start(self) -> None:
+    def start(self, reorder: Callable[[CargoSpec], None] | None = None) -> None:
+        """Start every cargo's buying; `reorder`, if given, takes the reorder rules instead of
+        a process each (the array path reviews them for all its replications at once)."""
         for cargo in self.sim.topology.cargoes:
             if cargo.schedule_days is not None:
                 self.sim.env.process(self._schedule(cargo))
+            elif reorder is not None:
+                reorder(cargo)
             else:
                 self.sim.env.process(self._reorder(cargo))
 
@@ -70,15 +97,15 @@ class Shipping:
         target = sim.topology.refineries[cargo.destination].target_run_t_per_day
         if cargo.start_day > 0:
             yield env.timeout(cargo.start_day)
-        while env.now < min(cargo.end_day, sim.horizon_days):
-            refinery = sim.network.refineries[cargo.destination]
-            position = (
-                refinery.tank.stock_t
-                + sim.network.ports[cargo.port].stock_t
-                + self.open_cargo_t[cargo.destination]
-            )
-            below = position / target < (cargo.days_of_cover_below or 0.0)
-            if below and self.open_cargoes[cargo.index] < cargo.max_open_cargoes:
+        while reviewing(cargo, env.now, sim.horizon_days):
+            if reorder_fires(
+                cargo,
+                target,
+                sim.network.refineries[cargo.destination].tank.stock_t,
+                sim.network.ports[cargo.port].stock_t,
+                self.open_cargo_t[cargo.destination],
+                self.open_cargoes[cargo.index],
+            ):
                 env.process(self._voyage(cargo))
             yield env.timeout(cargo.review_days)
 
