@@ -150,7 +150,8 @@ class CargoRun:
     # -- what `Shipping` reads of `Simulation` -----------------------------------------
     @property
     def now(self) -> float:
-        return max(self.env.now, self._clock.now_days)
+        now, clock = self.env._now, self._clock.now_days
+        return now if now > clock else clock
 
     def now_date(self) -> dt.date:
         return self.start_date + dt.timedelta(days=math.floor(self.now + 1e-9))
@@ -270,9 +271,9 @@ class CargoTimelines:
             if t > limit or (t == limit and not inclusive):
                 break
             self._review(review)
-        due = self.next_days <= limit if inclusive else self.next_days < limit
-        for r in np.nonzero(due)[0]:
-            self.next_days[r] = self.runs[r].run_to(limit, inclusive)
+        due = np.nonzero(self.next_days <= limit if inclusive else self.next_days < limit)[0]
+        runs = self.runs
+        self.next_days[due] = [runs[r].run_to(limit, inclusive) for r in due.tolist()]
 
     def set_clock(self, now_days: float) -> None:
         self._clock.now_days = now_days
@@ -280,8 +281,9 @@ class CargoTimelines:
     def _review(self, review: _Review) -> None:
         """`Shipping._reorder`'s wake-up at `review.at_days`, in every replication."""
         t, cargo, runs = review.at_days, review.cargo, self.runs
-        for r in np.nonzero(self.next_days <= t)[0]:
-            self.next_days[r] = runs[r].run_before((t, review.priority, review.marks[r]))
+        due = np.nonzero(self.next_days <= t)[0]
+        marks, priority = review.marks, review.priority
+        self.next_days[due] = [runs[r].run_before((t, priority, marks[r])) for r in due.tolist()]
         first = not review.started
         review.started = True
         if first and cargo.start_day > 0:
@@ -301,9 +303,10 @@ class CargoTimelines:
                 np.array([run.shipping.open_cargo_t[dest] for run in runs]),
                 np.array([run.shipping.open_cargoes[cargo.index] for run in runs]),
             )
-            for r in np.nonzero(fires)[0]:
+            buying = np.nonzero(fires)[0]
+            for r in buying.tolist():
                 runs[r].env.process(runs[r].shipping._voyage(cargo))
-                self.next_days[r] = t
+            self.next_days[buying] = t  # the voyage's start
             at = t + cargo.review_days  # `yield env.timeout(cargo.review_days)`
         review.at_days, review.priority = at, NORMAL
         review.order = next(self._order)
