@@ -21,6 +21,7 @@ import datetime as dt
 import itertools
 import math
 from collections.abc import Callable
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -98,9 +99,11 @@ class _NetworkView:
 
 
 class _Clock:
-    """The network clock every replication's timeline shares (`Simulation._clock_now`)."""
+    """The network clock every replication's timeline shares (`Simulation._clock_now`), and
+    the latest reorder review, which every timeline has reached."""
 
     now_days = 0.0
+    review_days = 0.0
 
 
 class CargoRun:
@@ -177,7 +180,10 @@ class CargoRun:
             else:
                 self.conditions.price_add_usd_per_bbl[target] = value
 
-        event = self.env.timeout(max(0.0, t - self.env.now))
+        env = self.env
+        # SimPy's clock is at the latest review if no event of this timeline came after it.
+        env._now = max(env._now, self._clock.review_days)
+        event = env.timeout(max(0.0, t - env.now))
         event.callbacks.append(apply)
         return float(self.env._queue[0][0])
 
@@ -254,6 +260,10 @@ class CargoTimelines:
             for c in topology.cargoes
             if c.schedule_days is None
         ]
+        # What each review reads or takes of every timeline (the same objects all along).
+        self._open_t = [run.shipping.open_cargo_t for run in runs]
+        self._open_n = [run.shipping.open_cargoes for run in runs]
+        self._eids = [run.env._eid for run in runs]
         #: Each timeline's next event, days (inf: none).
         self.next_days = np.array([run.run_to(-math.inf, False) for run in runs])
 
@@ -292,25 +302,26 @@ class CargoTimelines:
             self.reviews.remove(review)  # the rule's loop ends: it schedules nothing more
             return
         else:
-            for run in runs:
-                run.env._now = t  # SimPy's clock at the rule's wake-up: a voyage starts then
-            dest = cargo.destination
+            self._clock.review_days = t
+            dest, n = cargo.destination, len(runs)
             fires = reorder_fires(
                 cargo,
                 self._target[dest],
                 self._stock_t()[:, self._refineries.index(dest)],
                 self._ports.stock_t[:, self._port_index.index(cargo.port)],
-                np.array([run.shipping.open_cargo_t[dest] for run in runs]),
-                np.array([run.shipping.open_cargoes[cargo.index] for run in runs]),
+                np.fromiter(map(itemgetter(dest), self._open_t), float, n),
+                np.fromiter(map(itemgetter(cargo.index), self._open_n), int, n),
             )
             buying = np.nonzero(fires)[0]
             for r in buying.tolist():
-                runs[r].env.process(runs[r].shipping._voyage(cargo))
+                env = runs[r].env
+                env._now = t  # SimPy's clock at the rule's wake-up, when the voyage starts
+                env.process(runs[r].shipping._voyage(cargo))
             self.next_days[buying] = t  # the voyage's start
             at = t + cargo.review_days  # `yield env.timeout(cargo.review_days)`
         review.at_days, review.priority = at, NORMAL
         review.order = next(self._order)
-        review.marks = [next(run.env._eid) for run in runs]
+        review.marks = list(map(next, self._eids))
 
 
 class PortBooks:
