@@ -4,6 +4,7 @@ scenario it refuses runs on the event path after one message naming what is not 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from pathlib import Path
 
@@ -645,5 +646,26 @@ def test_cargo_events_of_one_instant_equal_the_event_path():
         if row["discharged_day"] % 1 == 0 and (rep.replication, row["discharged_day"]) in bought
     ]
     assert len(landed_at_review) >= 10
+    problems = [d for e, a in zip(event, array, strict=True) for d in result_differences(e, a)]
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_a_reorder_rule_with_dates_equals_the_event_path():
+    """A reorder rule that starts reviewing after day 0 and stops before the horizon: its
+    first wake-up waits `start_day`, and its last review is before `end_day`."""
+    n = 6
+    scenario = with_values(
+        load_scenario(SCENARIOS / "global_market_odesa.toml"),
+        {
+            "cargoes.azeri_pivdennyi.start_date": dt.date(2019, 2, 10),
+            "cargoes.azeri_pivdennyi.end_date": dt.date(2019, 10, 15),
+            "scenario.replications": n,
+        },
+    )
+    assert not unsupported(scenario, compile_topology(scenario))
+    event = Replicator(scenario, engine="event").run(range(n), daily="none")
+    array = Replicator(scenario, engine="array").run(range(n), daily="none")
+    bought = [row["bought_day"] for rep in event for row in rep.cargoes]
+    assert min(bought) == 40.0 and max(bought) < 287.0 and len(bought) > 20 * n
     problems = [d for e, a in zip(event, array, strict=True) for d in result_differences(e, a)]
     assert not problems, "\n".join(problems[:20])
