@@ -2,17 +2,27 @@
 
 Cargo events are discrete and rare (a few dozen a year), so each replication keeps a small
 SimPy environment of its own that runs the event path's own cargo processes
-(`sim.engine.shipping.Shipping`: schedules, reorder rules, voyages with delays from the same
+(`sim.engine.shipping.Shipping`: schedules, voyages with delays from the same
 `voyage:<sea link>` streams, berths, discharge, port books) against views of the array
-state: a reorder rule reads the refinery's and the port's stock of its replication, a lot lands
-in that replication's row of the port tanks. The array path advances every replication's
-timeline to day k before it steps day k, as SimPy runs every event due by then before the
-network clock's step. Only the daily draw from the port tanks is an array operation.
+state: a lot lands in that replication's row of the port tanks. The array path advances every
+replication's timeline to day k before it steps day k, as SimPy runs every event due by then
+before the network clock's step; only timelines with an event due are touched. Only the daily
+draw from the port tanks is an array operation.
+
+Reorder rules review at the same instants in every replication, so `CargoTimelines` reviews
+each once for all replications (`reorder_fires` on arrays), at the place in every timeline's
+event order where the rule's own timeout would be. That place is SimPy's: events run by
+(time, priority, event id), so each timeline takes the event id the rule's timeout would have
+taken when the previous review ran, and runs the events keyed before it first. This reads
+SimPy's environment internals (`_queue`, `_eid`, `_now`; simpy 4.1); the equality tests
+(tests/test_array_path.py, one of them with every cargo event on the reviews' instants) fail
+if they change.
 
 What the disruptions change that tankers read (a port's capacity factor, a price series'
 shock) is scheduled into the timeline at the instant it happens, so a tanker berthing after a
-closure started waits, as on the event path. (Events of the very same instant may run in
-another order than SimPy's; with random times that has probability zero.)
+closure started waits, as on the event path. (Such a change and a tanker's event of the very
+same instant may run in another order than SimPy's; with random times that has probability
+zero.)
 """
 
 from __future__ import annotations
