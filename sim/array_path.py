@@ -379,27 +379,29 @@ class ArrayPath:
         return out
 
     def _run_chunk(self, replications: list[int]) -> Iterator[ReplicationResult]:
-        started = time.process_time()
         with _young_collections_only():
+            started = time.process_time()
             chunk = Chunk(self, replications)
             chunk.run()
-        # The engine seconds are the step's alone, shared evenly (building rows is not timed).
-        seconds = (time.process_time() - started) / max(1, len(replications))
-        for i in range(len(replications)):
-            result = chunk.result(i, seconds)
-            # The same books as the event path's `run_replication` checks (house rule).
-            check_mass_balance(result)
-            yield result
+            # The engine seconds are the step's alone, shared evenly (building rows is not
+            # timed).
+            seconds = (time.process_time() - started) / max(1, len(replications))
+            for i in range(len(replications)):
+                result = chunk.result(i, seconds)
+                # The same books as the event path's `run_replication` checks (house rule).
+                check_mass_balance(result)
+                yield result
 
 
 @contextlib.contextmanager
 def _young_collections_only() -> Iterator[None]:
-    """A chunk's stepping keeps what it builds (events logged, cargo records, SimPy
-    timelines) to its end, millions of objects for a cargo scenario; Python's full collections
+    """A chunk keeps what it builds (events logged, cargo records, SimPy timelines) until its
+    last result is taken, millions of objects for a cargo scenario; Python's full collections
     rescan every one of them each time the survivors grow by a quarter, a fifth of the CPU time
-    (global_market_odesa, 512 replications). While a chunk steps, the collector only sweeps
-    the young generations (cycles among new objects are still freed); the old generation waits
-    for the first full collection after it."""
+    (global_market_odesa, 512 replications). While a chunk steps and its results are built and
+    taken (the caller's work between two results included), the collector only sweeps the
+    young generations (cycles among new objects are still freed); the old generation waits
+    for the first full collection after the chunk's last result."""
     young, middle, old = gc.get_threshold()
     gc.set_threshold(young, middle, _NO_FULL_COLLECTIONS)
     try:
@@ -408,5 +410,5 @@ def _young_collections_only() -> Iterator[None]:
         gc.set_threshold(young, middle, old)
 
 
-#: A full collection every this many middle-generation ones: never, while a chunk steps.
+#: A full collection every this many middle-generation ones: never, within one chunk.
 _NO_FULL_COLLECTIONS = 1 << 30

@@ -5,6 +5,7 @@ scenario it refuses runs on the event path after one message naming what is not 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import math
 from pathlib import Path
 
@@ -669,3 +670,31 @@ def test_a_reorder_rule_with_dates_equals_the_event_path():
     assert min(bought) == 40.0 and max(bought) < 287.0 and len(bought) > 20 * n
     problems = [d for e, a in zip(event, array, strict=True) for d in result_differences(e, a)]
     assert not problems, "\n".join(problems[:20])
+
+
+def test_no_full_collections_within_a_chunk_and_the_thresholds_come_back(monkeypatch):
+    """A chunk's objects are not rescanned by full collections while it steps and its
+    results are taken (sim.array_path `_young_collections_only`); the collector's thresholds
+    are the caller's again after the last result, and after a run given up midway."""
+    before = gc.get_threshold()
+    seen = []
+    step = sim.array_path.Chunk.run
+
+    def run(chunk):
+        seen.append(gc.get_threshold())
+        step(chunk)
+
+    monkeypatch.setattr(sim.array_path.Chunk, "run", run)
+    scenario = with_values(
+        load_scenario(SCENARIOS / "global_market_odesa.toml"), {"scenario.replications": 2}
+    )
+    Replicator(scenario, engine="array").run(range(2), daily="none")
+    assert seen and seen[0][:2] == before[:2] and seen[0][2] > 1000 * max(1, before[2])
+    assert gc.get_threshold() == before
+    path = Replicator(scenario, engine="array")._array_path()
+    assert path is not None
+    results = path.run([0, 1])
+    next(results)
+    assert gc.get_threshold() != before
+    results.close()
+    assert gc.get_threshold() == before
