@@ -57,6 +57,7 @@ import numpy as np
 
 from sim.array_books import VALUED
 from sim.array_chunk import Chunk
+from sim.array_contamination import contamination_layout
 from sim.array_layout import build_layout
 from sim.economics.valuation import PRICED_PRODUCTS, products_t
 from sim.engine.allocator import Allocator, PlanRequest
@@ -87,6 +88,8 @@ class ArrayPath:
         self.topology = topology
         self.allocator = allocator
         self.layout = build_layout(scenario, topology)
+        #: What contamination needs (sim.array_contamination), None: nothing is contaminated.
+        self.contamination = contamination_layout(topology, self.layout)
         self.horizon = float(scenario.scenario.horizon_days)
         self.steps = round(self.horizon / scenario.scenario.step_days)
         self.prices = PriceSetter(scenario.prices, topology)
