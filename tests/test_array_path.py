@@ -662,13 +662,21 @@ def _assert_equal(event: list, array: list) -> None:
     assert not problems, "\n".join(problems[:20])
 
 
-@pytest.mark.parametrize(("strategy", "n"), [("base.toml", 3), ("kazakh_via_russia.toml", 6)])
-def test_the_contamination_stress_equals_the_event_path(strategy, n):
+#: Both refineries planning 30 days ahead, longer than crude takes from Samara: the planner
+#: counts what its routes bring beyond the lines' content as refused (`_refused_ahead_t`).
+LONG_LOOKAHEAD = {"nodes.mozyr.lookahead_days": 30.0, "nodes.naftan.lookahead_days": 30.0}
+
+
+@pytest.mark.parametrize(
+    ("strategy", "n", "values"),
+    [("base.toml", 3, {}), ("kazakh_via_russia.toml", 6, {}), ("base.toml", 2, LONG_LOOKAHEAD)],
+)
+def test_the_contamination_stress_equals_the_event_path(strategy, n, values):
     """The 2019 contamination merged over a strategy: the dirty batch entering the shared
     Samara–Unecha line, refused at both refineries (no detection delay) into quarantine,
     while the planners count the crude they will refuse; kazakh_via_russia adds its random
     outages."""
-    event, array = _stressed_runs(strategy, n)
+    event, array = _stressed_runs(strategy, n, values)
     for rep in event:
         kinds = {(row["asset"], row["event"]) for row in rep.events}
         for refinery in ("mozyr", "naftan"):
@@ -754,3 +762,56 @@ def test_contamination_it_cannot_follow_is_refused(values, problem):
     scenario = with_values(scenario, values)
     problems = unsupported(scenario, compile_topology(scenario))
     assert len(problems) == 1 and problem in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("linefills_t_per_km", "dirty_first"), [((1380.0, 411.0), False), ((1330.0, 461.0), True)]
+)
+def test_a_step_of_clean_and_dirty_crude_enters_the_next_line_in_order(
+    monkeypatch, linefills_t_per_km, dirty_first
+):
+    """With Samara–Unecha's linefill such that one step's outflow holds the front (clean,
+    then dirty) or the end (dirty, then clean) of the dirty batch, Unecha–Mozyr takes the
+    two as batches in that order (`_commingle`): which of them its head reaches first
+    decides what Mozyr refuses in which step (Unecha–Mozyr's linefill such that one step's
+    outflow there ends between the two). With base's linefills every step's outflow of
+    Samara–Unecha is of one kind."""
+    import sim.array_contamination as contamination
+
+    mixed: list[bool] = []
+    order = contamination.ContaminationRules._out_order
+
+    def spy(self, track, out_c, head):
+        first = order(self, track, out_c, head)
+        if track is self.tracks[self.contam.link]:
+            dirty = out_c[track.k :].sum(axis=0)
+            both = (dirty > 1e-9) & (out_c.sum(axis=0) - dirty > 1e-9)
+            mixed.extend(first[both].tolist())
+        return first
+
+    monkeypatch.setattr(contamination.ContaminationRules, "_out_order", spy)
+    values = {
+        "links.samara_unecha.linefill_t_per_km": linefills_t_per_km[0],
+        "links.unecha_mozyr.linefill_t_per_km": linefills_t_per_km[1],
+    }
+    event, array = _stressed_runs("base.toml", 2, values)
+    assert mixed and all(first is dirty_first for first in mixed)
+    _assert_equal(event, array)
+
+
+def test_a_second_contamination_goes_unnoticed_again_after_the_alert_ends():
+    """A second dirty batch in September, Mozyr with a 2-day detection delay: once its lines
+    and tanks are clean its alert ends, so the second batch too enters its tanks unnoticed
+    and is found 2 days later (`Refinery.end_alert`)."""
+    values = {
+        "nodes.mozyr.detection_delay_days": 2.0,
+        "disruptions.again.target": "samara_unecha",
+        "disruptions.again.start_date": "2019-09-01",
+        "disruptions.again.duration_days": 5.0,
+        "disruptions.again.contaminant_ppm": 300.0,
+    }
+    event, array = _stressed_runs("base.toml", 2, values)
+    for rep in event:
+        found = [row for row in rep.events if row["event"] == "contamination_detected"]
+        assert [row["asset"] for row in found] == ["mozyr", "mozyr"]
+    _assert_equal(event, array)
