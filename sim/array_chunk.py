@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,9 @@ from sim.engine.topology import DisruptionSpec
 from sim.kinds import Combine, Effect, EventKind, TargetKind
 from sim.recording.recorder import DisruptionSpell
 from sim.units import days_in_month, first_of_next_month, month_key
+
+if TYPE_CHECKING:
+    from sim.array_path import ArrayPath
 
 #: As the recorder: a run below target by less than this is not a cut, t.
 _CUT_TOLERANCE_T = 1e-6
@@ -46,6 +50,11 @@ def _added(columns: list[np.ndarray], indices: np.ndarray) -> np.ndarray:
 
 class Chunk(RefineryPlanner, ContractRules, RowBuilder):
     """`len(replications)` replications of one scenario stepped together, day by day."""
+
+    def __init__(self, path: ArrayPath, replications: list[int]):
+        super().__init__(path, replications)
+        if self.contam is not None:
+            self._init_contamination(self.contam)
 
     # -- discrete changes ------------------------------------------------------------
 
@@ -121,7 +130,9 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
 
     def _apply(self, r: int, kind: TargetKind, target: str, effect: Effect, value: float) -> None:
         topo, book = self.path.topology, self.books[r]
-        if kind is TargetKind.LINK:
+        if effect is Effect.CONTAMINANT_PPM:  # on the contaminated line (sim.array_refusals)
+            self.link_ppm[r] = value
+        elif kind is TargetKind.LINK:
             a = topo.link_index[target]
             self.link_factor[r, a] = value
             self.link_caps_t[r, a] = self.path.link_cap_t_per_day(a, value)
@@ -199,6 +210,9 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
         if now >= self.month_close_days:
             self._close_month()
         rates, nominal, planned = self._plan()
+        dirty = self.contam is not None
+        if dirty:
+            self._start_refineries(now)
         planned_run = self._plan_runs(rates)
         volumes = rates * 1.0
         self._cut_to_caps(volumes, planned)
@@ -206,7 +220,11 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
         self._cut_to_port_stocks(volumes)
         self._cut_to_room(k, volumes, planned_run)
         drawn_t = self._draw_ports(volumes)
-        received_t, received_c = self._move(k, volumes, rates)
+        if dirty:
+            received_t, received_c = self._move_dirty(k, volumes, rates)
+            received_t, received_c = self._refuse(now, received_t, received_c)
+        else:
+            received_t, received_c = self._move(k, volumes, rates)
         run_t = self._deliver(now, received_t, received_c, planned_run)
         self._record(k, now, volumes, received_t, run_t)
         # Each contract's routes added in route order (as np.add.at added them), column-wise.
@@ -282,6 +300,8 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
             over = want > limit
             if over.any():
                 scale = np.maximum(0.0, limit[over]) / want[over]
+                if self.contam is not None:
+                    scale = self._scale_refusing(n, idx, volumes, over, want, limit, scale)
                 volumes[np.ix_(over, idx)] *= np.where(scale < 1.0, scale, 1.0)[:, None]
             got = np.zeros(self.n)
             for q in idx:
@@ -367,9 +387,15 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
                 self._use_room(np.where(shares[nxt][1], part, 0.0), nxt, shares)
 
     def _push_shared(
-        self, a: int, t: np.ndarray, c: np.ndarray, shares: dict
+        self,
+        a: int,
+        t: np.ndarray,
+        c: np.ndarray,
+        shares: dict,
+        push: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """`NetworkStep._push_shared`: (the shippers' tonnes leaving, by key)."""
+        """`NetworkStep._push_shared`: (the shippers' tonnes leaving, by key); `push` moves
+        the line given the third parties' tonnes (default `SharedPipe.push_shared`)."""
         pipe = self.pipes[a]
         assert isinstance(pipe, SharedPipe)
         _, valid, _ = shares[a]
@@ -384,7 +410,7 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
                 cut = np.maximum(0.0, np.minimum(background[rows], most - t[rows]))
                 background = background.copy()
                 background[rows] = cut
-        out_c = pipe.push_shared(t, c, background)
+        out_c = pipe.push_shared(t, c, background) if push is None else push(background)
         third = out_c[pipe.third].copy()
         out_c[pipe.third] = 0.0
         self.third_party_in_t += background
@@ -473,6 +499,8 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
         # The tanks: receive, then draw the run with the tanks' mix (`Tank.draw`).
         self.stock_by_key_t += received_c
         stock = self.stock_t + received_t
+        if self.contam is not None:
+            self._run_offspec(stock, run)
         run = np.minimum(run, stock)
         drawing = (run > 0) & (stock > 0)
         run = np.where(drawing, run, 0.0)

@@ -17,13 +17,17 @@ path counts them; crude on rail is in the refinery's plan and in the final inven
 allocator's plans (one call per distinct request, cached), and
 scheduled or random disruptions of links, refineries, ports, contracts, countries and prices
 drawn from the engine's own `disruption:<name>` streams, so replication r here is replication r
-there. Recording keeps the recorder's totals as arrays and builds each replication's rows with
-the recorder's own code (sim.recording), so the tables are the same tables.
+there, and contaminated crude entering a line (sim.array_contamination: dirty crude keys in the
+lines, refusal into quarantine, detection delay and off-spec runs, reverse pumping, the planner
+counting what it will refuse). Recording keeps the recorder's totals as arrays and builds each
+replication's rows with the recorder's own code (sim.recording), so the tables are the same
+tables.
 
 What it cannot do (rail corridors loaded by several routes or not running from a source to a
 refinery, disruptions of transit conditions (quota factors, fee changes) or of cargo options
-(directly or through their country), contamination (of cargoes too), contracts free to route,
-steps other than one day, the per-day series)
+(directly or through their country), contaminated cargoes and contracts, contamination at
+several levels or lines, with quarantine of limited capacity, onto rail or into lines fed by
+several lines, contracts free to route, steps other than one day, the per-day series)
 is found up front by `unsupported` (sim.array_refusals); the runner then says so once and uses
 the event path.
 
@@ -31,7 +35,8 @@ This module is what is built once per scenario (`ArrayPath`: plans, prices, valu
 the chunking; the rest is split by concept: sim.array_layout (the scenario as array indices,
 disruption switch times), sim.array_state and sim.array_chunk (a chunk's arrays and its daily
 step), sim.array_pipes (lines), sim.array_refineries (the run planner), sim.array_contracts
-(make-up, quotas), sim.array_books and sim.array_rows (books, a replication's rows).
+(make-up, quotas), sim.array_contamination (contaminated crude), sim.array_books and
+sim.array_rows (books, a replication's rows).
 
 The event path stays the reference: tests/test_array_path.py checks every shipped scenario this
 path accepts against it, table by table, to `ARRAY_RELATIVE_TOLERANCE`.
@@ -61,6 +66,7 @@ import numpy as np
 
 from sim.array_books import VALUED
 from sim.array_chunk import Chunk
+from sim.array_contamination import contamination_layout
 from sim.array_layout import build_layout
 from sim.economics.valuation import PRICED_PRODUCTS, products_t
 from sim.engine.allocator import Allocator, PlanRequest
@@ -91,6 +97,8 @@ class ArrayPath:
         self.topology = topology
         self.allocator = allocator
         self.layout = build_layout(scenario, topology)
+        #: What contamination needs (sim.array_contamination), None: nothing is contaminated.
+        self.contamination = contamination_layout(topology, self.layout)
         self.horizon = float(scenario.scenario.horizon_days)
         self.steps = round(self.horizon / scenario.scenario.step_days)
         self.prices = PriceSetter(scenario.prices, topology)

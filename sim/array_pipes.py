@@ -262,3 +262,87 @@ class SharedPipe(Pipes):
         self._append(own_t, own_c)
         self._append(background_t, third)
         return self._pop(own_t + background_t)
+
+
+# ---------------------------------------------------------------------------- contamination
+#: As sim.engine.crude: below this a head batch's remainder is rounding, not crude, t.
+CRUMB_T = 1e-9
+
+
+class DirtyTrack:
+    """Contaminated crude in a line (sim.array_contamination): the line's keys are doubled,
+    the clean keys then the same keys above the contaminant limit, and every entry is of one
+    kind (`PipelineFIFO.push` keeps batches of different levels apart, in the order their
+    first parts came). Third parties' contaminated crude keeps the third parties' key (it
+    never reaches a refinery); where the last contaminated entry ends says whether the line
+    still holds any (`_upstream_clean`, `_may_refuse`)."""
+
+    def __init__(self, pipe: Pipes, clean_keys: int):
+        self.pipe, self.k = pipe, clean_keys
+        #: Where the last entry holding contaminated crude ends (cumulative tonnes), t.
+        self.until_t = np.full(pipe.n, -np.inf)
+
+    def mark(self, dirty: np.ndarray) -> None:
+        """The entry just appended holds contaminated crude in rows `dirty`."""
+        pipe = self.pipe
+        end = pipe.cum_t[(pipe.entries - 1) % pipe.slots]
+        self.until_t = np.where(dirty, end, self.until_t)
+
+    def holds(self) -> np.ndarray:
+        """Whether any contaminated crude is left in the line, by replication."""
+        return self.until_t - self.pipe.head_t > CRUMB_T
+
+    def dirty_at(self, new: np.ndarray) -> np.ndarray:
+        """Cumulative contaminated tonnes of the simulated shippers at positions `new`."""
+        pipe = self.pipe
+        return pipe._cum_at(new, pipe._locate(new, pipe.head))[self.k :].sum(axis=0)
+
+    def in_head(self, tonnes_t: np.ndarray, inflow_dirty: np.ndarray) -> np.ndarray:
+        """`PipelineFIFO.dirty_in_head`: of the next `tonnes_t` of the shippers' crude to
+        leave, those above the limit; tonnes beyond their content count when `inflow_dirty`."""
+        pipe = self.pipe
+        k = self.k
+        head_dirty = pipe.head_c[k:].sum(axis=0)
+        tail_t = pipe.cum_t[(pipe.entries - 1) % pipe.slots]
+        if isinstance(pipe, SharedPipe):
+            third = pipe.third
+            own_head = pipe.head_t - pipe.head_c[third]
+            own_tail = tail_t - pipe.cum_c[(pipe.entries - 1) % pipe.slots, third]
+            content = own_tail - own_head
+            within = tonnes_t <= content
+            offset = np.zeros(pipe.n)
+            rows = np.nonzero(within)[0]
+            if len(rows):
+                offset[rows] = pipe.until_own(tonnes_t[rows], rows)
+            end = np.where(within, pipe.head_t + offset, tail_t)
+        else:
+            content = tail_t - pipe.head_t
+            within = tonnes_t <= content
+            end = np.where(within, pipe.head_t + tonnes_t, tail_t)
+        dirty = self.dirty_at(end) - head_dirty
+        beyond = np.where(within | ~inflow_dirty, 0.0, tonnes_t - content)
+        return np.maximum(dirty, 0.0) + beyond
+
+    def first_dirty(self, rows: np.ndarray) -> np.ndarray:
+        """Whether the first of the shippers' crude leaving the head in `rows` is
+        contaminated: the kind of the first entry past the head holding any of it (a few
+        rows, a step or two a run: where a dirty batch's front or end leaves)."""
+        pipe = self.pipe
+        k, mask = self.k, pipe.slots - 1
+        # The third parties' key of a shared line (its batches hold none of the shippers').
+        third = pipe.third if isinstance(pipe, SharedPipe) else -1
+        out = np.zeros(len(rows), dtype=bool)
+        for j, r in enumerate(rows.tolist()):
+            e, last = int(pipe.head[r]), pipe.entries - 1
+            before_t, before_c = pipe.head_t[r], pipe.head_c[:, r]
+            while e <= last:
+                end_t, end_c = pipe.cum_t[e & mask, r], pipe.cum_c[e & mask, :, r]
+                own = end_t - before_t
+                if third >= 0:
+                    own -= end_c[third] - before_c[third]
+                if own > CRUMB_T:
+                    out[j] = end_c[k:].sum() - before_c[k:].sum() > 0
+                    break
+                before_t, before_c = end_t, end_c
+                e += 1
+        return out

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.array_state import ChunkState
+from sim.array_contamination import ContaminationRules
 
 
-class RefineryPlanner(ChunkState):
+class RefineryPlanner(ContaminationRules):
     """Each refinery's planned run, feasible run and restart (mixed into `Chunk`)."""
 
     def _ceiling(self) -> np.ndarray:
@@ -19,8 +19,10 @@ class RefineryPlanner(ChunkState):
 
     def _planned_rate(self, expected: np.ndarray) -> np.ndarray:
         """P of each refinery (sim.engine.refinery), t/day."""
-        above = np.maximum(self.stock_t - self.path.floor_t, 0.0)
-        return expected + above / self.path.lookahead_days
+        above = self.stock_t - self.path.floor_t
+        if self.contam is not None:  # found contaminated stock is unusable (`_above_t`)
+            above = above - np.where(self.alert, self.contaminated_t, 0.0)
+        return expected + np.maximum(above, 0.0) / self.path.lookahead_days
 
     def _plan_runs(self, rates: np.ndarray) -> np.ndarray:
         """Each refinery's planned run rate for the step, t/day (`Refinery.plan`)."""
@@ -32,6 +34,8 @@ class RefineryPlanner(ChunkState):
             if specs[n].lookahead_days > 0:  # and crude already on rail to it
                 for a in links:
                     expected[:, n] += self.rails[a].content_t() / specs[n].lookahead_days
+        if self.contam is not None:  # less the crude it knows it will refuse
+            expected = expected - self._refused_ahead(rates)
         self.expected = expected
         # The step's P: the stocks it reads do not change before the refineries run.
         self.planned_rate_t = self._planned_rate(expected)
@@ -55,8 +59,10 @@ class RefineryPlanner(ChunkState):
 
     def _feasible(self, n: int, inflow: np.ndarray, planned_run: np.ndarray) -> np.ndarray:
         """`Refinery.feasible_run_t` of refinery n, t."""
-        above = np.maximum(self.stock_t[:, n] - self.path._specs[n].min_operating_stock_t, 0.0)
-        return np.minimum(inflow + above, planned_run[:, n] * 1.0)
+        above = self.stock_t[:, n] - self.path._specs[n].min_operating_stock_t
+        if self.contam is not None:  # found contaminated stock is unusable (`_above_t`)
+            above = above - np.where(self.alert[:, n], self.contaminated_t[:, n], 0.0)
+        return np.minimum(inflow + np.maximum(above, 0.0), planned_run[:, n] * 1.0)
 
     def _may_restart(self, n: int, run: np.ndarray) -> np.ndarray:
         """`Refinery._may_restart` of refinery n."""

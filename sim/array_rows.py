@@ -28,7 +28,14 @@ class RowBuilder(ChunkState):
         path, lay, topo = self.path, self.path.layout, self.path.topology
         rec = copy.copy(path._template)
         rec.replication = self.replications[r]
-        rec.network = cast(NetworkStep, FinalNetwork(path, self.stock_t[r], self.stock_by_key_t[r]))
+        final = FinalNetwork(path, self.stock_t[r], self.stock_by_key_t[r])
+        if self.contam is not None:
+            for n, refinery in enumerate(final.refineries.values()):
+                refinery.quarantined_t = float(self.quarantined_t[r, n])
+                refinery.offspec_run_t = float(self.offspec_run_t[r, n])
+                refinery.reverse_pumped_t = float(self.reverse_pumped_t[r, n])
+                refinery.quarantine_stock_t = float(self.quarantine_stock_t[r, n])
+        rec.network = cast(NetworkStep, final)
         rec.refinery = {}
         # Whole rows to Python floats at once (`tolist`): one call, not one per element.
         refinery_totals = zip(

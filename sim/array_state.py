@@ -28,6 +28,13 @@ class ChunkState:
 
     #: Crude on rail per replication, t: set by each step (`Chunk._step`), read by the rows.
     rail_content_t: np.ndarray
+    #: Contaminated crude's totals by replication and refinery, t (sim.array_contamination,
+    #: set only when `contam` is): refused or moved into quarantine, run unnoticed, pumped
+    #: back out of quarantine, in quarantine now.
+    quarantined_t: np.ndarray
+    offspec_run_t: np.ndarray
+    reverse_pumped_t: np.ndarray
+    quarantine_stock_t: np.ndarray
 
     def __init__(self, path: ArrayPath, replications: list[int]):
         self.path = path
@@ -63,10 +70,16 @@ class ChunkState:
         self.purchase_usd_per_t = np.zeros((n, n_c))
         self.crude_usd_per_t = np.zeros((n, n_c))
         self._set_prices(range(n))
+        #: Contamination (sim.array_contamination), None when the scenario has none: then
+        #: the lines' keys are doubled (clean, then the same contaminated).
+        self.contam = path.contamination
+        mix = lay.linefill_mix
+        if self.contam is not None:
+            mix = np.concatenate([mix, np.zeros_like(mix)], axis=1)
         self.pipes = {
-            a: SharedPipe(n, topo.links[a].linefill_t, lay.linefill_mix[a], lay.third_key)
+            a: SharedPipe(n, topo.links[a].linefill_t, mix[a], lay.third_key)
             if a in lay.shared
-            else Pipes(n, topo.links[a].linefill_t, lay.linefill_mix[a])
+            else Pipes(n, topo.links[a].linefill_t, mix[a])
             for a in lay.link_order
         }
         #: Where each link's outflow went last, by share of each of its hops, and whether it

@@ -24,6 +24,7 @@ from sim.recording.mass_balance import MASS_BALANCE_RELATIVE_TOLERANCE
 from sim.runner import Replicator
 from sim.scenario.loading import load_scenario
 from sim.scenario.variants import with_values
+from sim.stress import load_stress, stressed
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 SHIPPED = sorted([*SCENARIOS.glob("*.toml"), *SCENARIOS.glob("history/*.toml")])
@@ -33,6 +34,7 @@ ACCEPTED = {
     "base_2021.toml",
     "base_2024.toml",
     "diversified.toml",
+    "druzhba_contamination_2019.toml",
     "global_market_klaipeda.toml",
     "global_market_odesa.toml",
     "kazakh_cpc_odesa.toml",
@@ -154,7 +156,11 @@ def test_the_shipped_scenarios_it_accepts_are_the_stated_set():
     assert accepted == ACCEPTED
 
 
-@pytest.mark.parametrize("name", sorted(ACCEPTED))
+#: Accepted files compared (with what the comparison covers) by a test of their own.
+DEDICATED = {"druzhba_contamination_2019.toml"}
+
+
+@pytest.mark.parametrize("name", sorted(ACCEPTED - DEDICATED))
 def test_array_path_equals_the_event_path(name):
     n = REPLICATIONS.get(name, 3)
     event, array = _runs(next(p for p in SHIPPED if p.name == name), n)
@@ -269,10 +275,22 @@ def test_chunks_and_the_daily_replication_change_nothing(monkeypatch):
     assert not problems, "\n".join(problems[:20])
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in SHIPPED if p.name not in ACCEPTED))
-def test_every_refused_shipped_scenario_runs_on_the_event_path(name, capsys):
+#: Shipped strategy files under a shipped stress that the array path refuses (every shipped
+#: scenario alone it accepts): (strategy, stress file).
+REFUSED_SHIPPED = [("kazakh_cpc_odesa.toml", "russian_cutoff_90d_transit_refused.toml")]
+
+
+@pytest.mark.parametrize(
+    ("name", "stress"),
+    [*((p.name, None) for p in SHIPPED if p.name not in ACCEPTED), *REFUSED_SHIPPED],
+)
+def test_every_refused_shipped_scenario_runs_on_the_event_path(name, stress, capsys):
     path = next(p for p in SHIPPED if p.name == name)
-    scenario = with_values(load_scenario(path), {"scenario.replications": 1})
+    if stress is None:
+        scenario = load_scenario(path)
+    else:
+        scenario = stressed(path, load_stress(SCENARIOS / "stress" / stress), [])
+    scenario = with_values(scenario, {"scenario.replications": 1})
     reasons = unsupported(scenario, compile_topology(scenario))
     event = Replicator(scenario, engine="event").run(range(1), daily="none")
     array = Replicator(scenario, engine="array").run(range(1), daily="none")
@@ -286,7 +304,7 @@ def test_every_refused_shipped_scenario_runs_on_the_event_path(name, capsys):
 def test_a_scenario_it_cannot_run_falls_back_with_one_message(capsys):
     scenario = with_values(
         load_scenario(SCENARIOS / "history" / "druzhba_contamination_2019.toml"),
-        {"scenario.replications": 1},
+        {"scenario.replications": 1, "nodes.mozyr.quarantine_capacity_t": 100000.0},
     )
     name = scenario.scenario.name
     event = Replicator(scenario, engine="event").run(range(1), daily="none")
@@ -294,7 +312,7 @@ def test_a_scenario_it_cannot_run_falls_back_with_one_message(capsys):
     second = Replicator(scenario, engine="array").run(range(1), daily="none")
     err = capsys.readouterr().err
     assert err.count(f"array path cannot run scenario {name!r}") == 1
-    assert "contaminant_ppm on a link" in err and "event path" in err
+    assert "quarantine storage of limited capacity: mozyr" in err and "event path" in err
     assert not result_differences(event[0], first[0]) and not result_differences(
         event[0], second[0]
     )
@@ -698,3 +716,182 @@ def test_no_full_collections_within_a_chunk_and_the_thresholds_come_back(monkeyp
     assert gc.get_threshold() != before
     results.close()
     assert gc.get_threshold() == before
+
+
+# ---------------------------------------------------------------------------- contamination
+CONTAMINATION_STRESS = SCENARIOS / "stress" / "contamination_2019.toml"
+
+
+def _stressed_runs(strategy: str, n: int, values: dict | None = None) -> tuple[list, list]:
+    """The contamination stress over a strategy (as `python -m sim stress` merges it), on
+    both paths."""
+    scenario = stressed(SCENARIOS / strategy, load_stress(CONTAMINATION_STRESS), [])
+    scenario = with_values(scenario, {**(values or {}), "scenario.replications": n})
+    assert not unsupported(scenario, compile_topology(scenario))
+    event = Replicator(scenario, engine="event").run(range(n), daily="none")
+    array = Replicator(scenario, engine="array").run(range(n), daily="none")
+    return event, array
+
+
+def _by_refinery(rep: ReplicationResult, column: str) -> dict[str, float]:
+    return {row["refinery"]: row[column] for row in rep.refineries}
+
+
+def _assert_equal(event: list, array: list) -> None:
+    problems = [d for e, a in zip(event, array, strict=True) for d in result_differences(e, a)]
+    assert not problems, "\n".join(problems[:20])
+
+
+#: Both refineries planning 30 days ahead, longer than crude takes from Samara: the planner
+#: counts what its routes bring beyond the lines' content as refused (`_refused_ahead_t`).
+LONG_LOOKAHEAD = {"nodes.mozyr.lookahead_days": 30.0, "nodes.naftan.lookahead_days": 30.0}
+
+
+@pytest.mark.parametrize(
+    ("strategy", "n", "values"),
+    [("base.toml", 3, {}), ("kazakh_via_russia.toml", 6, {}), ("base.toml", 2, LONG_LOOKAHEAD)],
+)
+def test_the_contamination_stress_equals_the_event_path(strategy, n, values):
+    """The 2019 contamination merged over a strategy: the dirty batch entering the shared
+    Samara–Unecha line, refused at both refineries (no detection delay) into quarantine,
+    while the planners count the crude they will refuse; kazakh_via_russia adds its random
+    outages."""
+    event, array = _stressed_runs(strategy, n, values)
+    for rep in event:
+        kinds = {(row["asset"], row["event"]) for row in rep.events}
+        for refinery in ("mozyr", "naftan"):
+            assert {(refinery, "rejection_start"), (refinery, "rejection_end")} <= kinds
+        assert min(_by_refinery(rep, "quarantined_t").values()) > 1e4
+    _assert_equal(event, array)
+
+
+def test_the_contamination_replay_equals_the_event_path_and_covers_detection():
+    """The 2019 replay forced through the array path (16 replications, one chunk): Mozyr
+    takes the first dirty crude in unnoticed for its 2-day detection delay, runs some of it
+    off-spec, finds it, moves the rest to quarantine and refuses what follows."""
+    n = 16
+    scenario = with_values(
+        load_scenario(SCENARIOS / "history" / "druzhba_contamination_2019.toml"),
+        {"scenario.replications": n},
+    )
+    assert not unsupported(scenario, compile_topology(scenario))
+    event = Replicator(scenario, engine="event").run(range(n), daily="none")
+    array = Replicator(scenario, engine="array").run(range(n), daily="none")
+    for rep in event:
+        found = [row for row in rep.events if row["event"] == "contamination_detected"]
+        assert [row["asset"] for row in found] == ["mozyr"]
+        assert "moved to quarantine" in found[0]["detail"]
+        assert _by_refinery(rep, "offspec_run_t")["mozyr"] > 0
+        assert min(_by_refinery(rep, "quarantined_t").values()) > 1e5
+    _assert_equal(event, array)
+
+
+def test_reverse_pumping_and_full_tanks_under_contamination_equal_the_event_path(monkeypatch):
+    """The stress over base with Naftan finding contamination after 3 days (it runs some
+    off-spec), Mozyr pumping its quarantine back out at 5,000 t/day, and both tank farms no
+    larger than their day-0 stock: Mozyr's receipts are cut to its room while dirty crude is
+    at the head of its line, so the share shipped is found by bisection on what it accepts
+    (`NetworkStep._scale_to_room`)."""
+    import sim.array_contamination as contamination
+
+    bisected = []
+    scale = contamination.ContaminationRules._scale_refusing
+
+    def spy(self, n, idx, volumes, over, want, limit, plain):
+        share = scale(self, n, idx, volumes, over, want, limit, plain)
+        bisected.append(not np.array_equal(share, plain))
+        return share
+
+    monkeypatch.setattr(contamination.ContaminationRules, "_scale_refusing", spy)
+    values = {
+        "nodes.naftan.detection_delay_days": 3.0,
+        "nodes.mozyr.reverse_pumping_t_per_day": 5000.0,
+        "nodes.mozyr.tank_capacity_t": 574600.0,
+        "nodes.naftan.tank_capacity_t": 482000.0,
+    }
+    event, array = _stressed_runs("base.toml", 3, values)
+    assert any(bisected)
+    for rep in event:
+        assert _by_refinery(rep, "reverse_pumped_t")["mozyr"] > 1e5
+        assert _by_refinery(rep, "offspec_run_t")["naftan"] > 0
+        assert rep.mass_balance["reverse_pumped_t"] > 1e5
+    _assert_equal(event, array)
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ({"nodes.naftan.quarantine_capacity_t": 50000.0}, "limited capacity: naftan"),
+        (
+            {"disruptions.stress_lopatino_organic_chlorides.contaminant_ppm": 5.0},
+            "at or below a refinery's contaminant limit",
+        ),
+        (
+            {
+                "disruptions.more.target": "unecha_mozyr",
+                "disruptions.more.start_date": "2019-05-01",
+                "disruptions.more.duration_days": 3.0,
+                "disruptions.more.contaminant_ppm": 300.0,
+            },
+            "several lines or at several levels",
+        ),
+    ],
+)
+def test_contamination_it_cannot_follow_is_refused(values, problem):
+    scenario = stressed(SCENARIOS / "base.toml", load_stress(CONTAMINATION_STRESS), [])
+    scenario = with_values(scenario, values)
+    problems = unsupported(scenario, compile_topology(scenario))
+    assert len(problems) == 1 and problem in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("linefills_t_per_km", "dirty_first"), [((1380.0, 411.0), False), ((1330.0, 461.0), True)]
+)
+def test_a_step_of_clean_and_dirty_crude_enters_the_next_line_in_order(
+    monkeypatch, linefills_t_per_km, dirty_first
+):
+    """With Samara–Unecha's linefill such that one step's outflow holds the front (clean,
+    then dirty) or the end (dirty, then clean) of the dirty batch, Unecha–Mozyr takes the
+    two as batches in that order (`_commingle`): which of them its head reaches first
+    decides what Mozyr refuses in which step (Unecha–Mozyr's linefill such that one step's
+    outflow there ends between the two). With base's linefills every step's outflow of
+    Samara–Unecha is of one kind."""
+    import sim.array_contamination as contamination
+
+    mixed: list[bool] = []
+    order = contamination.ContaminationRules._out_order
+
+    def spy(self, track, out_c, head):
+        first = order(self, track, out_c, head)
+        if track is self.tracks[self.contam.link]:
+            dirty = out_c[track.k :].sum(axis=0)
+            both = (dirty > 1e-9) & (out_c.sum(axis=0) - dirty > 1e-9)
+            mixed.extend(first[both].tolist())
+        return first
+
+    monkeypatch.setattr(contamination.ContaminationRules, "_out_order", spy)
+    values = {
+        "links.samara_unecha.linefill_t_per_km": linefills_t_per_km[0],
+        "links.unecha_mozyr.linefill_t_per_km": linefills_t_per_km[1],
+    }
+    event, array = _stressed_runs("base.toml", 2, values)
+    assert mixed and all(first is dirty_first for first in mixed)
+    _assert_equal(event, array)
+
+
+def test_a_second_contamination_goes_unnoticed_again_after_the_alert_ends():
+    """A second dirty batch in September, Mozyr with a 2-day detection delay: once its lines
+    and tanks are clean its alert ends, so the second batch too enters its tanks unnoticed
+    and is found 2 days later (`Refinery.end_alert`)."""
+    values = {
+        "nodes.mozyr.detection_delay_days": 2.0,
+        "disruptions.again.target": "samara_unecha",
+        "disruptions.again.start_date": "2019-09-01",
+        "disruptions.again.duration_days": 5.0,
+        "disruptions.again.contaminant_ppm": 300.0,
+    }
+    event, array = _stressed_runs("base.toml", 2, values)
+    for rep in event:
+        found = [row for row in rep.events if row["event"] == "contamination_detected"]
+        assert [row["asset"] for row in found] == ["mozyr", "mozyr"]
+    _assert_equal(event, array)
