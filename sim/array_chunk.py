@@ -455,25 +455,47 @@ class Chunk(RefineryPlanner, ContractRules, RowBuilder):
             else:
                 out_t, out_c = t, self.pipes[a].push(t, c)
             self.link_out_by_key_t[a] += out_c
-            share_a, valid, planned = shares[a]
-            moved = planned & ((t > 0) | (a in lay.shared)) & valid
-            np.copyto(self.last_shares[a], share_a, where=moved[:, None])
-            self.last_valid[a] |= moved
-            for i, (nxt, _) in enumerate(path.hop_list[a]):
-                share = np.where(valid, share_a[:, i], 0.0)
-                if nxt >= 0:
-                    in_t[nxt] = in_t.get(nxt, 0.0) + share * out_t
-                    in_c[nxt] = in_c.get(nxt, 0.0) + share * out_c
-                elif nxt == HAND_IN:
-                    self.swapped_out_t += share * out_t
-                else:
-                    received_t[:, -1 - nxt] += share * out_t
-                    received_c[-1 - nxt] += share * out_c
+            self._hand_on(a, t, out_t, out_c, shares, (in_t, in_c), (received_t, received_c))
         by_key = received_c.transpose(2, 0, 1)
         if self.rails:
             received_t += self.rail_in_t
             by_key = by_key + self.rail_in_by_key_t
         return received_t, by_key
+
+    def _hand_on(
+        self,
+        a: int,
+        t: np.ndarray,
+        out_t: np.ndarray,
+        out_c: np.ndarray,
+        shares: dict,
+        downstream: tuple[dict[int, np.ndarray], dict[int, np.ndarray]],
+        received: tuple[np.ndarray, np.ndarray],
+    ) -> list[int]:
+        """What left link `a` (`t` entered it) goes on by its hops' shares: into the links
+        after it (`downstream`: tonnes and by key, added to), handed in under a swap, or
+        into the refineries (`received`); the shares it moved by are kept for the steps
+        after. Returns the links it fed."""
+        lay = self.path.layout
+        share_a, valid, planned = shares[a]
+        moved = planned & ((t > 0) | (a in lay.shared)) & valid
+        np.copyto(self.last_shares[a], share_a, where=moved[:, None])
+        self.last_valid[a] |= moved
+        in_t, in_c = downstream
+        received_t, received_c = received
+        fed = []
+        for i, (nxt, _) in enumerate(self.path.hop_list[a]):
+            share = np.where(valid, share_a[:, i], 0.0)
+            if nxt >= 0:
+                in_t[nxt] = in_t.get(nxt, 0.0) + share * out_t
+                in_c[nxt] = in_c.get(nxt, 0.0) + share * out_c
+                fed.append(nxt)
+            elif nxt == HAND_IN:
+                self.swapped_out_t += share * out_t
+            else:
+                received_t[:, -1 - nxt] += share * out_t
+                received_c[-1 - nxt] += share * out_c
+        return fed
 
     def _deliver(
         self, now: float, received_t: np.ndarray, received_c: np.ndarray, planned_run: np.ndarray

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.array_layout import HAND_IN
 from sim.array_pipes import CRUMB_T, DirtyTrack, SharedPipe
 from sim.array_refusals import contaminated_link
 from sim.array_state import ChunkState
@@ -102,6 +101,17 @@ class ContaminationRules(ChunkState):
     if TYPE_CHECKING:  # `Chunk`'s, which moves the lines
 
         def _shares(self, volumes: np.ndarray, rates: np.ndarray, planned: np.ndarray) -> dict: ...
+
+        def _hand_on(
+            self,
+            a: int,
+            t: np.ndarray,
+            out_t: np.ndarray,
+            out_c: np.ndarray,
+            shares: dict,
+            downstream: tuple[dict[int, np.ndarray], dict[int, np.ndarray]],
+            received: tuple[np.ndarray, np.ndarray],
+        ) -> list[int]: ...
 
         def _push_shared(
             self,
@@ -353,21 +363,11 @@ class ContaminationRules(ChunkState):
                 out_t = t
                 out_c, out_first = self._push_ordered(a, t, c, first_dirty)
             self.link_out_by_key_t[a] += out_c[:n_k] + out_c[n_k:]
-            share_a, valid, planned = shares[a]
-            moved = planned & ((t > 0) | (a in lay.shared)) & valid
-            np.copyto(self.last_shares[a], share_a, where=moved[:, None])
-            self.last_valid[a] |= moved
-            for i, (nxt, _) in enumerate(path.hop_list[a]):
-                share = np.where(valid, share_a[:, i], 0.0)
-                if nxt >= 0:
-                    in_t[nxt] = in_t.get(nxt, 0.0) + share * out_t
-                    in_c[nxt] = in_c.get(nxt, 0.0) + share * out_c
-                    first[nxt] = out_first
-                elif nxt == HAND_IN:
-                    self.swapped_out_t += share * out_t
-                else:
-                    received_t[:, -1 - nxt] += share * out_t
-                    received_c[-1 - nxt] += share * out_c
+            downstream = (in_t, in_c)
+            for nxt in self._hand_on(
+                a, t, out_t, out_c, shares, downstream, (received_t, received_c)
+            ):
+                first[nxt] = out_first
         by_key = received_c.transpose(2, 0, 1)
         if self.rails:
             received_t += self.rail_in_t
