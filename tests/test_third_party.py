@@ -9,7 +9,9 @@ import pytest
 
 from sim import load_scenario
 from sim.engine.crude import Parcel, PipelineFIFO
+from sim.runner import simulate
 from sim.scenario.schema import shared_capacity_t_per_day
+from sim.stress import load_stress, stressed
 from tests.builders import chain, daily, simulate_one
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,6 +136,67 @@ def test_crude_pushed_out_of_a_shared_line_waits_for_room_at_the_refinery():
     assert result.mass_balance["third_party_out_t"] == pytest.approx(
         result.mass_balance["third_party_in_t"], abs=10_000.0
     )
+
+
+def test_crude_pushed_out_of_a_shared_line_that_is_refused_waits_for_quarantine_room():
+    # The contract ships 50 ppm crude (limit 10 ppm) for 10 days, 1,000 t/day, into a
+    # 10,000 t line laid out half its clean crude; the quarantine holds 3,000 t. Once the
+    # quarantine is full, the third parties' 1,000 t/day must not push the rest of the
+    # contract's dirty crude out to be refused: the line stops with it inside.
+    data = _shared_chain(
+        1000.0,
+        end_date="2019-01-11",
+        limit_ppm=10.0,
+        quarantine_capacity_t=3_000.0,
+        target=500.0,
+        stock=20_000.0,
+    )
+    data["contracts"]["supply"]["contaminant_ppm"] = 50.0
+    sim, result = simulate_one(data)
+    row = result.refineries[0]
+    # Nothing is pumped back, so the stock never falls: the end figure is its highest.
+    assert row["reverse_pumped_t"] == 0.0
+    assert row["quarantined_t"] == pytest.approx(3_000.0)
+    assert row["final_quarantine_t"] <= 3_000.0 + 1e-6
+    # The contract's dirty crude that was not quarantined is still in the line, which is full.
+    fifo = sim.network.fifos[0]
+    own = [p for p in fifo.queue if p.mix is not fifo.background_mix]
+    shipped = result.contracts[0]["shipped_t"]
+    assert sum(p.tonnes_t for p in own) == pytest.approx(shipped - row["quarantined_t"])
+    assert shipped - row["quarantined_t"] > 1_000.0  # so the check above is not empty
+    assert all(p.ppm > 10.0 for p in own)
+    assert fifo.content_t() == pytest.approx(10_000.0)
+    # The third parties' flow was held back with it, and their crude in the line is what
+    # they put in less what came out (5,000 t of the day-0 linefill was theirs).
+    mb = result.mass_balance
+    assert mb["third_party_in_t"] < 31 * 1000.0
+    third_in_line = sum(p.tonnes_t for p in fifo.queue if p.mix is fifo.background_mix)
+    assert third_in_line == pytest.approx(
+        5_000.0 + mb["third_party_in_t"] - mb["third_party_out_t"]
+    )
+    assert abs(mb["imbalance_t"]) <= 1e-9 * (mb["initial_inventory_t"] + mb["supplied_t"])
+
+
+def test_samara_unecha_pushes_no_more_refused_crude_than_the_quarantines_take():
+    # The 2019 contamination over the Kazakh route with quarantines of 150,000 t: crude the
+    # third parties push out of Samara–Unecha reaches Mozyr through Unecha–Mozyr, whose head
+    # is contaminated, and must fit what is left of Mozyr's quarantine.
+    scenario = stressed(
+        str(ROOT / "scenarios" / "kazakh_via_russia.toml"),
+        load_stress(ROOT / "scenarios" / "stress" / "contamination_2019.toml"),
+        [
+            "nodes.mozyr.quarantine_capacity_t=150000",
+            "nodes.naftan.quarantine_capacity_t=150000",
+            "scenario.replications=1",
+        ],
+    )
+    (rep,) = simulate(scenario, daily="none").replications
+    for row in rep.refineries:
+        assert row["reverse_pumped_t"] == 0.0  # the stock never falls: the end is its highest
+        assert row["final_quarantine_t"] <= 150_000.0 + 1e-6, row["refinery"]
+        assert row["quarantined_t"] > 0.0, row["refinery"]  # the case reaches both
+    mb = rep.mass_balance
+    assert abs(mb["imbalance_t"]) <= 1e-9 * (mb["initial_inventory_t"] + mb["supplied_t"])
 
 
 @pytest.mark.parametrize(

@@ -223,6 +223,19 @@ class PipelineFIFO:
             left -= take
         return own
 
+    def own_max_ppm_in_head(self, tonnes_t: float, inflow_ppm: float) -> float:
+        """Of the next `tonnes_t` to leave a shared line, the highest level of the simulated
+        shippers' crude (a look, no change); tonnes beyond the line's content are this step's
+        own inflow, at `inflow_ppm`."""
+        most, left, mix = 0.0, tonnes_t, self.background_mix
+        for parcel in self.queue:
+            if left <= 0:
+                return most
+            if parcel.mix is not mix and parcel.ppm > most:
+                most = parcel.ppm
+            left -= parcel.tonnes_t
+        return max(most, inflow_ppm) if left > 0 else most
+
     def push_until_own(self, own_t: float) -> float:
         """Tonnes that can leave the head of a shared line before more than `own_t` of the
         simulated shippers' crude has left (a look, no change), t."""

@@ -545,6 +545,10 @@ class NetworkStep:
         self._last_hops: dict[int, list[tuple[Hop, float]]] = {}
         #: Receipts each refinery could still take this step, t (shared lines only).
         self._room_left_t: dict[str, float] = {}
+        #: Quarantine room each refinery has left this step after its planned refused receipts,
+        #: t: only refineries with a limited quarantine that refuse crude now (shared lines only).
+        #: Crude pushed out of a shared line that such a refinery will refuse must fit it.
+        self._quarantine_left_t: dict[str, float] = {}
         #: (capacity factor, third parties' flow under it, t/day) by shared line.
         self._background_rate: dict[int, tuple[float, float]] = {}
         #: Third parties' tonnes into and out of the shared lines this step.
@@ -987,12 +991,16 @@ class NetworkStep:
                 rail_in.setdefault(link.to_node, []).extend((link.index, p) for p in due)
         scaled = False
         shared = bool(self.shared)
+        if shared and self._quarantine_left_t:
+            self._quarantine_left_t = {}
         for name, refinery in self.refineries.items():
             idx = plan.routes_by_refinery.get(name, ())
             trains = rail_in.get(name, ())
             if not idx and not trains:
                 if shared:
                     self._room_left_t[name] = refinery.receipt_limit_t(0.0, dt)
+                    if refinery.quarantine_limited and self._refuse_ppm[name] < math.inf:
+                        self._quarantine_left_t[name] = refinery.quarantine_room_t()
                 continue
             want = sum(volumes[i] for i in idx)
             refuse_ppm = self._refuse_ppm[name]
@@ -1032,6 +1040,15 @@ class NetworkStep:
                         volumes[i] *= scale
             if shared:
                 self._room_left_t[name] = max(0.0, limit - sum(volumes[i] for i in idx))
+                if quarantine_room < math.inf:
+                    # What the planned routes (as cut) will have refused is already spoken for.
+                    dirty = [i for i in idx if self._may_refuse(plan.routes[i], refuse_ppm)]
+                    refused = (
+                        self._split_at_heads(plan, volumes, set(), 1.0, dirty, refuse_ppm)[1]
+                        if dirty
+                        else 0.0
+                    )
+                    self._quarantine_left_t[name] = max(0.0, quarantine_room - refused)
         return rail_in, scaled
 
     def _inject(
@@ -1182,7 +1199,14 @@ class NetworkStep:
         background_t = rate[1] * dt
         own_in = parts[0].tonnes_t if len(parts) == 1 else sum(p.tonnes_t for p in parts)
         if not fifo.unsplit and fifo.own_in_head(own_in + background_t) > own_in + 1e-9:
-            room = self._room_through(hops, hop_shares, plan) if hops is not None else 0.0
+            room = 0.0
+            if hops is not None:
+                # The highest level the crude pushed out may have (None: no quarantine bounds).
+                ppm_out = None
+                if self._quarantine_left_t:
+                    inflow_ppm = max((p.ppm for p in parts), default=0.0)
+                    ppm_out = fifo.own_max_ppm_in_head(own_in + background_t, inflow_ppm)
+                room = self._room_through(hops, hop_shares, plan, ppm_out)
             most = fifo.push_until_own(own_in + room)
             background_t = max(0.0, min(background_t, most - own_in))
         ppm = self.link_added_ppm.get(link, 0.0) if self.link_added_ppm else 0.0
@@ -1194,7 +1218,8 @@ class NetworkStep:
         self._third_party_t[1] += third_out
         extra = (out[0].tonnes_t if len(out) == 1 else sum(p.tonnes_t for p in out)) - own_in
         if extra > 1e-9 and hops is not None:
-            self._use_room(extra, hops, hop_shares, plan)
+            ppm_left = max((p.ppm for p in out), default=0.0) if self._quarantine_left_t else None
+            self._use_room(extra, hops, hop_shares, plan, ppm_left)
         return out
 
     def _hops(
@@ -1207,20 +1232,43 @@ class NetworkStep:
         hops: list[tuple[Hop, float]],
         hop_shares: dict[int, list[tuple[Hop, float]]],
         plan: ExecutablePlan,
+        ppm: float | None = None,
     ) -> float:
         """Most tonnes that can go on through `hops` this step: full lines pass them on the
-        same step, so the refineries at the end bound them (rail loads and swaps do not)."""
+        same step, so the refineries at the end bound them (rail loads and swaps do not).
+        `ppm` is the highest level of the crude going on (None: not looked at); a refinery that
+        may refuse what arrives takes no more than its quarantine has room for."""
         most = math.inf
         for hop, share in hops:
             if share <= 0:
                 continue
             if isinstance(hop, str):
-                most = min(most, self._room_left_t.get(hop, 0.0) / share)
+                room = self._room_left_t.get(hop, 0.0)
+                if ppm is not None and self._may_quarantine(hop, ppm):
+                    room = min(room, self._quarantine_left_t[hop])
+                most = min(most, room / share)
             elif isinstance(hop, int) and hop not in self.rail_index:
                 nxt = self._hops(hop, hop_shares, plan)
-                room = self._room_through(nxt, hop_shares, plan) if nxt is not None else 0.0
+                room = (
+                    self._room_through(nxt, hop_shares, plan, self._ppm_after(hop, ppm))
+                    if nxt is not None
+                    else 0.0
+                )
                 most = min(most, room / share)
         return most
+
+    def _ppm_after(self, link: int, ppm: float | None) -> float | None:
+        """The highest level crude may have as it leaves pipeline `link` when crude of at most
+        `ppm` goes in: what leaves a full line is what was at its head, so any of its crude
+        (None stays None: levels are not looked at)."""
+        if ppm is None:
+            return None
+        added = self.link_added_ppm.get(link, 0.0) if self.link_added_ppm else 0.0
+        return max(ppm + added, max((p.ppm for p in self._pipe(link).queue), default=0.0))
+
+    def _may_quarantine(self, name: str, ppm: float) -> bool:
+        """Whether refinery `name` refuses crude of `ppm` into a limited quarantine now."""
+        return name in self._quarantine_left_t and ppm > self._refuse_ppm[name]
 
     def _use_room(
         self,
@@ -1228,16 +1276,22 @@ class NetworkStep:
         hops: list[tuple[Hop, float]],
         hop_shares: dict[int, list[tuple[Hop, float]]],
         plan: ExecutablePlan,
+        ppm: float | None = None,
     ) -> None:
-        """Take `tonnes_t` going on through `hops` off the refineries' room left."""
+        """Take `tonnes_t` going on through `hops` off the refineries' room left (and off the
+        quarantine room of those that may refuse crude of `ppm`, as `_room_through`)."""
         for hop, share in hops:
             if isinstance(hop, str):
                 left = self._room_left_t.get(hop, 0.0)
                 self._room_left_t[hop] = max(0.0, left - tonnes_t * share)
+                if ppm is not None and self._may_quarantine(hop, ppm):
+                    left = self._quarantine_left_t[hop]
+                    self._quarantine_left_t[hop] = max(0.0, left - tonnes_t * share)
             elif isinstance(hop, int) and hop not in self.rail_index:
                 nxt = self._hops(hop, hop_shares, plan)
                 if nxt is not None:
-                    self._use_room(tonnes_t * share, nxt, hop_shares, plan)
+                    ppm_next = self._ppm_after(hop, ppm)
+                    self._use_room(tonnes_t * share, nxt, hop_shares, plan, ppm_next)
 
     def _deliver(
         self,
