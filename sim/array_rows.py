@@ -14,6 +14,7 @@ from sim.array_cargo import merge_costs
 from sim.array_state import ChunkState
 from sim.engine.network_step import NetworkStep
 from sim.engine.records import RunEnd
+from sim.manifest import ARRAY_PATH_COUNTER
 from sim.recording.recorder import RefineryTotals
 from sim.recording.result import ReplicationResult
 from sim.registry import COST_COMPONENTS
@@ -126,7 +127,10 @@ class RowBuilder(ChunkState):
             simpy_events=0,
             engine_seconds=seconds,
         )
-        return rec.result()
+        result = rec.result()
+        # Which path ran it, for the manifests (`sim.manifest.engine_replications`).
+        result.counters[ARRAY_PATH_COUNTER] = 1.0
+        return result
 
     def _cost_book(self, r: int) -> dict[tuple[str, str, tuple[str, ...]], dict[str, float]]:
         lay, topo = self.path.layout, self.path.topology

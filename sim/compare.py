@@ -25,7 +25,7 @@ from typing import Any
 from sim import registry
 from sim.errors import Problem, ScenarioError
 from sim.folders import Staging
-from sim.manifest import base_manifest, manifest_json
+from sim.manifest import base_manifest, engine_replications, manifest_json
 from sim.results import write_csv, write_text
 from sim.runner import ScenarioResult, simulate
 from sim.scenario.loading import load_scenario
@@ -396,6 +396,9 @@ def _run_and_write(
         ],
         "overrides": overrides,
         "replications": replications,
+        "engine_replications": engine_replications(
+            rep.counters for result in results for rep in result.replications
+        ),
         "kpis": list(KPIS),
         "confidence": CONFIDENCE,
         "practical_difference": {k: practical[k] for k in KPIS if k in practical},

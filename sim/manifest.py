@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import platform
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sim.engines import engine_setting
@@ -49,6 +50,27 @@ def base_manifest(
         "end_time_utc": utc_text(dt.datetime.now(dt.UTC)),
         "status": status,
     }
+
+
+#: The counter an array-path result carries (`ReplicationResult.counters`); event-path
+#: results do not have it.
+ARRAY_PATH_COUNTER = "array_path"
+
+
+def engine_replications(counters: Iterable[Mapping[str, float]]) -> dict[str, int]:
+    """How many replications each path ran (`engine_replications` in the run and comparison
+    manifests): `engine` is the setting, and under `array` replications may still run on the
+    event path (a refused scenario, fewer than 16 replications, the one recording days)."""
+    counts = {"event": 0, "array": 0}
+    for c in counters:
+        counts = add_replication(counts, c)
+    return counts
+
+
+def add_replication(counts: dict[str, int], counters: Mapping[str, float]) -> dict[str, int]:
+    """`counts` with one more replication, on the path its `counters` say."""
+    path = "array" if counters.get(ARRAY_PATH_COUNTER) else "event"
+    return {**counts, path: counts[path] + 1}
 
 
 def manifest_json(manifest: dict[str, Any]) -> str:

@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from sim import registry
 from sim.folders import Staging, create
-from sim.manifest import base_manifest, manifest_json
+from sim.manifest import add_replication, base_manifest, engine_replications, manifest_json
 from sim.recording import ReplicationResult
 from sim.registry import SUMMARY_KPIS
 from sim.runner import ScenarioResult
@@ -158,6 +158,8 @@ class RunWriter:
         #: Each KPI's value per replication taken, in order (summary_stats.csv; `sim.run`).
         self.kpis = KpiValues(SUMMARY_KPIS)
         self.engine_seconds = 0.0
+        #: Replications each path ran (`sim.manifest.engine_replications`).
+        self.paths = engine_replications(())
         self.taken = 0
 
     def __enter__(self) -> RunWriter:
@@ -187,6 +189,7 @@ class RunWriter:
         self.kpis.add(replication.summary)
         # Summed in replication order, as a sum over the replications held in memory would.
         self.engine_seconds += replication.counters["engine_seconds"]
+        self.paths = add_replication(self.paths, replication.counters)
 
     def finish(
         self,
@@ -220,6 +223,7 @@ class RunWriter:
             "scenario_file": scenario_file,
             "scenario_sha256": scenario_sha256(scenario),
             "replications": scenario.scenario.replications,
+            "engine_replications": self.paths,
             "engine_seconds": round(engine_seconds, 4),
             "plans_computed": result.plans_computed,
             "plans_reused": result.plans_reused,

@@ -27,7 +27,8 @@ FIXED_FILES = (
         "manifest.json",
         "program and Python version, kind (`run`), scenario name, file and sha256, seed and how "
         "every random number derives from it, the engine (`event` or `array`), replications, start and end time (UTC), status, "
-        "engine seconds, allocator plans computed and reused, row count of every table",
+        "replications each path ran (`engine_replications`: under `array`, a refused scenario, fewer than 16 replications "
+        "and the replication recording days run as events), engine seconds, allocator plans computed and reused, row count of every table",
     ),
 )
 
@@ -68,7 +69,7 @@ that repeats (a scenario compared with itself) gets `-2`, `-3`, ... It holds:
 | `comparison.csv` | one row per KPI and strategy: statistics, and the paired difference from the first strategy |
 | `replications.csv` | one row per strategy and replication: the KPI values the statistics are computed from |
 | `ranking.csv` | per KPI (net value to Belarus first), the strategies best first, each with the paired difference from the best and from the reference (the first strategy, or `--reference`) and a verdict in words (`better`, `worse`, `no difference detected at N replications`, ...) |
-| `manifest.json` | program and Python version, kind (`comparison`), each strategy's scenario name, file and sha256 (of the scenario as run, seed and replications applied), the `--set` overrides, seed and how every random number derives from it, replications, KPIs, confidence level, start and end time (UTC), status |
+| `manifest.json` | program and Python version, kind (`comparison`), each strategy's scenario name, file and sha256 (of the scenario as run, seed and replications applied), the `--set` overrides, seed and how every random number derives from it, replications, replications each path ran (`engine_replications`), KPIs, confidence level, start and end time (UTC), status |
 
 """
 

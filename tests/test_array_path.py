@@ -448,6 +448,34 @@ def test_the_command_line_runs_the_array_path(tmp_path, monkeypatch, capsys):
     assert not problems, problems[:10]
 
 
+def test_the_manifests_say_which_path_ran_each_replication(tmp_path, monkeypatch):
+    """`engine` is the setting; `engine_replications` says what ran: under `array` the
+    replication recording days runs on the event path, and a comparison's strategies count
+    together; under `event` everything is events."""
+    import json
+
+    from sim.cli import main
+
+    monkeypatch.delenv("SIM_ENGINE", raising=False)
+    base = str(SCENARIOS / "base.toml")
+
+    def manifest(args: list[str], pattern: str) -> dict:
+        out = tmp_path / str(len(list(tmp_path.iterdir())))
+        assert main([*args, "--out", str(out), "--quiet"]) == 0
+        [path] = list(out.glob(pattern))
+        return json.loads(path.read_text())
+
+    run = ["run", base, "--replications", "20"]
+    assert manifest(run, "*/*/manifest.json")["engine_replications"] == {"event": 20, "array": 0}
+    found = manifest([*run, "--engine", "array"], "*/*/manifest.json")
+    assert (found["engine"], found["engine_replications"]) == ("array", {"event": 1, "array": 19})
+    found = manifest([*run, "--daily", "none", "--engine", "array"], "*/*/manifest.json")
+    assert found["engine_replications"] == {"event": 0, "array": 20}
+    compare = ["compare", base, str(SCENARIOS / "unecha_mozyr_outage.toml"), "--replications", "16"]
+    found = manifest([*compare, "--engine", "array"], "comparisons/*/manifest.json")
+    assert found["engine_replications"] == {"event": 0, "array": 32}
+
+
 def test_the_engine_setting(monkeypatch):
     monkeypatch.delenv("SIM_ENGINE", raising=False)
     assert engine_setting() == "event"
