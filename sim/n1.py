@@ -16,7 +16,7 @@ from typing import Any
 
 from sim import registry
 from sim.folders import Staging
-from sim.manifest import base_manifest, manifest_json
+from sim.manifest import add_replication, base_manifest, engine_replications, manifest_json
 from sim.randomness import N1_START_STREAM, replication_seed_sequence, stream
 from sim.results import write_csv, write_text
 from sim.runner import Replicator
@@ -94,7 +94,7 @@ def n1_analysis(
     folder = Path(out) / "n1" / name
     with Staging(out, "n1", force=force) as staging:
         staging.claim(folder)  # fail before the work, not after; and hold it meanwhile
-        rows, per_replication, starts = _analyse(scenario, duration_days, n, progress)
+        rows, per_replication, starts, paths = _analyse(scenario, duration_days, n, progress)
         tmp = staging.temporary(folder)
         write_csv(tmp / "n1.csv", N1_COLUMNS, rows)
         write_csv(tmp / "n1_replications.csv", REPLICATION_COLUMNS, per_replication)
@@ -104,6 +104,7 @@ def n1_analysis(
             "scenario_file": scenario_file,
             "scenario_sha256": scenario_sha256(scenario),
             "replications": n,
+            "engine_replications": paths,
             "duration_days": duration_days,
             "start_days": starts,
         }
@@ -117,13 +118,15 @@ def _analyse(
     duration_days: float,
     n: int,
     progress: Callable[[int, int], None] | None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int]]:
-    """Rows of n1.csv (ranked) and n1_replications.csv, and each replication's start day."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int], dict[str, int]]:
+    """Rows of n1.csv (ranked) and n1_replications.csv, each replication's start day, and
+    the replications each path ran (`engine_replications`)."""
     s = scenario.scenario
     starts = start_days(s.seed, n, s.horizon_days, duration_days)
     assets = supply_assets(scenario)
     total = n * (1 + len(assets))
     baseline = Replicator(scenario).run(range(n), daily="none")
+    paths = engine_replications(rep.counters for rep in baseline)
     if progress is not None:
         progress(n, total)
     per_replication = [_replication_row(BASELINE, r, None, rep) for r, rep in enumerate(baseline)]
@@ -133,6 +136,7 @@ def _analyse(
         for r, start in enumerate(starts):
             disrupted = with_outage(scenario, asset, kind, start, duration_days)
             [rep] = Replicator(disrupted).run(range(r, r + 1), daily="none")
+            paths = add_replication(paths, rep.counters)
             results.append(rep)
             per_replication.append(_replication_row(asset, r, start, rep))
             if progress is not None:
@@ -144,7 +148,7 @@ def _analyse(
     )
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
-    return rows, per_replication, starts
+    return rows, per_replication, starts, paths
 
 
 def _replication_row(asset: str, r: int, start: int | None, rep) -> dict[str, Any]:

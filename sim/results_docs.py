@@ -78,8 +78,9 @@ N1_INTRO = """\
 
 `<out>/n1/<scenario>-d<days>-seed<seed>-n<replications>/` holds `manifest.json` (program and
 Python version, kind (`n1`), scenario name, file and sha256, seed and how every random number
-derives from it, replications, outage duration, the start day of each replication, start and
-end time (UTC), status), `n1.csv` and `n1_replications.csv`.
+derives from it, replications, the replications each path ran (`engine_replications`: each
+outage's replications run one at a time, so on the event path), outage duration, the start day
+of each replication, start and end time (UTC), status), `n1.csv` and `n1_replications.csv`.
 
 """
 
@@ -165,7 +166,8 @@ runs every strategy unstressed and under every stress (default: each file in
 strategy) with the same root seed and replications — common random numbers — and writes
 `<out>/stress/<A>__vs__<B>...-seed<seed>-n<replications>/` atomically (never replaced without
 `--force`): `stress.csv`, `stress_summary.csv` and `manifest.json` (strategies and stresses with
-their files, each run's scenario sha256, seed and its derivation, replications). A strategy run
+their files, each run's scenario sha256, seed and its derivation, replications, the
+replications each path ran, `engine_replications`). A strategy run
 against itself differs by exactly zero.
 """
 

@@ -24,7 +24,7 @@ from sim import registry
 from sim.compare import comparison_name, paired_differences, strategy_labels
 from sim.errors import Problem, ScenarioError
 from sim.folders import Staging
-from sim.manifest import base_manifest, manifest_json
+from sim.manifest import add_replication, base_manifest, engine_replications, manifest_json
 from sim.results import write_csv, write_text
 from sim.runner import simulate
 from sim.scenario.loading import (
@@ -167,8 +167,11 @@ def run_stress(
         staging.claim(folder)  # fail before the work, not after; and hold it meanwhile
         started = dt.datetime.now(dt.UTC)
         values: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        paths = engine_replications(())
         for n, (index, applied, scenario) in enumerate(plans):
             result = simulate(with_values(scenario, settings), daily="none")
+            for rep in result.replications:
+                paths = add_replication(paths, rep.counters)
             values[names[index], applied.name if applied else UNSTRESSED] = [
                 r.summary for r in result.replications
             ]
@@ -196,6 +199,7 @@ def run_stress(
             },
             "overrides": overrides,
             "replications": replications,
+            "engine_replications": paths,
         }
         write_text(tmp / "manifest.json", manifest_json(manifest))
         staging.commit(folder)

@@ -457,6 +457,7 @@ def test_the_manifests_say_which_path_ran_each_replication(tmp_path, monkeypatch
     from sim.cli import main
 
     monkeypatch.delenv("SIM_ENGINE", raising=False)
+    monkeypatch.setattr(sim.runner, "ARRAY_MIN_REPLICATIONS", 16)  # as shipped (see above)
     base = str(SCENARIOS / "base.toml")
 
     def manifest(args: list[str], pattern: str) -> dict:
@@ -474,6 +475,24 @@ def test_the_manifests_say_which_path_ran_each_replication(tmp_path, monkeypatch
     compare = ["compare", base, str(SCENARIOS / "unecha_mozyr_outage.toml"), "--replications", "16"]
     found = manifest([*compare, "--engine", "array"], "comparisons/*/manifest.json")
     assert found["engine_replications"] == {"event": 0, "array": 32}
+    stress = [
+        "stress",
+        base,
+        "--stress",
+        str(SCENARIOS / "stress" / "russian_cutoff_90d_transit_kept.toml"),
+    ]
+    found = manifest(
+        [*stress, "--replications", "16", "--engine", "array"], "stress/*/manifest.json"
+    )
+    assert found["engine_replications"] == {"event": 0, "array": 32}  # unstressed and stressed
+    n1 = ["n1", base, "--duration-days", "30", "--replications", "16", "--engine", "array"]
+    found = manifest(n1, "n1/*/manifest.json")
+    # The baseline's 16 on the array path; each outage's replications one at a time (events).
+    assert found["engine_replications"]["array"] == 16
+    assert (
+        found["engine_replications"]["event"] % 16 == 0
+        and found["engine_replications"]["event"] > 0
+    )
 
 
 def test_the_engine_setting(monkeypatch):
