@@ -7,7 +7,7 @@ replication's rows (sim.array_rows) are mixed in, each a concept of its own."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,7 +21,7 @@ from sim.array_rows import RowBuilder
 from sim.engine.conditions import QUOTA_EPS_T
 from sim.engine.records import DisruptionRecord
 from sim.engine.topology import DisruptionSpec
-from sim.kinds import Combine, Effect, EventKind, TargetKind
+from sim.kinds import Effect, EventKind, TargetKind
 from sim.recording.recorder import DisruptionSpell
 from sim.units import days_in_month, first_of_next_month, month_key
 
@@ -30,14 +30,9 @@ if TYPE_CHECKING:
 
 #: As the recorder: a run below target by less than this is not a cut, t.
 _CUT_TOLERANCE_T = 1e-6
-#: Each effect's combining rule (`Combine.apply` as a builtin: the same min, max or sum) and
-#: neutral value, looked up once, not per switch.
-_BUILTIN: dict[Combine, Callable[[Iterable[float]], float]] = {
-    Combine.LOWEST: min,
-    Combine.HIGHEST: max,
-    Combine.SUM: sum,
-}
-_COMBINE = {e: (_BUILTIN[e.combine], e.neutral) for e in Effect}
+#: Each effect's combining rule (`Combine.reduce`, what `Combine.apply` uses) and neutral
+#: value, looked up once, not per switch.
+_COMBINE = {e: (e.combine.reduce, e.neutral) for e in Effect}
 
 
 def _added(columns: list[np.ndarray], indices: np.ndarray) -> np.ndarray:

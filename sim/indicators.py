@@ -125,14 +125,7 @@ def country_indicators_and_exposure(
 
 def transit_exposure(scenario, deliveries: Iterable[Delivery]) -> dict[str, float]:
     """Share of the delivered tonnes that crossed each transit country (see `exposures`)."""
-    from sim.countries import country_facts
-
-    facts = country_facts(scenario)
-    by_crossing: dict[tuple[str, ...], float] = {}
-    for _, route, tonnes in deliveries:
-        crossed = facts.transit(route)
-        by_crossing[crossed] = by_crossing.get(crossed, 0.0) + tonnes
-    return exposures(by_crossing)
+    return country_indicators_and_exposure(scenario, deliveries)[1]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ Each member's value is what the CSV files hold; its description is the documenta
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 
 
@@ -100,15 +100,21 @@ class Combine(StrEnum):
     HIGHEST = "highest"
     SUM = "sum"
 
+    @property
+    def reduce(self) -> Callable[[Iterable[float]], float]:
+        """The rule as a function of values present (min, max or sum)."""
+        return _REDUCE[self]
+
     def apply(self, values: Iterable[float], default: float) -> float:
         values = list(values)
-        if not values:
-            return default
-        if self is Combine.LOWEST:
-            return min(values)
-        if self is Combine.HIGHEST:
-            return max(values)
-        return sum(values)
+        return self.reduce(values) if values else default
+
+
+_REDUCE: dict[Combine, Callable[[Iterable[float]], float]] = {
+    Combine.LOWEST: min,
+    Combine.HIGHEST: max,
+    Combine.SUM: sum,
+}
 
 
 class Effect(_Described):

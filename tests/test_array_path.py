@@ -605,14 +605,16 @@ def test_events_of_one_instant_in_two_books_sort_in_the_order_logged():
 
 
 def test_switch_combines_as_the_event_path() -> None:
-    """The array path combines overlapping disruptions with builtins (`_BUILTIN`, looked up
-    once): each must be `Combine.apply` of the event path."""
-    from sim.array_chunk import _BUILTIN
-    from sim.kinds import Combine
+    """The array path combines overlapping disruptions with the rules it looked up once per
+    effect (`_COMBINE`): each must be `Combine.apply` of the event path."""
+    from sim.array_chunk import _COMBINE
+    from sim.kinds import Effect
 
-    for rule in Combine:
+    for effect in Effect:
+        combine, neutral = _COMBINE[effect]
+        assert neutral == effect.neutral
         for values in ([0.5], [0.25, 0.75, 0.5], [10.0, -3.0]):
-            assert _BUILTIN[rule](values) == rule.apply(values, 1.0)
+            assert combine(values) == effect.combine.apply(values, 1.0)
 
 
 def test_the_array_path_checks_every_replications_books(monkeypatch):
